@@ -1,0 +1,106 @@
+# nebula-resource — see README.md. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+ROOT            := $(shell pwd)
+LOCALBIN        := $(ROOT)/bin
+CONTROLLER_GEN  := $(LOCALBIN)/controller-gen
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+K8S_VERSION     ?= 1.37.2
+ENVTEST_ASSETS  := $(LOCALBIN)/k8s/$(K8S_VERSION)
+KUBECTL         := $(ENVTEST_ASSETS)/kubectl
+IMG             ?= nebula-resource:dev
+GO_TEST_FLAGS   ?= -race -count=1
+# Ginkgo suites print one line per spec with -v; keep CI logs readable.
+TEST_TIMEOUT    ?= 30m
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate CRDs and RBAC into config/ from the Go markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate deepcopy code for the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## go fmt the code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## go vet the code.
+	go vet ./...
+
+.PHONY: tidy-check
+tidy-check: ## Fail if go mod tidy, gofmt or generated files would change anything.
+	go mod tidy -diff
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+.PHONY: envtest
+envtest: ## Build (once) kube-apiserver, etcd and kubectl from the Go module proxy into bin/k8s/.
+	@bash hack/setup-envtest.sh >/dev/null
+
+.PHONY: test
+test: manifests generate vet envtest ## Run all unit and envtest suites with -race against a real API server.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
+	cd test/bench && go vet ./... && go test -count=1 ./...
+
+.PHONY: test-e2e
+test-e2e: envtest build ## Run the end-to-end suite (control plane, manager process, kubectl).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/...
+
+.PHONY: bench
+bench: ## Side-by-side pool benchmarks; prints ns/op, allocs/op and ratios to this pool.
+	cd test/bench && go test -run '^$$' -bench . -benchmem -count=1 ./... | go run ./cmd/benchtable
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager and nebulactl into bin/.
+	go build -o $(LOCALBIN)/manager ./cmd/manager
+	@if [ -d cmd/nebulactl ]; then go build -o $(LOCALBIN)/nebulactl ./cmd/nebulactl; fi
+
+.PHONY: run
+run: manifests generate ## Run the manager against the current kubeconfig.
+	go run ./cmd/manager --lease-api-insecure
+
+.PHONY: dev
+dev: build envtest ## Local control plane + CRDs + manager + samples; prints the kubectl commands to look around.
+	bash hack/dev.sh
+
+##@ Deployment
+
+.PHONY: install
+install: manifests envtest ## Install the CRDs into the cluster of the current kubeconfig.
+	$(KUBECTL) apply -k config/crd
+
+.PHONY: uninstall
+uninstall: envtest ## Remove the CRDs.
+	$(KUBECTL) delete --ignore-not-found -k config/crd
+
+.PHONY: deploy
+deploy: manifests envtest ## Deploy the manager with kustomize (config/default) using IMG.
+	cd config/manager && $(KUBECTL) kustomize . >/dev/null
+	$(KUBECTL) kustomize config/default | sed "s#image: controller:latest#image: $(IMG)#" | $(KUBECTL) apply -f -
+
+.PHONY: undeploy
+undeploy: envtest ## Remove what deploy installed.
+	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+##@ Tools
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN)
+$(CONTROLLER_GEN):
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)

@@ -1,0 +1,245 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Defaults the API server applies (they mirror the +kubebuilder:default markers;
+// the validation suite checks that they agree). The getters below return them for
+// objects that never went through the API server, such as ones built in tests.
+const (
+	DefaultStrategy                  = StrategyLIFO
+	DefaultMemberCapacity      int32 = 1
+	DefaultHealthCheckInterval       = 10 * time.Second
+	DefaultHealthCheckTimeout        = 2 * time.Second
+	DefaultFailureThreshold    int32 = 3
+	DefaultSuccessThreshold    int32 = 1
+	DefaultLeaseDuration             = 5 * time.Minute
+	DefaultMaxLeaseDuration          = time.Hour
+	DefaultAcquireTimeout            = 30 * time.Second
+	DefaultRotationGracePeriod       = 5 * time.Minute
+	DefaultUsernameKey               = "username"
+	DefaultPasswordKey               = "password"
+	DefaultEnvPrefix                 = "NEBULA_"
+	DefaultBindingMode               = BindingModeDynamic
+	DefaultBindingMaxLeases    int32 = 1
+	// MaxStaticLeases is the most leases a Static binding may hold.
+	MaxStaticLeases int32 = 64
+)
+
+func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
+	if d == nil {
+		return def
+	}
+	return d.Duration
+}
+
+func int32Or(v, def int32) int32 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// GetStrategy returns strategy, or DefaultStrategy when unset.
+func (s *ResourcePoolSpec) GetStrategy() Strategy {
+	if s == nil || s.Strategy == "" {
+		return DefaultStrategy
+	}
+	return s.Strategy
+}
+
+// GetCapacity returns capacity, or DefaultMemberCapacity when unset.
+func (m *PoolMember) GetCapacity() int32 {
+	if m == nil {
+		return DefaultMemberCapacity
+	}
+	return int32Or(m.Capacity, DefaultMemberCapacity)
+}
+
+// GetInterval returns interval, or DefaultHealthCheckInterval; h may be nil.
+func (h *HealthCheck) GetInterval() time.Duration {
+	if h == nil {
+		return DefaultHealthCheckInterval
+	}
+	return durationOr(h.Interval, DefaultHealthCheckInterval)
+}
+
+// GetTimeout returns timeout, or DefaultHealthCheckTimeout; h may be nil.
+func (h *HealthCheck) GetTimeout() time.Duration {
+	if h == nil {
+		return DefaultHealthCheckTimeout
+	}
+	return durationOr(h.Timeout, DefaultHealthCheckTimeout)
+}
+
+// GetFailureThreshold returns failureThreshold, or DefaultFailureThreshold; h may be nil.
+func (h *HealthCheck) GetFailureThreshold() int32 {
+	if h == nil {
+		return DefaultFailureThreshold
+	}
+	return int32Or(h.FailureThreshold, DefaultFailureThreshold)
+}
+
+// GetSuccessThreshold returns successThreshold, or DefaultSuccessThreshold; h may be nil.
+func (h *HealthCheck) GetSuccessThreshold() int32 {
+	if h == nil {
+		return DefaultSuccessThreshold
+	}
+	return int32Or(h.SuccessThreshold, DefaultSuccessThreshold)
+}
+
+// GetDefaultDuration returns defaultDuration, or DefaultLeaseDuration; p may be nil.
+func (p *LeasePolicy) GetDefaultDuration() time.Duration {
+	if p == nil {
+		return DefaultLeaseDuration
+	}
+	return durationOr(p.DefaultDuration, DefaultLeaseDuration)
+}
+
+// GetMaxDuration returns maxDuration, or DefaultMaxLeaseDuration; p may be nil.
+func (p *LeasePolicy) GetMaxDuration() time.Duration {
+	if p == nil {
+		return DefaultMaxLeaseDuration
+	}
+	return durationOr(p.MaxDuration, DefaultMaxLeaseDuration)
+}
+
+// GetAcquireTimeout returns acquireTimeout, or DefaultAcquireTimeout; p may be nil.
+func (p *LeasePolicy) GetAcquireTimeout() time.Duration {
+	if p == nil {
+		return DefaultAcquireTimeout
+	}
+	return durationOr(p.AcquireTimeout, DefaultAcquireTimeout)
+}
+
+// GetIdleTimeout returns idleTimeout, or 0 (idle slots are kept); l may be nil.
+func (l *Lifecycle) GetIdleTimeout() time.Duration {
+	if l == nil {
+		return 0
+	}
+	return durationOr(l.IdleTimeout, 0)
+}
+
+// GetMaxLifetime returns maxLifetime, or 0 (no limit); l may be nil.
+func (l *Lifecycle) GetMaxLifetime() time.Duration {
+	if l == nil {
+		return 0
+	}
+	return durationOr(l.MaxLifetime, 0)
+}
+
+// GetUsernameKey returns usernameKey, or DefaultUsernameKey when unset.
+func (r *CredentialsSecretReference) GetUsernameKey() string {
+	if r == nil || r.UsernameKey == "" {
+		return DefaultUsernameKey
+	}
+	return r.UsernameKey
+}
+
+// GetPasswordKey returns passwordKey, or DefaultPasswordKey when unset.
+func (r *CredentialsSecretReference) GetPasswordKey() string {
+	if r == nil || r.PasswordKey == "" {
+		return DefaultPasswordKey
+	}
+	return r.PasswordKey
+}
+
+// GetInterval returns interval, or 0 (rotate only on change); r may be nil.
+func (r *CredentialRotation) GetInterval() time.Duration {
+	if r == nil {
+		return 0
+	}
+	return durationOr(r.Interval, 0)
+}
+
+// GetGracePeriod returns gracePeriod, or DefaultRotationGracePeriod; r may be nil.
+func (r *CredentialRotation) GetGracePeriod() time.Duration {
+	if r == nil {
+		return DefaultRotationGracePeriod
+	}
+	return durationOr(r.GracePeriod, DefaultRotationGracePeriod)
+}
+
+// GetPrefix returns prefix, or DefaultEnvPrefix; e may be nil.
+func (e *EnvProjection) GetPrefix() string {
+	if e == nil || e.Prefix == "" {
+		return DefaultEnvPrefix
+	}
+	return e.Prefix
+}
+
+// GetMode returns mode, or DefaultBindingMode when unset.
+func (s *ResourceBindingSpec) GetMode() BindingMode {
+	if s == nil || s.Mode == "" {
+		return DefaultBindingMode
+	}
+	return s.Mode
+}
+
+// GetMax returns max, or DefaultBindingMaxLeases when unset. A nil BindingLeases
+// (no quota) also returns DefaultBindingMaxLeases; check for nil first where "no
+// quota" matters.
+func (l *BindingLeases) GetMax() int32 {
+	if l == nil {
+		return DefaultBindingMaxLeases
+	}
+	return int32Or(l.Max, DefaultBindingMaxLeases)
+}
+
+// GetDuration returns duration, or poolDefault when unset; l may be nil.
+func (l *BindingLeases) GetDuration(poolDefault time.Duration) time.Duration {
+	if l == nil {
+		return poolDefault
+	}
+	return durationOr(l.Duration, poolDefault)
+}
+
+// GroupVersionKind returns the workload's group, version and kind: apiVersion
+// when set, otherwise the one kind implies (apps/v1 for Deployment, StatefulSet
+// and DaemonSet; batch/v1 for Job; v1 for Pod).
+func (w *WorkloadReference) GroupVersionKind() schema.GroupVersionKind {
+	apiVersion := w.APIVersion
+	if apiVersion == "" {
+		apiVersion = DefaultAPIVersion(w.Kind)
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		gv = schema.GroupVersion{}
+	}
+	return gv.WithKind(string(w.Kind))
+}
+
+// DefaultAPIVersion returns the apiVersion of a workload kind, or "" for an
+// unknown kind.
+func DefaultAPIVersion(kind WorkloadKind) string {
+	switch kind {
+	case WorkloadKindDeployment, WorkloadKindStatefulSet, WorkloadKindDaemonSet:
+		return "apps/v1"
+	case WorkloadKindJob:
+		return "batch/v1"
+	case WorkloadKindPod:
+		return "v1"
+	default:
+		return ""
+	}
+}

@@ -1,0 +1,179 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command manager runs the nebula-resource operator: the ResourcePool and
+// ResourceBinding reconcilers and the lease API that workloads call.
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/controllers"
+	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
+)
+
+// options are the manager's command-line settings.
+type options struct {
+	metricsAddr      string
+	probeAddr        string
+	leaseAPIAddr     string
+	leaseAPIInsecure bool
+	leaseAPICertDir  string
+	leaseAPIURL      string
+	leaderElect      bool
+	leaderElectionNS string
+	gracefulShutdown time.Duration
+	zap              zap.Options
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080",
+		"Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
+		"Address the /healthz and /readyz probes bind to.")
+	fs.StringVar(&o.leaseAPIAddr, "lease-api-bind-address", ":8443",
+		"Address the lease API (used by bound workloads) binds to; \"0\" disables it.")
+	fs.StringVar(&o.leaseAPIURL, "lease-api-url", "https://nebula-resource-lease-api.nebula-resource-system.svc",
+		"The lease API URL as workloads reach it; written into every binding's Secret.")
+	fs.StringVar(&o.leaseAPICertDir, "lease-api-cert-dir", "",
+		"Directory with tls.crt and tls.key for the lease API; rotated files are picked up without restart.")
+	fs.BoolVar(&o.leaseAPIInsecure, "lease-api-insecure", false,
+		"Serve the lease API over plain HTTP when no certificate is given. For local development only.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false,
+		"Enable leader election so only one replica reconciles and grants leases.")
+	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the leader election Lease (default: the in-cluster namespace).")
+	fs.DurationVar(&o.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
+		"How long to wait for runnables (reconcilers, lease API) to stop on SIGTERM.")
+	o.zap = zap.Options{Development: false}
+	o.zap.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "manager: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	opts, err := parseFlags(args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
+	log := ctrl.Log.WithName("setup")
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(resourcesv1alpha1.AddToScheme(scheme))
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("failed to load kubeconfig (set KUBECONFIG or run in a cluster): %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
+		HealthProbeBindAddress:  opts.probeAddr,
+		LeaderElection:          opts.leaderElect,
+		LeaderElectionID:        "nebula-resource.resources.nebula.io",
+		LeaderElectionNamespace: opts.leaderElectionNS,
+		// Release leadership on shutdown so a standby takes over at once.
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &opts.gracefulShutdown,
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create manager: %w", err)
+	}
+
+	pools := poolhost.NewRegistry()
+	if err := controllers.SetupWithManager(mgr, pools, opts.leaseAPIURL); err != nil {
+		return fmt.Errorf("failed to set up controllers: %w", err)
+	}
+
+	if opts.leaseAPIAddr != "0" {
+		tlsConfig, err := leaseAPITLS(mgr, opts)
+		if err != nil {
+			return err
+		}
+		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"))
+		if err := mgr.Add(srv); err != nil {
+			return fmt.Errorf("failed to add the lease API server: %w", err)
+		}
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("failed to set up health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("failed to set up ready check: %w", err)
+	}
+
+	log.Info("starting manager", "metrics", opts.metricsAddr, "probes", opts.probeAddr,
+		"leaseAPI", opts.leaseAPIAddr, "leaderElection", opts.leaderElect)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("manager stopped with an error: %w", err)
+	}
+	log.Info("manager stopped")
+	return nil
+}
+
+// leaseAPITLS returns the lease API's TLS settings, or nil for plain HTTP when
+// that was explicitly asked for.
+func leaseAPITLS(mgr ctrl.Manager, opts options) (*tls.Config, error) {
+	if opts.leaseAPICertDir == "" {
+		if !opts.leaseAPIInsecure {
+			return nil, errors.New("the lease API needs a certificate: pass --lease-api-cert-dir=DIR (with tls.crt and tls.key), " +
+				"or --lease-api-insecure for local development, or --lease-api-bind-address=0 to disable it")
+		}
+		return nil, nil
+	}
+	watcher, err := certwatcher.New(filepath.Join(opts.leaseAPICertDir, "tls.crt"), filepath.Join(opts.leaseAPICertDir, "tls.key"))
+	if err != nil {
+		return nil, fmt.Errorf("failed to load the lease API certificate from %s: %w", opts.leaseAPICertDir, err)
+	}
+	if err := mgr.Add(watcher); err != nil {
+		return nil, fmt.Errorf("failed to watch the lease API certificate: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: watcher.GetCertificate}, nil
+}

@@ -1,0 +1,621 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/drivers"
+)
+
+const (
+	// bindingPoolIndex indexes bindings by "namespace/name" of their pool.
+	bindingPoolIndex = ".spec.poolRef"
+	// bindingKindIndex indexes bindings by the workload kind they project into.
+	bindingKindIndex = ".spec.workload.kind"
+)
+
+// ResourceBindingReconciler writes each binding's Secret, projects it into
+// the matching workloads, and holds the leases of Static bindings.
+type ResourceBindingReconciler struct {
+	client        client.Client
+	recorder      recorder.EventRecorder
+	pools         *poolhost.Registry
+	now           func() time.Time
+	leaseEndpoint string
+
+	mu     sync.Mutex
+	static map[types.UID][]heldLease // leases held by Static bindings
+}
+
+type heldLease struct {
+	id    string
+	lease *poolhost.Lease
+}
+
+// NewResourceBindingReconciler wires the reconciler's collaborators.
+// leaseEndpoint is the lease API URL written into binding Secrets.
+func NewResourceBindingReconciler(c client.Client, rec recorder.EventRecorder, pools *poolhost.Registry,
+	now func() time.Time, leaseEndpoint string) *ResourceBindingReconciler {
+	return &ResourceBindingReconciler{
+		client: c, recorder: rec, pools: pools, now: now, leaseEndpoint: leaseEndpoint,
+		static: map[types.UID][]heldLease{},
+	}
+}
+
+// +kubebuilder:rbac:groups=resources.nebula.io,resources=resourcebindings,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=resources.nebula.io,resources=resourcebindings/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=resources.nebula.io,resources=resourcebindings/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch
+
+// SetupWithManager registers the reconciler, its indexes and watches.
+func (r *ResourceBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(context.Background(), &resourcesv1alpha1.ResourceBinding{}, bindingPoolIndex,
+		func(o client.Object) []string { return []string{poolRefKey(o.(*resourcesv1alpha1.ResourceBinding))} }); err != nil {
+		return fmt.Errorf("failed to index bindings by pool: %w", err)
+	}
+	if err := idx.IndexField(context.Background(), &resourcesv1alpha1.ResourceBinding{}, bindingKindIndex,
+		func(o client.Object) []string {
+			return []string{string(o.(*resourcesv1alpha1.ResourceBinding).Spec.Workload.Kind)}
+		}); err != nil {
+		return fmt.Errorf("failed to index bindings by workload kind: %w", err)
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&resourcesv1alpha1.ResourceBinding{}).
+		Owns(&corev1.Secret{}).
+		Watches(&resourcesv1alpha1.ResourcePool{}, handler.EnqueueRequestsFromMapFunc(r.bindingsForPool))
+	for kind, obj := range map[resourcesv1alpha1.WorkloadKind]client.Object{
+		resourcesv1alpha1.WorkloadKindDeployment:  &appsv1.Deployment{},
+		resourcesv1alpha1.WorkloadKindStatefulSet: &appsv1.StatefulSet{},
+		resourcesv1alpha1.WorkloadKindDaemonSet:   &appsv1.DaemonSet{},
+		resourcesv1alpha1.WorkloadKindJob:         &batchv1.Job{},
+		resourcesv1alpha1.WorkloadKindPod:         &corev1.Pod{},
+	} {
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.bindingsForWorkload(kind)))
+	}
+	return b.Named("resourcebinding").Complete(r)
+}
+
+func poolRefKey(b *resourcesv1alpha1.ResourceBinding) string {
+	ns := b.Spec.PoolRef.Namespace
+	if ns == "" {
+		ns = b.Namespace
+	}
+	return ns + "/" + b.Spec.PoolRef.Name
+}
+
+func (r *ResourceBindingReconciler) bindingsForPool(ctx context.Context, o client.Object) []ctrl.Request {
+	return r.listRequests(ctx, client.MatchingFields{bindingPoolIndex: o.GetNamespace() + "/" + o.GetName()})
+}
+
+// bindingsForWorkload maps a workload to the bindings of its namespace that
+// target its kind; each binding decides whether the workload matches.
+func (r *ResourceBindingReconciler) bindingsForWorkload(kind resourcesv1alpha1.WorkloadKind) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []ctrl.Request {
+		return r.listRequests(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{bindingKindIndex: string(kind)})
+	}
+}
+
+func (r *ResourceBindingReconciler) listRequests(ctx context.Context, opts ...client.ListOption) []ctrl.Request {
+	var list resourcesv1alpha1.ResourceBindingList
+	if err := r.client.List(ctx, &list, opts...); err != nil {
+		logf.FromContext(ctx).Error(err, "failed to list bindings")
+		return nil
+	}
+	reqs := make([]ctrl.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+// bindingReconcile carries one reconcile's state between its phases.
+type bindingReconcile struct {
+	binding *resourcesv1alpha1.ResourceBinding
+	pool    *resourcesv1alpha1.ResourcePool
+	live    *poolhost.Pool
+	secret  *corev1.Secret
+	// stop ends the phase list early without an error (a condition says why).
+	stop bool
+}
+
+// Reconcile fetches the binding, handles deletion and the finalizer, runs
+// the phases, and patches status once at the end if it changed.
+func (r *ResourceBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	binding := &resourcesv1alpha1.ResourceBinding{}
+	if err := r.client.Get(ctx, req.NamespacedName, binding); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := binding.DeepCopy()
+	defer func() {
+		if perr := r.patchStatus(ctx, before, binding); perr != nil {
+			err = errors.Join(err, perr)
+		}
+	}()
+
+	if !binding.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, binding)
+	}
+	if controllerutil.AddFinalizer(binding, resourcesv1alpha1.Finalizer) {
+		if err := r.client.Update(ctx, binding); err != nil {
+			return ctrl.Result{}, fmt.Errorf("failed to add finalizer: %w", err)
+		}
+		before.ObjectMeta = *binding.ObjectMeta.DeepCopy()
+	}
+	binding.Status.ObservedGeneration = binding.Generation
+
+	rc := &bindingReconcile{binding: binding}
+	for _, phase := range []func(context.Context, *bindingReconcile) error{
+		r.resolvePool,
+		r.reconcileStaticLeases,
+		r.reconcileSecret,
+		r.reconcileProjection,
+	} {
+		if err := phase(ctx, rc); err != nil {
+			return ctrl.Result{}, err
+		}
+		if rc.stop {
+			break
+		}
+	}
+	setBindingReady(binding)
+	if binding.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic {
+		// Static leases are renewed well before they expire.
+		return ctrl.Result{RequeueAfter: r.staticRenewEvery(rc)}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// resolvePool finds the pool and checks that this binding may use it.
+func (r *ResourceBindingReconciler) resolvePool(ctx context.Context, rc *bindingReconcile) error {
+	b := rc.binding
+	key := types.NamespacedName{Namespace: b.Spec.PoolRef.Namespace, Name: b.Spec.PoolRef.Name}
+	if key.Namespace == "" {
+		key.Namespace = b.Namespace
+	}
+	pool := &resourcesv1alpha1.ResourcePool{}
+	if err := r.client.Get(ctx, key, pool); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to get ResourcePool %s: %w", key, err)
+		}
+		setPoolAvailable(b, false, resourcesv1alpha1.ReasonPoolNotFound, fmt.Sprintf("ResourcePool %s does not exist.", key))
+		rc.stop = true
+		return nil
+	}
+	if key.Namespace != b.Namespace {
+		allowed, err := r.namespaceAllowed(ctx, pool, b.Namespace)
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			setPoolAvailable(b, false, resourcesv1alpha1.ReasonNamespaceNotAllowed,
+				fmt.Sprintf("ResourcePool %s does not admit bindings from namespace %s (spec.allowedNamespaces).", key, b.Namespace))
+			rc.stop = true
+			return nil
+		}
+	}
+	if !pool.Spec.Scope.Contains(b.Spec.Scope) {
+		setPoolAvailable(b, false, resourcesv1alpha1.ReasonScopeNotAllowed,
+			fmt.Sprintf("The binding's scope %q is not inside the pool's scope %q.", b.Spec.Scope.Key(), pool.Spec.Scope.Key()))
+		rc.stop = true
+		return nil
+	}
+	rc.pool = pool
+	rc.live, _ = r.pools.Get(key.String())
+	if ready := findCondition(pool, resourcesv1alpha1.ConditionReady); ready == nil || ready.Status != metav1.ConditionTrue || rc.live == nil {
+		msg := fmt.Sprintf("ResourcePool %s is not ready yet.", key)
+		if ready != nil {
+			msg = fmt.Sprintf("ResourcePool %s is not ready: %s: %s", key, ready.Reason, ready.Message)
+		}
+		setPoolAvailable(b, false, resourcesv1alpha1.ReasonPoolNotReady, msg)
+		return nil // Dynamic bindings still get their Secret: leases wait for the pool.
+	}
+	setPoolAvailable(b, true, resourcesv1alpha1.ReasonPoolReady, fmt.Sprintf("ResourcePool %s is ready.", key))
+	return nil
+}
+
+func (r *ResourceBindingReconciler) namespaceAllowed(ctx context.Context, pool *resourcesv1alpha1.ResourcePool, ns string) (bool, error) {
+	if pool.Spec.AllowedNamespaces == nil {
+		return false, nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(pool.Spec.AllowedNamespaces)
+	if err != nil {
+		return false, nil // the schema validates selectors; treat a bad one as admitting nobody
+	}
+	var namespace corev1.Namespace
+	if err := r.client.Get(ctx, types.NamespacedName{Name: ns}, &namespace); err != nil {
+		return false, fmt.Errorf("failed to get namespace %s: %w", ns, err)
+	}
+	return sel.Matches(labels.Set(namespace.Labels)), nil
+}
+
+// reconcileStaticLeases holds spec.leases.max leases for a Static binding,
+// renews them, and re-acquires any that were lost.
+func (r *ResourceBindingReconciler) reconcileStaticLeases(ctx context.Context, rc *bindingReconcile) error {
+	b := rc.binding
+	if b.Spec.GetMode() != resourcesv1alpha1.BindingModeStatic {
+		b.Status.StaticLeases = nil
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	held := slices.DeleteFunc(r.static[b.UID], func(h heldLease) bool { return !h.lease.Valid() })
+	want := int(b.Spec.Leases.GetMax())
+	duration := b.Spec.Leases.GetDuration(rc.pool.Spec.Leases.GetDefaultDuration())
+	for len(held) > want {
+		held[len(held)-1].lease.Release()
+		held = held[:len(held)-1]
+	}
+	for i := range held {
+		if err := held[i].lease.Renew(duration); err != nil {
+			logf.FromContext(ctx).Info("static lease could not be renewed", "lease", held[i].id, "error", err.Error())
+		}
+	}
+	var acquireErr error
+	if rc.live != nil {
+		for len(held) < want {
+			actx, cancel := context.WithTimeout(ctx, time.Second)
+			l, err := rc.live.Acquire(actx, duration)
+			cancel()
+			if err != nil {
+				acquireErr = err
+				break
+			}
+			held = append(held, heldLease{id: newID(), lease: l})
+		}
+	}
+	r.static[b.UID] = held
+
+	b.Status.StaticLeases = b.Status.StaticLeases[:0]
+	for _, h := range held {
+		sl := resourcesv1alpha1.StaticLease{ID: h.id, Member: h.lease.Member}
+		if dl := h.lease.Deadline(); !dl.IsZero() {
+			t := metav1.NewTime(dl)
+			sl.ExpiresAt = &t
+		}
+		b.Status.StaticLeases = append(b.Status.StaticLeases, sl)
+	}
+	b.Status.ActiveLeases = int32(len(held))
+	if len(held) < want {
+		msg := fmt.Sprintf("Holding %d of %d leases.", len(held), want)
+		if acquireErr != nil {
+			msg += " " + acquireErr.Error()
+		}
+		setWorkloadProjected(b, false, resourcesv1alpha1.ReasonLeasesPending, msg)
+		rc.stop = true
+	}
+	return nil
+}
+
+func (r *ResourceBindingReconciler) staticRenewEvery(rc *bindingReconcile) time.Duration {
+	d := time.Minute
+	if rc.pool != nil {
+		d = rc.binding.Spec.Leases.GetDuration(rc.pool.Spec.Leases.GetDefaultDuration()) / 3
+	}
+	return max(d, time.Second)
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func secretName(b *resourcesv1alpha1.ResourceBinding) string { return b.Name + "-nebula-binding" }
+
+// reconcileSecret writes the binding's Secret: lease endpoint, token, pool
+// and scope, and for Static bindings the held members' addresses and the
+// pool's credentials. The token is kept across reconciles.
+func (r *ResourceBindingReconciler) reconcileSecret(ctx context.Context, rc *bindingReconcile) error {
+	b := rc.binding
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName(b), Namespace: b.Namespace}}
+	var existing corev1.Secret
+	token := ""
+	prefix := b.Spec.Env.GetPrefix()
+	if err := r.client.Get(ctx, client.ObjectKeyFromObject(secret), &existing); err == nil {
+		token = string(existing.Data[prefix+"TOKEN"])
+	} else if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("failed to read binding Secret: %w", err)
+	}
+	if token == "" {
+		token = newID() + newID()
+	}
+	data := map[string][]byte{
+		prefix + "LEASE_ENDPOINT": []byte(r.leaseEndpoint),
+		prefix + "TOKEN":          []byte(token),
+		prefix + "POOL":           []byte(poolRefKey(b)),
+		prefix + "BINDING":        []byte(b.Namespace + "/" + b.Name),
+		prefix + "SCOPE":          []byte(b.Spec.Scope.Key()),
+	}
+	if b.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic {
+		if err := r.staticData(ctx, rc, prefix, data); err != nil {
+			return err
+		}
+	}
+	op, err := controllerutil.CreateOrUpdate(ctx, r.client, secret, func() error {
+		secret.Labels = map[string]string{
+			resourcesv1alpha1.LabelBinding:   b.Name,
+			resourcesv1alpha1.LabelManagedBy: resourcesv1alpha1.LabelManagedByValue,
+		}
+		secret.Type = corev1.SecretTypeOpaque
+		secret.Data = data
+		return controllerutil.SetControllerReference(b, secret, r.client.Scheme())
+	})
+	if err != nil {
+		return fmt.Errorf("failed to write binding Secret %s: %w", secret.Name, err)
+	}
+	if op != controllerutil.OperationResultNone {
+		logf.FromContext(ctx).Info("binding Secret written", "secret", secret.Name, "operation", op)
+	}
+	b.Status.SecretName = secret.Name
+	rc.secret = secret
+	return nil
+}
+
+// staticData adds the held members' addresses and the pool's credentials.
+func (r *ResourceBindingReconciler) staticData(ctx context.Context, rc *bindingReconcile, prefix string, data map[string][]byte) error {
+	pool := rc.pool
+	driver, err := drivers.Lookup(string(pool.Spec.Driver))
+	if err != nil {
+		return fmt.Errorf("pool %s: %w", pool.Name, err)
+	}
+	var creds drivers.Credentials
+	if ref := pool.Spec.Credentials; ref != nil {
+		var s corev1.Secret
+		if err := r.client.Get(ctx, types.NamespacedName{Namespace: pool.Namespace, Name: ref.SecretRef.Name}, &s); err != nil {
+			return fmt.Errorf("failed to read the pool's credentials Secret %s: %w", ref.SecretRef.Name, err)
+		}
+		creds = drivers.Credentials{Username: string(s.Data[ref.SecretRef.GetUsernameKey()]), Password: drivers.Secret(s.Data[ref.SecretRef.GetPasswordKey()])}
+		data[prefix+"USERNAME"] = []byte(creds.Username)
+		data[prefix+"PASSWORD"] = []byte(creds.Password.Reveal())
+	}
+	var members, hosts []string
+	for i, sl := range rc.binding.Status.StaticLeases {
+		idx := slices.IndexFunc(pool.Spec.Members, func(m resourcesv1alpha1.PoolMember) bool { return m.Name == sl.Member })
+		if idx < 0 {
+			continue
+		}
+		m := pool.Spec.Members[idx]
+		ep, err := driver.Describe(drivers.Member{Name: m.Name, Address: m.Address, Attributes: m.Attributes}, creds, true)
+		if err != nil {
+			return fmt.Errorf("failed to describe member %s: %w", m.Name, err)
+		}
+		members = append(members, m.Name)
+		hosts = append(hosts, ep.HostPort())
+		if i == 0 {
+			data[prefix+"MEMBER"] = []byte(m.Name)
+			data[prefix+"HOST"] = []byte(ep.Host)
+			data[prefix+"PORT"] = []byte(strconv.Itoa(ep.Port))
+			data[prefix+"URI"] = []byte(ep.URI)
+			data[prefix+"LEASE_ID"] = []byte(sl.ID)
+		}
+	}
+	data[prefix+"MEMBERS"] = []byte(strings.Join(members, ","))
+	data[prefix+"ADDRESSES"] = []byte(strings.Join(hosts, ","))
+	return nil
+}
+
+// matchingWorkloads lists the workloads the binding targets.
+func (r *ResourceBindingReconciler) matchingWorkloads(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) ([]client.Object, error) {
+	list, items, err := newWorkloadList(b.Spec.Workload.Kind)
+	if err != nil {
+		return nil, err
+	}
+	opts := []client.ListOption{client.InNamespace(b.Namespace)}
+	if sel := b.Spec.Workload.Selector; sel != nil {
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		if err != nil {
+			return nil, fmt.Errorf("invalid spec.workload.selector: %w", err)
+		}
+		opts = append(opts, client.MatchingLabelsSelector{Selector: s})
+	}
+	if err := r.client.List(ctx, list, opts...); err != nil {
+		return nil, fmt.Errorf("failed to list %ss: %w", b.Spec.Workload.Kind, err)
+	}
+	objs := items(list)
+	if name := b.Spec.Workload.Name; name != "" {
+		objs = slices.DeleteFunc(objs, func(o client.Object) bool { return o.GetName() != name })
+	}
+	return objs, nil
+}
+
+// reconcileProjection projects the Secret into every matching workload and
+// removes the projection from workloads that stopped matching.
+func (r *ResourceBindingReconciler) reconcileProjection(ctx context.Context, rc *bindingReconcile) error {
+	b := rc.binding
+	objs, err := r.matchingWorkloads(ctx, b)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(rc.secret.Data))
+	for k := range rc.secret.Data {
+		keys = append(keys, k)
+	}
+	hash := contentHash(rc.secret.Data)
+	annotation := hashAnnotation(b.Name)
+	var projected []resourcesv1alpha1.ProjectedWorkload
+	var problems []string
+	problemReason := ""
+	for _, obj := range objs {
+		tmpl, mutable := podTemplate(obj)
+		if missing := missingContainers(tmpl, b.Spec.Workload.Containers); len(missing) > 0 {
+			problems = append(problems, fmt.Sprintf("%s %s has no container %s", b.Spec.Workload.Kind, obj.GetName(), strings.Join(missing, ", ")))
+			problemReason = resourcesv1alpha1.ReasonContainerNotFound
+			continue
+		}
+		if c, name := envConflict(tmpl, b.Spec.Workload.Containers, keys); c != "" {
+			problems = append(problems, fmt.Sprintf("container %s of %s %s already sets %s, which the binding would shadow; change spec.env.prefix",
+				c, b.Spec.Workload.Kind, obj.GetName(), name))
+			problemReason = resourcesv1alpha1.ReasonEnvConflict
+			continue
+		}
+		if !mutable {
+			if tmpl.Annotations[annotation] == "" {
+				problems = append(problems, fmt.Sprintf("%s %s was created before the binding and its pod template cannot change; recreate it",
+					b.Spec.Workload.Kind, obj.GetName()))
+				problemReason = resourcesv1alpha1.ReasonWorkloadImmutable
+				continue
+			}
+		} else if err := r.patchTemplate(ctx, obj, func(t *corev1.PodTemplateSpec) bool {
+			return project(t, b.Spec.Workload.Containers, rc.secret.Name, annotation, hash)
+		}); err != nil {
+			return err
+		}
+		projected = append(projected, resourcesv1alpha1.ProjectedWorkload{
+			APIVersion: b.Spec.Workload.GroupVersionKind().GroupVersion().String(), Kind: b.Spec.Workload.Kind, Name: obj.GetName()})
+	}
+
+	// Workloads projected before that no longer match lose the projection.
+	for _, pw := range b.Status.ProjectedWorkloads {
+		if slices.ContainsFunc(projected, func(p resourcesv1alpha1.ProjectedWorkload) bool { return p.Kind == pw.Kind && p.Name == pw.Name }) {
+			continue
+		}
+		if err := r.unprojectWorkload(ctx, b, pw); err != nil {
+			return err
+		}
+	}
+	b.Status.ProjectedWorkloads = projected
+
+	switch {
+	case len(problems) > 0:
+		setWorkloadProjected(b, false, problemReason, strings.Join(problems, "; ")+".")
+	case len(projected) == 0:
+		setWorkloadProjected(b, false, resourcesv1alpha1.ReasonNoMatchingWorkload,
+			fmt.Sprintf("No %s matches spec.workload yet; it is projected when one appears.", b.Spec.Workload.Kind))
+	default:
+		names := make([]string, len(projected))
+		for i, p := range projected {
+			names[i] = p.Name
+		}
+		setWorkloadProjected(b, true, resourcesv1alpha1.ReasonProjected,
+			fmt.Sprintf("Secret %s projected into %s %s.", rc.secret.Name, b.Spec.Workload.Kind, strings.Join(names, ", ")))
+	}
+	return nil
+}
+
+// patchTemplate applies mutate to a workload's pod template and patches the
+// workload if it changed, with optimistic locking.
+func (r *ResourceBindingReconciler) patchTemplate(ctx context.Context, obj client.Object, mutate func(*corev1.PodTemplateSpec) bool) error {
+	base := obj.DeepCopyObject().(client.Object)
+	tmpl, mutable := podTemplate(obj)
+	if !mutable || !mutate(tmpl) {
+		return nil
+	}
+	if err := r.client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("failed to patch %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+	}
+	return nil
+}
+
+func (r *ResourceBindingReconciler) unprojectWorkload(ctx context.Context, b *resourcesv1alpha1.ResourceBinding, pw resourcesv1alpha1.ProjectedWorkload) error {
+	list, items, err := newWorkloadList(pw.Kind)
+	if err != nil {
+		return err
+	}
+	if err := r.client.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
+		return fmt.Errorf("failed to list %ss: %w", pw.Kind, err)
+	}
+	for _, obj := range items(list) {
+		if obj.GetName() != pw.Name {
+			continue
+		}
+		return r.patchTemplate(ctx, obj, func(t *corev1.PodTemplateSpec) bool {
+			return unproject(t, secretName(b), hashAnnotation(b.Name))
+		})
+	}
+	return nil // already gone
+}
+
+// reconcileDelete removes every projection, releases static leases, deletes
+// the Secret and lets the binding go.
+func (r *ResourceBindingReconciler) reconcileDelete(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) error {
+	if !controllerutil.ContainsFinalizer(b, resourcesv1alpha1.Finalizer) {
+		return nil
+	}
+	targets := b.Status.ProjectedWorkloads
+	if objs, err := r.matchingWorkloads(ctx, b); err == nil {
+		for _, o := range objs {
+			targets = append(targets, resourcesv1alpha1.ProjectedWorkload{Kind: b.Spec.Workload.Kind, Name: o.GetName()})
+		}
+	}
+	for _, pw := range targets {
+		if err := r.unprojectWorkload(ctx, b, pw); err != nil {
+			return err
+		}
+	}
+	r.releaseStatic(b.UID)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName(b), Namespace: b.Namespace}}
+	if err := r.client.Delete(ctx, secret); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("failed to delete binding Secret: %w", err)
+	}
+	controllerutil.RemoveFinalizer(b, resourcesv1alpha1.Finalizer)
+	if err := r.client.Update(ctx, b); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to remove finalizer: %w", err))
+	}
+	return nil
+}
+
+func (r *ResourceBindingReconciler) releaseStatic(uid types.UID) {
+	r.mu.Lock()
+	held := r.static[uid]
+	delete(r.static, uid)
+	r.mu.Unlock()
+	for _, h := range held {
+		h.lease.Release()
+	}
+}
+
+func (r *ResourceBindingReconciler) patchStatus(ctx context.Context, before, after *resourcesv1alpha1.ResourceBinding) error {
+	if !after.DeletionTimestamp.IsZero() || equality.Semantic.DeepEqual(before.Status, after.Status) {
+		return nil
+	}
+	if err := r.client.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to patch ResourceBinding status: %w", err))
+	}
+	return nil
+}

@@ -1,0 +1,371 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/drivers"
+	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
+)
+
+const (
+	// credentialsSecretIndex indexes pools by the Secret their credentials name.
+	credentialsSecretIndex = ".spec.credentials.secretRef.name"
+	// statusRefresh is how stale member check times in status may get before
+	// a write is sent for them alone; changes of state are written at once.
+	statusRefresh = time.Minute
+)
+
+// ResourcePoolReconciler runs one live pool per ResourcePool and reports its
+// state as status, conditions and events.
+type ResourcePoolReconciler struct {
+	client   client.Client
+	recorder recorder.EventRecorder
+	pools    *poolhost.Registry
+	now      func() time.Time
+	// changed receives pools whose members changed state, from the pools'
+	// health loops, so status follows health without polling.
+	changed chan event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool]
+}
+
+// NewResourcePoolReconciler wires the reconciler's collaborators.
+func NewResourcePoolReconciler(c client.Client, rec recorder.EventRecorder, pools *poolhost.Registry, now func() time.Time) *ResourcePoolReconciler {
+	return &ResourcePoolReconciler{
+		client: c, recorder: rec, pools: pools, now: now,
+		changed: make(chan event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool], 1024),
+	}
+}
+
+// +kubebuilder:rbac:groups=resources.nebula.io,resources=resourcepools,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=resources.nebula.io,resources=resourcepools/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=resources.nebula.io,resources=resourcepools/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the reconciler, its Secret index and watches.
+func (r *ResourcePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &resourcesv1alpha1.ResourcePool{}, credentialsSecretIndex,
+		func(o client.Object) []string {
+			p := o.(*resourcesv1alpha1.ResourcePool)
+			if p.Spec.Credentials == nil {
+				return nil
+			}
+			return []string{p.Spec.Credentials.SecretRef.Name}
+		})
+	if err != nil {
+		return fmt.Errorf("failed to index pools by credentials Secret: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&resourcesv1alpha1.ResourcePool{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.poolsForSecret)).
+		WatchesRawSource(source.Channel(r.changed, &handler.TypedEnqueueRequestForObject[*resourcesv1alpha1.ResourcePool]{})).
+		Named("resourcepool").
+		Complete(r)
+}
+
+func (r *ResourcePoolReconciler) poolsForSecret(ctx context.Context, o client.Object) []ctrl.Request {
+	var list resourcesv1alpha1.ResourcePoolList
+	if err := r.client.List(ctx, &list, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{credentialsSecretIndex: o.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "failed to list pools for Secret", "secret", o.GetName())
+		return nil
+	}
+	reqs := make([]ctrl.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+// poolReconcile carries one reconcile's state between its phases.
+type poolReconcile struct {
+	pool  *resourcesv1alpha1.ResourcePool
+	creds drivers.Credentials
+	live  *poolhost.Pool
+}
+
+// Reconcile fetches the pool, handles deletion and the finalizer, runs the
+// phases, and patches status once at the end if it changed.
+func (r *ResourcePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	pool := &resourcesv1alpha1.ResourcePool{}
+	if err := r.client.Get(ctx, req.NamespacedName, pool); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Deleted without our finalizer (or already finalized): stop it.
+			return ctrl.Result{}, r.pools.Remove(ctx, req.String())
+		}
+		return ctrl.Result{}, fmt.Errorf("failed to get ResourcePool %s: %w", req, err)
+	}
+	before := pool.DeepCopy()
+	defer func() {
+		if perr := r.patchStatus(ctx, before, pool); perr != nil {
+			err = errors.Join(err, perr)
+		}
+	}()
+
+	if !pool.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, pool)
+	}
+	if controllerutil.AddFinalizer(pool, resourcesv1alpha1.Finalizer) {
+		if err := r.client.Update(ctx, pool); err != nil {
+			return ctrl.Result{}, fmt.Errorf("failed to add finalizer: %w", err)
+		}
+		before.ObjectMeta = *pool.ObjectMeta.DeepCopy()
+	}
+
+	rc := &poolReconcile{pool: pool}
+	for _, phase := range []func(context.Context, *poolReconcile) error{
+		r.reconcileCredentials,
+		r.reconcileRuntime,
+		r.reconcileStatus,
+	} {
+		if err := phase(ctx, rc); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	// Health loops push changes; this is only a safety net.
+	return ctrl.Result{RequeueAfter: statusRefresh}, nil
+}
+
+// reconcileCredentials reads the referenced Secret. A missing Secret or key
+// is reported in CredentialsReady and is not an error to retry: the Secret
+// watch brings the pool back when it appears.
+func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *poolReconcile) error {
+	ref := rc.pool.Spec.Credentials
+	if ref == nil {
+		setCredentialsReady(rc.pool, true, resourcesv1alpha1.ReasonCredentialsNotRequired, "The pool uses no credentials.")
+		return nil
+	}
+	var secret corev1.Secret
+	key := types.NamespacedName{Namespace: rc.pool.Namespace, Name: ref.SecretRef.Name}
+	if err := r.client.Get(ctx, key, &secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			setCredentialsReady(rc.pool, false, resourcesv1alpha1.ReasonSecretNotFound,
+				fmt.Sprintf("Secret %s/%s referenced by spec.credentials.secretRef was not found.", key.Namespace, key.Name))
+			return nil
+		}
+		return fmt.Errorf("failed to read credentials Secret %s: %w", key, err)
+	}
+	userKey, passKey := ref.SecretRef.GetUsernameKey(), ref.SecretRef.GetPasswordKey()
+	for _, k := range []string{userKey, passKey} {
+		if _, ok := secret.Data[k]; !ok {
+			setCredentialsReady(rc.pool, false, resourcesv1alpha1.ReasonSecretKeyMissing,
+				fmt.Sprintf("Secret %s/%s has no key %q.", key.Namespace, key.Name, k))
+			return nil
+		}
+	}
+	rc.creds = drivers.Credentials{Username: string(secret.Data[userKey]), Password: drivers.Secret(secret.Data[passKey])}
+	setCredentialsReady(rc.pool, true, resourcesv1alpha1.ReasonCredentialsValid,
+		fmt.Sprintf("Credentials read from Secret %s/%s.", key.Namespace, key.Name))
+	return nil
+}
+
+// reconcileRuntime starts or updates the live pool from the spec.
+func (r *ResourcePoolReconciler) reconcileRuntime(ctx context.Context, rc *poolReconcile) error {
+	if !isTrue(rc.pool, resourcesv1alpha1.ConditionCredentialsReady) {
+		// Without credentials every check would fail with a misleading reason.
+		return nil
+	}
+	spec, err := hostSpec(rc.pool, rc.creds)
+	if err != nil {
+		setProgressing(rc.pool, false, resourcesv1alpha1.ReasonInvalidConfiguration, err.Error())
+		return nil
+	}
+	key := poolKey(rc.pool)
+	ref := &resourcesv1alpha1.ResourcePool{}
+	ref.Namespace, ref.Name = rc.pool.Namespace, rc.pool.Name
+	live, err := r.pools.Ensure(key, spec, poolhost.Options{
+		Now:    r.now,
+		Logger: slog.New(logr.ToSlogHandler(logf.FromContext(ctx).WithName("poolhost"))),
+		OnChange: func() {
+			select {
+			case r.changed <- event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool]{Object: ref}:
+			default: // a reconcile is already queued
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("failed to run pool %s: %w", key, err)
+	}
+	rc.live = live
+	return nil
+}
+
+// hostSpec translates a ResourcePool into the live pool's Spec.
+func hostSpec(pool *resourcesv1alpha1.ResourcePool, creds drivers.Credentials) (poolhost.Spec, error) {
+	driver, err := drivers.Lookup(string(pool.Spec.Driver))
+	if err != nil {
+		return poolhost.Spec{}, err
+	}
+	order := poolruntime.LIFO
+	if pool.Spec.GetStrategy() == resourcesv1alpha1.StrategyFIFO {
+		order = poolruntime.FIFO
+	}
+	hc, lp := pool.Spec.HealthCheck, pool.Spec.Leases
+	spec := poolhost.Spec{
+		Driver:               driver,
+		Min:                  int(pool.Spec.Size.Min),
+		Max:                  int(pool.Spec.Size.Max),
+		Order:                order,
+		HealthInterval:       hc.GetInterval(),
+		HealthTimeout:        hc.GetTimeout(),
+		FailureThreshold:     int(hc.GetFailureThreshold()),
+		SuccessThreshold:     int(hc.GetSuccessThreshold()),
+		DefaultLeaseDuration: lp.GetDefaultDuration(),
+		MaxLeaseDuration:     lp.GetMaxDuration(),
+		AcquireTimeout:       lp.GetAcquireTimeout(),
+		Credentials:          creds,
+	}
+	for i := range pool.Spec.Members {
+		m := &pool.Spec.Members[i]
+		spec.Members = append(spec.Members, poolhost.MemberSpec{
+			Member:   drivers.Member{Name: m.Name, Address: m.Address, Attributes: m.Attributes},
+			Capacity: int(m.GetCapacity()),
+		})
+	}
+	return spec, nil
+}
+
+func poolKey(pool *resourcesv1alpha1.ResourcePool) string {
+	return types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}.String()
+}
+
+// reconcileStatus copies the live pool's state into status and emits events
+// for member transitions.
+func (r *ResourcePoolReconciler) reconcileStatus(_ context.Context, rc *poolReconcile) error {
+	pool := rc.pool
+	pool.Status.ObservedGeneration = pool.Generation
+	if rc.live == nil {
+		if cond := findCondition(pool, resourcesv1alpha1.ConditionCredentialsReady); cond != nil && cond.Status != "True" {
+			setReady(pool, false, cond.Reason, cond.Message)
+		}
+		pool.Status.Phase = resourcesv1alpha1.PoolPhasePending
+		return nil
+	}
+	snap := rc.live.Snapshot()
+	r.emitMemberEvents(pool, rc.live, snap)
+	applySnapshot(pool, snap)
+	return nil
+}
+
+func (r *ResourcePoolReconciler) emitMemberEvents(pool *resourcesv1alpha1.ResourcePool, live *poolhost.Pool, snap poolhost.Snapshot) {
+	for _, t := range live.TakeTransitions() {
+		switch {
+		case t.To == poolhost.MemberUnhealthy:
+			r.recorder.Eventf(pool, nil, corev1.EventTypeWarning, resourcesv1alpha1.EventMemberUnhealthy, "HealthCheck",
+				"Member %s is unhealthy: %s", t.Member, t.Message)
+		case t.To == poolhost.MemberHealthy && t.From == poolhost.MemberUnhealthy:
+			r.recorder.Eventf(pool, nil, corev1.EventTypeNormal, resourcesv1alpha1.EventMemberRecovered, "HealthCheck",
+				"Member %s is healthy again", t.Member)
+		}
+	}
+	if snap.Available == 0 && snap.Total > 0 && pool.Status.Counts.Available > 0 && snap.Unhealthy < snap.Total {
+		r.recorder.Eventf(pool, nil, corev1.EventTypeWarning, resourcesv1alpha1.EventCapacityExhausted, "Lease",
+			"All %d slots are leased", snap.Total)
+	}
+}
+
+// reconcileDelete drains the live pool: no new leases, and the finalizer
+// stays until every held lease is released or expired.
+func (r *ResourcePoolReconciler) reconcileDelete(ctx context.Context, pool *resourcesv1alpha1.ResourcePool) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(pool, resourcesv1alpha1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if live, ok := r.pools.Get(poolKey(pool)); ok {
+		live.Drain()
+		snap := live.Snapshot()
+		applySnapshot(pool, snap)
+		if snap.Leased > 0 {
+			pool.Status.Phase = resourcesv1alpha1.PoolPhaseDraining
+			setProgressing(pool, true, resourcesv1alpha1.ReasonDraining,
+				fmt.Sprintf("Waiting for %d held lease(s) to be released before deletion.", snap.Leased))
+			setReady(pool, false, resourcesv1alpha1.ReasonDraining, "The pool is being deleted and grants no new leases.")
+			return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+		}
+		if err := r.pools.Remove(ctx, poolKey(pool)); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	pool.Status.Phase = resourcesv1alpha1.PoolPhaseTerminating
+	controllerutil.RemoveFinalizer(pool, resourcesv1alpha1.Finalizer)
+	if err := r.client.Update(ctx, pool); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to remove finalizer: %w", err))
+	}
+	return ctrl.Result{}, nil
+}
+
+// patchStatus sends one merge patch when status changed meaningfully. Member
+// check times alone are refreshed at most every statusRefresh, so a healthy
+// pool does not write its status on every health round.
+func (r *ResourcePoolReconciler) patchStatus(ctx context.Context, before, after *resourcesv1alpha1.ResourcePool) error {
+	if !after.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(after, resourcesv1alpha1.Finalizer) {
+		return nil // gone
+	}
+	if equality.Semantic.DeepEqual(before.Status, after.Status) {
+		return nil
+	}
+	if onlyCheckTimesChanged(before.Status, after.Status) && !checkTimesStale(before.Status, r.now()) {
+		return nil
+	}
+	if err := r.client.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to patch ResourcePool status: %w", err))
+	}
+	return nil
+}
+
+func onlyCheckTimesChanged(a, b resourcesv1alpha1.ResourcePoolStatus) bool {
+	a, b = *a.DeepCopy(), *b.DeepCopy()
+	for i := range a.Members {
+		a.Members[i].LastCheckTime = nil
+	}
+	for i := range b.Members {
+		b.Members[i].LastCheckTime = nil
+	}
+	return equality.Semantic.DeepEqual(a, b)
+}
+
+func checkTimesStale(s resourcesv1alpha1.ResourcePoolStatus, now time.Time) bool {
+	for _, m := range s.Members {
+		if m.LastCheckTime == nil || now.Sub(m.LastCheckTime.Time) >= statusRefresh {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,47 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package controllers holds the reconcilers that translate ResourcePools and
+// ResourceBindings into runtime pools and report runtime state back as status.
+package controllers
+
+import (
+	"fmt"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/nebula-io/nebula-resource/internal/poolhost"
+)
+
+// SetupWithManager registers every reconciler of the operator with mgr. The
+// registry of live pools is shared with the lease API.
+// leaseEndpoint is the lease API URL written into binding Secrets.
+func SetupWithManager(mgr ctrl.Manager, pools *poolhost.Registry, leaseEndpoint string) error {
+	poolReconciler := NewResourcePoolReconciler(mgr.GetClient(), mgr.GetEventRecorder("resourcepool-controller"), pools, time.Now)
+	if err := poolReconciler.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("failed to set up the ResourcePool controller: %w", err)
+	}
+	bindingReconciler := NewResourceBindingReconciler(mgr.GetClient(), mgr.GetEventRecorder("resourcebinding-controller"), pools, time.Now, leaseEndpoint)
+	if err := bindingReconciler.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("failed to set up the ResourceBinding controller: %w", err)
+	}
+	if err := ctrlmetrics.Registry.Register(poolhost.NewCollector(pools)); err != nil {
+		return fmt.Errorf("failed to register pool metrics: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,592 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package poolhost runs the operator's live pools: one runtime pool of lease
+// slots per ResourcePool, spread over its members, with the members' health
+// checked by their driver. It knows nothing of Kubernetes: controllers
+// translate specs into a Spec and snapshots back into status, and the lease
+// API acquires through it.
+package poolhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nebula-io/nebula-resource/pkg/drivers"
+	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
+)
+
+// MemberSpec is one backend and how many concurrent leases it takes.
+type MemberSpec struct {
+	drivers.Member
+	Capacity int
+}
+
+// Spec is the desired shape of a pool.
+type Spec struct {
+	Driver  drivers.Driver
+	Members []MemberSpec
+	// Min slots kept warm, Max slots at most (also bounded by the healthy
+	// members' capacity).
+	Min, Max int
+	Order    poolruntime.Order
+
+	HealthInterval   time.Duration
+	HealthTimeout    time.Duration
+	FailureThreshold int
+	SuccessThreshold int
+
+	DefaultLeaseDuration time.Duration
+	MaxLeaseDuration     time.Duration
+	AcquireTimeout       time.Duration
+
+	Credentials drivers.Credentials
+}
+
+// Slot is one lease slot on a member: what a lease holds.
+type Slot struct {
+	Member string
+}
+
+// Pool is a live pool. Locking: mu guards spec, members and closed; it is
+// never held while calling a driver or the runtime pool (the runtime calls
+// back into the factory, which takes mu).
+type Pool struct {
+	name     string
+	clock    func() time.Time
+	onChange func()
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	spec    Spec
+	members map[string]*member
+	order   []string // member names in spec order, for stable output
+	leases  map[*Lease]struct{} // held leases; expired ones are pruned on Snapshot
+	// transitions not yet taken by TakeTransitions, oldest first (bounded).
+	transitions []Transition
+	closed  bool
+
+	rt     *poolruntime.Pool[*Slot]
+	stop   context.CancelFunc
+	loopWG sync.WaitGroup
+	wake   chan struct{}
+}
+
+type member struct {
+	spec     MemberSpec
+	health   memberHealth
+	slots    int // live slots on this member (idle or leased)
+	draining bool // removed from the spec: no new slots, leased ones finish
+}
+
+// Options are the pool's collaborators.
+type Options struct {
+	// OnChange is called (without locks) when a member's state changes, so
+	// the controller can refresh status. It must not block.
+	OnChange func()
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// New starts a pool: the runtime pool and the member health loop.
+func New(name string, spec Spec, opts Options) (*Pool, error) {
+	if err := validate(spec); err != nil {
+		return nil, fmt.Errorf("invalid pool %s: %w", name, err)
+	}
+	p := &Pool{
+		name:     name,
+		clock:    opts.Now,
+		onChange: opts.OnChange,
+		log:      opts.Logger,
+		members:  map[string]*member{},
+		leases:   map[*Lease]struct{}{},
+		wake:     make(chan struct{}, 1),
+	}
+	if p.clock == nil {
+		p.clock = time.Now
+	}
+	if p.onChange == nil {
+		p.onChange = func() {}
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.applySpecLocked(spec)
+	rt, err := poolruntime.New[*Slot](slotFactory{p}, poolruntime.Config{
+		Name:             name,
+		MaxSize:          max(spec.Max, 1),
+		Order:            spec.Order,
+		AcquireTimeout:   spec.AcquireTimeout,
+		CreateTimeout:    spec.HealthTimeout,
+		FailureThreshold: 1,
+		SuccessThreshold: 1,
+		Logger:           p.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to start the runtime pool %s: %w", name, err)
+	}
+	p.rt = rt
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	p.loopWG.Add(1)
+	go p.healthLoop(ctx)
+	return p, nil
+}
+
+func validate(s Spec) error {
+	var problems []string
+	if s.Driver == nil {
+		problems = append(problems, "no driver")
+	}
+	if s.Max < 1 {
+		problems = append(problems, "max must be at least 1")
+	}
+	if s.Min < 0 || s.Min > s.Max {
+		problems = append(problems, "min must be between 0 and max")
+	}
+	if s.HealthInterval <= 0 || s.HealthTimeout <= 0 {
+		problems = append(problems, "health interval and timeout must be positive")
+	}
+	seen := map[string]bool{}
+	for _, m := range s.Members {
+		if seen[m.Name] {
+			problems = append(problems, "duplicate member "+m.Name)
+		}
+		seen[m.Name] = true
+		if m.Capacity < 1 {
+			problems = append(problems, "member "+m.Name+" needs a capacity of at least 1")
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Update applies a changed spec: resize, credentials, members added or
+// removed. Removed members are drained: they get no new leases, and their
+// leased slots stay with their holders until released.
+func (p *Pool) Update(spec Spec) error {
+	if err := validate(spec); err != nil {
+		return fmt.Errorf("invalid pool %s: %w", p.name, err)
+	}
+	p.mu.Lock()
+	p.applySpecLocked(spec)
+	p.mu.Unlock()
+	p.resize()
+	p.checkSoon()
+	return nil
+}
+
+func (p *Pool) applySpecLocked(spec Spec) {
+	p.spec = spec
+	wanted := map[string]bool{}
+	p.order = p.order[:0]
+	for _, ms := range spec.Members {
+		wanted[ms.Name] = true
+		p.order = append(p.order, ms.Name)
+		if m, ok := p.members[ms.Name]; ok {
+			if m.spec.Address != ms.Address {
+				// A new address must earn its state through the thresholds
+				// again; the state itself stays until it does, so a fixed
+				// address reads as a recovery.
+				m.health.failures, m.health.successes = 0, 0
+			}
+			m.spec, m.draining = ms, false
+			continue
+		}
+		p.members[ms.Name] = &member{spec: ms, health: memberHealth{state: MemberUnknown}}
+	}
+	for name, m := range p.members {
+		if wanted[name] {
+			continue
+		}
+		if m.slots == 0 {
+			delete(p.members, name)
+			continue
+		}
+		m.draining = true
+		p.order = append(p.order, name)
+	}
+}
+
+// capacityLocked is how many slots the healthy, serving members can take.
+func (p *Pool) capacityLocked() int {
+	n := 0
+	for _, m := range p.members {
+		if !m.draining && m.health.state == MemberHealthy {
+			n += m.spec.Capacity
+		}
+	}
+	return min(n, p.spec.Max)
+}
+
+// resize keeps the runtime pool's bounds at what healthy members can serve.
+func (p *Pool) resize() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	capacity := p.capacityLocked()
+	minIdle := min(p.spec.Min, capacity)
+	p.mu.Unlock()
+	if err := p.rt.Resize(minIdle, max(capacity, 1)); err != nil {
+		p.log.Error("failed to resize runtime pool", "pool", p.name, "error", err)
+	}
+}
+
+// slotFactory creates slots on the least loaded healthy member with room.
+type slotFactory struct{ p *Pool }
+
+func (f slotFactory) Create(context.Context) (*Slot, error) {
+	p := f.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var best *member
+	for _, name := range p.order {
+		m := p.members[name]
+		if m == nil || m.draining || m.health.state != MemberHealthy || m.slots >= m.spec.Capacity {
+			continue
+		}
+		if best == nil || m.slots < best.slots {
+			best = m
+		}
+	}
+	if best == nil {
+		return nil, p.unavailableLocked()
+	}
+	best.slots++
+	return &Slot{Member: best.spec.Name}, nil
+}
+
+// Validate runs on borrow and on return: a slot on a member that is no longer
+// healthy or serving is destroyed instead of handed out or kept.
+func (f slotFactory) Validate(_ context.Context, s *Slot) error {
+	p := f.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.members[s.Member]
+	if m == nil || m.draining || m.health.state != MemberHealthy {
+		return fmt.Errorf("member %s is not serving", s.Member)
+	}
+	return nil
+}
+
+// HealthCheck lets the runtime evict idle slots of members that went bad.
+func (f slotFactory) HealthCheck(ctx context.Context, s *Slot) error { return f.Validate(ctx, s) }
+
+func (f slotFactory) Destroy(_ context.Context, s *Slot) error {
+	p := f.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m := p.members[s.Member]; m != nil {
+		m.slots--
+		if m.draining && m.slots == 0 {
+			delete(p.members, s.Member)
+			p.order = removeName(p.order, s.Member)
+		}
+	}
+	return nil
+}
+
+func removeName(names []string, name string) []string {
+	out := names[:0]
+	for _, n := range names {
+		if n != name {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ErrUnavailable is wrapped by acquire errors when no member can serve.
+var ErrUnavailable = errors.New("no healthy member can serve")
+
+// unavailableLocked names the members and why each cannot serve.
+func (p *Pool) unavailableLocked() error {
+	var why []string
+	for _, name := range p.order {
+		m := p.members[name]
+		switch {
+		case m.draining:
+			why = append(why, name+": draining")
+		case m.health.state == MemberUnhealthy:
+			why = append(why, fmt.Sprintf("%s: %s (%s)", name, m.health.reason, m.health.message))
+		case m.health.state == MemberUnknown:
+			why = append(why, name+": not checked yet")
+		default:
+			why = append(why, name+": full")
+		}
+	}
+	if len(why) == 0 {
+		why = append(why, "the pool has no members")
+	}
+	return fmt.Errorf("pool %s: %w: %s", p.name, ErrUnavailable, strings.Join(why, "; "))
+}
+
+// Lease is a held slot.
+type Lease struct {
+	rt     poolruntime.Lease[*Slot]
+	pool   *Pool
+	Member string
+}
+
+// Release returns the slot. Idempotent.
+func (l *Lease) Release() {
+	l.rt.Release()
+	l.pool.mu.Lock()
+	delete(l.pool.leases, l)
+	l.pool.mu.Unlock()
+}
+
+// Valid reports whether the lease is still held (not released or expired).
+func (l *Lease) Valid() bool { return l.rt.Valid() }
+
+// Deadline is when the lease expires (zero for none).
+func (l *Lease) Deadline() time.Time { return l.rt.Deadline() }
+
+// Renew extends the lease by d from now.
+func (l *Lease) Renew(d time.Duration) error { return l.rt.Renew(d) }
+
+// Acquire leases a slot for d (the pool's default when 0, capped at its
+// maximum), waiting up to the pool's acquire timeout or ctx. When no member
+// is healthy it fails at once with an error wrapping ErrUnavailable that
+// names each member and its last failure.
+func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("pool %s is shutting down: %w", p.name, poolruntime.KindClosed)
+	}
+	if p.capacityLocked() == 0 {
+		err := p.unavailableLocked()
+		p.mu.Unlock()
+		return nil, err
+	}
+	if d <= 0 {
+		d = p.spec.DefaultLeaseDuration
+	}
+	if p.spec.MaxLeaseDuration > 0 && d > p.spec.MaxLeaseDuration {
+		d = p.spec.MaxLeaseDuration
+	}
+	p.mu.Unlock()
+	l, err := p.rt.AcquireFor(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("failed to acquire from pool %s: %w", p.name, err)
+	}
+	lease := &Lease{rt: l, Member: l.Value().Member, pool: p}
+	p.mu.Lock()
+	p.leases[lease] = struct{}{}
+	p.mu.Unlock()
+	return lease, nil
+}
+
+// checkSoon asks the health loop to check all members now.
+func (p *Pool) checkSoon() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// healthLoop checks every member each interval (and when woken), applies the
+// thresholds, and keeps the runtime pool sized to the healthy capacity.
+func (p *Pool) healthLoop(ctx context.Context) {
+	defer p.loopWG.Done()
+	for {
+		p.checkMembers(ctx)
+		p.mu.Lock()
+		interval := p.spec.HealthInterval
+		p.mu.Unlock()
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-p.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+type checkResult struct {
+	name    string
+	address string
+	err     error
+}
+
+func (p *Pool) checkMembers(ctx context.Context) {
+	p.mu.Lock()
+	spec := p.spec
+	targets := make([]MemberSpec, 0, len(p.members))
+	for _, name := range p.order {
+		if m := p.members[name]; m != nil && !m.draining {
+			targets = append(targets, m.spec)
+		}
+	}
+	p.mu.Unlock()
+
+	results := make([]checkResult, len(targets))
+	var wg sync.WaitGroup
+	for i, ms := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, spec.HealthTimeout)
+			defer cancel()
+			results[i] = checkResult{ms.Name, ms.Address, spec.Driver.Check(cctx, ms.Member, spec.Credentials)}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return
+	}
+
+	changed := false
+	now := p.clock()
+	p.mu.Lock()
+	for _, r := range results {
+		m := p.members[r.name]
+		if m == nil || m.draining || m.spec.Address != r.address {
+			continue // the spec changed while we checked
+		}
+		from := m.health.state
+		if m.health.observe(r.err, now, spec.FailureThreshold, spec.SuccessThreshold) {
+			changed = true
+			p.recordLocked(Transition{Member: r.name, From: from, To: m.health.state, Reason: m.health.reason, Message: m.health.message, At: now})
+			p.log.Info("member health changed", "pool", p.name, "member", r.name,
+				"state", m.health.state, "reason", m.health.reason)
+		}
+	}
+	p.mu.Unlock()
+	if changed {
+		p.resize()
+	}
+	// Every round refreshes last-check times, so status is told each time.
+	p.onChange()
+}
+
+// Snapshot is the pool's observable state.
+type Snapshot struct {
+	// Total slots the spec offers: min(max, capacity of serving members).
+	Total int
+	// Available slots that can be leased now.
+	Available int
+	Leased    int
+	// Unhealthy slots: capacity out of rotation because its member is not healthy.
+	Unhealthy int
+	Waiting   int
+	Members   []MemberStatus
+	Stats     poolruntime.Stats
+	Closed    bool
+}
+
+// Snapshot returns counts and per-member state.
+func (p *Pool) Snapshot() Snapshot {
+	stats := p.rt.Stats()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	perMember := map[string]int{}
+	for l := range p.leases {
+		if !l.rt.Valid() {
+			delete(p.leases, l) // expired and reclaimed by the runtime
+			continue
+		}
+		perMember[l.Member]++
+	}
+	s := Snapshot{Waiting: stats.Waiting, Stats: stats, Closed: p.closed, Leased: len(p.leases)}
+	offered := 0
+	for _, name := range p.order {
+		m := p.members[name]
+		if m == nil {
+			continue
+		}
+		state := m.health.state
+		if m.draining {
+			state = MemberDraining
+		} else {
+			offered += m.spec.Capacity
+		}
+		s.Members = append(s.Members, MemberStatus{
+			Name: name, State: state, Capacity: m.spec.Capacity, Leased: perMember[name],
+			LastCheck: m.health.lastCheck, Reason: m.health.reason, Message: m.health.message,
+			ConsecutiveFailures: m.health.failures,
+		})
+	}
+	s.Total = min(offered, p.spec.Max)
+	healthy := p.capacityLocked()
+	s.Unhealthy = s.Total - healthy
+	if !p.closed {
+		s.Available = max(0, healthy-s.Leased)
+	}
+	return s
+}
+
+// Drain stops granting new leases; held leases stay until released or expired.
+func (p *Pool) Drain() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+}
+
+// Close drains the pool (waiting for held leases up to ctx) and stops it.
+func (p *Pool) Close(ctx context.Context) error {
+	p.Drain()
+	err := p.rt.Close(ctx)
+	p.stop()
+	p.loopWG.Wait()
+	if err != nil {
+		return fmt.Errorf("failed to close pool %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// Transition is a change of a member's health state.
+type Transition struct {
+	Member   string
+	From, To MemberState
+	Reason   drivers.Reason
+	Message  string
+	At       time.Time
+}
+
+// maxTransitions bounds the backlog when nobody takes them.
+const maxTransitions = 256
+
+func (p *Pool) recordLocked(t Transition) {
+	if len(p.transitions) == maxTransitions {
+		p.transitions = p.transitions[1:]
+	}
+	p.transitions = append(p.transitions, t)
+}
+
+// TakeTransitions returns the member transitions since the last call, so
+// each one is reported (as an event) exactly once.
+func (p *Pool) TakeTransitions() []Transition {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.transitions
+	p.transitions = nil
+	return out
+}

@@ -1,0 +1,169 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package poolhost
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nebula-io/nebula-resource/pkg/drivers"
+)
+
+// listener is a real TCP member on loopback that can be closed.
+func listener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+func tcpSpec(t *testing.T, max int, members ...MemberSpec) Spec {
+	t.Helper()
+	d, err := drivers.Lookup("tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Spec{
+		Driver: d, Members: members, Max: max,
+		HealthInterval: 50 * time.Millisecond, HealthTimeout: time.Second,
+		FailureThreshold: 1, SuccessThreshold: 1,
+		DefaultLeaseDuration: time.Minute, MaxLeaseDuration: time.Hour, AcquireTimeout: 200 * time.Millisecond,
+	}
+}
+
+func memberSpec(name, addr string, capacity int) MemberSpec {
+	return MemberSpec{Member: drivers.Member{Name: name, Address: addr}, Capacity: capacity}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestPoolSpreadsSlotsOverHealthyMembersAndCapsAtCapacity(t *testing.T) {
+	a, b := listener(t), listener(t)
+	p, err := New("ns/pool", tcpSpec(t, 10, memberSpec("a", a.Addr().String(), 2), memberSpec("b", b.Addr().String(), 1)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	waitFor(t, "members healthy", func() bool { return p.Snapshot().Available == 3 })
+
+	ctx := context.Background()
+	var leases []*Lease
+	perMember := map[string]int{}
+	for range 3 {
+		l, err := p.Acquire(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leases = append(leases, l)
+		perMember[l.Member]++
+	}
+	if perMember["a"] != 2 || perMember["b"] != 1 {
+		t.Fatalf("leases per member = %v, want a:2 b:1", perMember)
+	}
+	if _, err := p.Acquire(ctx, 0); err == nil {
+		t.Fatal("a fourth acquire beyond the members' capacity succeeded")
+	}
+	s := p.Snapshot()
+	if s.Total != 3 || s.Leased != 3 || s.Available != 0 {
+		t.Fatalf("snapshot = total %d leased %d available %d, want 3/3/0", s.Total, s.Leased, s.Available)
+	}
+	for _, l := range leases {
+		l.Release()
+		l.Release() // idempotent
+	}
+	if s := p.Snapshot(); s.Leased != 0 || s.Available != 3 {
+		t.Fatalf("after release: leased %d available %d, want 0/3", s.Leased, s.Available)
+	}
+}
+
+func TestPoolFailsFastNamingTheUnhealthyMember(t *testing.T) {
+	ln := listener(t)
+	addr := ln.Addr().String()
+	ln.Close() // refused from now on
+	p, err := New("ns/pool", tcpSpec(t, 1, memberSpec("db", addr, 1)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	waitFor(t, "member unhealthy", func() bool { return p.Snapshot().Members[0].State == MemberUnhealthy })
+
+	start := time.Now()
+	_, err = p.Acquire(context.Background(), 0)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("acquire error = %v, want ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "db") || !strings.Contains(err.Error(), string(drivers.ReasonConnectionRefused)) {
+		t.Fatalf("error %q does not name the member and its reason", err)
+	}
+	if time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("acquire took %v, want a fast failure", time.Since(start))
+	}
+}
+
+func TestRemovedMemberDrainsInsteadOfCuttingLeases(t *testing.T) {
+	a, b := listener(t), listener(t)
+	spec := tcpSpec(t, 2, memberSpec("a", a.Addr().String(), 1), memberSpec("b", b.Addr().String(), 1))
+	p, err := New("ns/pool", spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	waitFor(t, "members healthy", func() bool { return p.Snapshot().Available == 2 })
+	l1, _ := p.Acquire(context.Background(), 0)
+	l2, _ := p.Acquire(context.Background(), 0)
+	held := map[string]*Lease{l1.Member: l1, l2.Member: l2}
+
+	spec.Members = spec.Members[:1] // remove b
+	if err := p.Update(spec); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Snapshot()
+	if s.Members[1].Name != "b" || s.Members[1].State != MemberDraining || s.Members[1].Leased != 1 {
+		t.Fatalf("member b = %+v, want Draining with its lease", s.Members[1])
+	}
+	if !held["b"].Valid() {
+		t.Fatal("the lease on the removed member was cut")
+	}
+	held["b"].Release()
+	waitFor(t, "member b gone", func() bool { return len(p.Snapshot().Members) == 1 })
+	held["a"].Release()
+}

@@ -1,0 +1,82 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package poolhost
+
+import (
+	"context"
+	"sync"
+)
+
+// Registry holds the live pools of the operator by key (namespace/name).
+// The pool reconciler creates, updates and removes entries; the binding
+// reconciler and the lease API look them up.
+type Registry struct {
+	mu    sync.RWMutex
+	pools map[string]*Pool
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{pools: map[string]*Pool{}} }
+
+// Get returns the pool for key, if it runs.
+func (r *Registry) Get(key string) (*Pool, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	p, ok := r.pools[key]
+	return p, ok
+}
+
+// Ensure starts the pool for key with spec, or updates the running one.
+// opts apply only when the pool is started.
+func (r *Registry) Ensure(key string, spec Spec, opts Options) (*Pool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := r.pools[key]; ok {
+		return p, p.Update(spec)
+	}
+	p, err := New(key, spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.pools[key] = p
+	return p, nil
+}
+
+// Remove closes and forgets the pool for key (waiting for held leases up to ctx).
+func (r *Registry) Remove(ctx context.Context, key string) error {
+	r.mu.Lock()
+	p, ok := r.pools[key]
+	delete(r.pools, key)
+	r.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return p.Close(ctx)
+}
+
+// Each calls fn for every live pool, in no particular order.
+func (r *Registry) Each(fn func(key string, p *Pool)) {
+	r.mu.RLock()
+	pools := make(map[string]*Pool, len(r.pools))
+	for k, p := range r.pools {
+		pools[k] = p
+	}
+	r.mu.RUnlock()
+	for k, p := range pools {
+		fn(k, p)
+	}
+}

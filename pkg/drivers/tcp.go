@@ -1,0 +1,73 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package drivers
+
+import (
+	"context"
+	"net"
+	"time"
+)
+
+// TCP checks that a TCP connection to the member can be opened.
+//
+// Address: host:port or tcp://host:port (a port is required).
+// Attributes: none are interpreted; all are passed to workloads.
+// Credentials are not used by the check and not put in the URI.
+type TCP struct{}
+
+// NewTCP returns the tcp driver.
+func NewTCP() *TCP { return &TCP{} }
+
+// Name implements Driver.
+func (*TCP) Name() string { return "tcp" }
+
+var tcpSchemes, tcpPorts = []string{"tcp"}, map[string]int{}
+
+func (d *TCP) target(m Member) (target, error) {
+	return parseTarget(d.Name(), m.Address, tcpSchemes, tcpPorts)
+}
+
+// Check implements Driver: it dials the member and closes the connection.
+func (d *TCP) Check(ctx context.Context, m Member, c Credentials) error {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	start := time.Now()
+	t, err := d.target(m)
+	if err != nil {
+		return newCheckError(d.Name(), m, m.Address, err, 0, c.Password.Reveal())
+	}
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", t.hostPort())
+	if err != nil {
+		return newCheckError(d.Name(), m, t.hostPort(), err, time.Since(start), c.Password.Reveal())
+	}
+	return conn.Close()
+}
+
+// Describe implements Driver. The URI is tcp://host:port.
+func (d *TCP) Describe(m Member, _ Credentials, _ bool) (Endpoint, error) {
+	t, err := d.target(m)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	return Endpoint{
+		Host:       t.Host,
+		Port:       t.Port,
+		URI:        buildURI("tcp", t, Credentials{}, false, "", nil),
+		Attributes: cloneAttrs(m.Attributes),
+	}, nil
+}

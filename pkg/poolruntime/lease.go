@@ -1,0 +1,421 @@
+package poolruntime
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Lease is exclusive use of one instance until Release (or until the lease's
+// deadline, when the pool reclaims it). It is a small value: copy it freely;
+// all copies are the same lease and Release through any of them is effective
+// once. The zero Lease is invalid; its Release is a no-op.
+//
+// Keep the Lease (not only its Value) reachable while you use the instance:
+// a Lease that becomes garbage without Release is detected by a runtime
+// cleanup, counted in Stats.Leaked, logged, and its instance returned to the
+// pool (seed I-003, I-004, I-017).
+//
+// How it stays allocation-free: every instance has one token object, created
+// with it and reused across leases. The pool holds the token strongly only
+// while no lease holds the instance; a Lease is {token, generation}. One
+// runtime.AddCleanup per token (argument: the core and the token's epoch,
+// never the token itself) fires only if the token becomes unreachable while
+// leased, i.e. the lease was dropped. Generations make stale copies no-ops.
+type Lease[T any] struct {
+	t   *token[T]
+	gen uint64
+}
+
+// token is the per-instance handle object referenced by leases.
+type token[T any] struct {
+	c *core[T]
+}
+
+// Value returns the leased instance (the zero T for the zero Lease).
+func (l Lease[T]) Value() T {
+	if l.t == nil {
+		var zero T
+		return zero
+	}
+	return l.t.c.value
+}
+
+// Release returns the instance to the pool. It is idempotent, and a no-op on
+// a stale lease (already released, reclaimed at its deadline, or the pool
+// drained it).
+func (l Lease[T]) Release() {
+	if l.t != nil {
+		l.t.c.pool.release(l.t, l.gen)
+	}
+}
+
+// Valid reports whether the lease is still the current holder.
+func (l Lease[T]) Valid() bool {
+	if l.t == nil {
+		return false
+	}
+	c := l.t.c
+	p := c.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shared {
+		_, ok := p.tickets[l.gen]
+		return ok
+	}
+	return c.gen == l.gen && c.state == InUse && c.token == nil
+}
+
+// Deadline returns the lease deadline, or the zero time if it has none or is
+// no longer valid.
+func (l Lease[T]) Deadline() time.Time {
+	if l.t == nil {
+		return time.Time{}
+	}
+	c := l.t.c
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	if c.gen != l.gen || c.deadline == 0 || c.token != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, c.deadline)
+}
+
+// Renew sets the lease deadline to now+d (d <= 0 removes the deadline). It
+// fails with KindExpired when the lease is no longer valid.
+func (l Lease[T]) Renew(d time.Duration) error {
+	if l.t == nil {
+		return newError(KindExpired, "renew", "", nil)
+	}
+	return l.t.c.pool.Renew(l, d)
+}
+
+// Renew extends (or shortens) the deadline of l to now+d; d <= 0 removes it.
+func (p *Pool[T]) Renew(l Lease[T], d time.Duration) error {
+	if l.t == nil || l.t.c.pool != p {
+		return newError(KindExpired, "renew", p.name, nil, slog.String("problem", "lease is not from this pool"))
+	}
+	c := l.t.c
+	p.mu.Lock()
+	if p.shared {
+		_, ok := p.tickets[l.gen]
+		p.mu.Unlock()
+		if !ok {
+			return newError(KindExpired, "renew", p.name, nil)
+		}
+		return nil // singleton leases carry no deadline
+	}
+	if c.gen != l.gen || c.state != InUse || c.token != nil {
+		p.mu.Unlock()
+		return newError(KindExpired, "renew", p.name, nil, slog.Uint64("instance", c.id))
+	}
+	if d <= 0 {
+		c.deadline = 0
+		if c.leaseTimer != nil {
+			c.leaseTimer.Stop()
+		}
+	} else {
+		p.armLeaseLocked(c, d)
+	}
+	p.mu.Unlock()
+	p.cold.renewed.inc()
+	return nil
+}
+
+// armLeaseLocked sets c's deadline to now+d and (re)arms its expiry timer.
+// The timer is created once per instance and reused.
+func (p *Pool[T]) armLeaseLocked(c *core[T], d time.Duration) {
+	c.deadline = p.clock.Now().UnixNano() + int64(d)
+	if c.leaseTimer == nil {
+		c.leaseTimer = p.clock.AfterFunc(d, func() { p.expire(c) })
+	} else {
+		c.leaseTimer.Reset(d)
+	}
+}
+
+// expire is the lease timer callback: reclaim c if its lease is past due.
+// Stale fires (the lease ended or was renewed) are recognized and ignored.
+func (p *Pool[T]) expire(c *core[T]) {
+	p.mu.Lock()
+	if c.state != InUse || c.token != nil || c.deadline == 0 {
+		p.mu.Unlock()
+		return
+	}
+	if now := p.clock.Now().UnixNano(); now < c.deadline {
+		c.leaseTimer.Reset(time.Duration(c.deadline - now)) // renewed meanwhile
+		p.mu.Unlock()
+		return
+	}
+	// The holder keeps its (now stale) token: give the instance a new one.
+	c.cleanup.Stop()
+	p.newToken(c)
+	p.endLeaseLocked(c, c.token)
+	p.mu.Unlock()
+	p.cold.expired.inc()
+	p.log.Info("poolruntime: lease expired, instance reclaimed", "pool", p.name, "instance", c.id)
+	if h := p.hooks.OnExpire; h != nil {
+		h()
+	}
+	p.mu.Lock()
+	p.returnAndUnlock(c)
+}
+
+// newToken gives c a fresh token and registers its leak cleanup. Called when
+// c is created (not yet shared) or with mu held.
+func (p *Pool[T]) newToken(c *core[T]) {
+	t := &token[T]{c: c}
+	c.tokenEpoch++
+	c.token = t
+	c.cleanup = runtime.AddCleanup(t, leakCleanup[T], leakArg[T]{c: c, epoch: c.tokenEpoch})
+}
+
+type leakArg[T any] struct {
+	c     *core[T]
+	epoch uint64
+}
+
+// leakCleanup runs (on the runtime's cleanup goroutine) when a token became
+// unreachable. It is a top-level function so it captures nothing.
+func leakCleanup[T any](a leakArg[T]) { a.c.pool.onLeak(a.c, a.epoch) }
+
+func (p *Pool[T]) onLeak(c *core[T], epoch uint64) {
+	p.mu.Lock()
+	if c.tokenEpoch != epoch || c.token != nil || c.state != InUse {
+		p.mu.Unlock() // not the current token, or not leased: nothing leaked
+		return
+	}
+	p.newToken(c)
+	p.endLeaseLocked(c, c.token)
+	p.mu.Unlock()
+	p.cold.leaked.inc()
+	p.log.Warn("poolruntime: lease garbage-collected without Release; instance reclaimed (call Release or use With)",
+		"pool", p.name, "instance", c.id)
+	if h := p.hooks.OnLeak; h != nil {
+		h()
+	}
+	p.mu.Lock()
+	p.returnAndUnlock(c)
+}
+
+// endLeaseLocked ends the current lease of c: invalidates every copy of the
+// lease handle, clears the deadline and gives the pool the token back.
+func (p *Pool[T]) endLeaseLocked(c *core[T], t *token[T]) {
+	c.gen++
+	c.token = t
+	if c.deadline != 0 {
+		c.deadline = 0
+		c.leaseTimer.Stop()
+	}
+}
+
+// release is Lease.Release. The fast path is one short critical section:
+// direct hand-off to the head waiter or push onto the idle deque.
+func (p *Pool[T]) release(t *token[T], gen uint64) {
+	if p.shared {
+		p.releaseShared(gen)
+		return
+	}
+	c := t.c
+	p.mu.Lock()
+	if c.gen != gen || c.token != nil || c.state != InUse {
+		p.mu.Unlock() // stale or repeated Release
+		return
+	}
+	p.hot.released.Add(1)
+	if p.slowRelease || c.deadline != 0 || p.closed || p.live > p.maxSize {
+		p.endLeaseLocked(c, t)
+		p.returnAndUnlock(c)
+		if h := p.hooks.OnRelease; h != nil {
+			h()
+		}
+		return
+	}
+	c.token = t
+	if now := p.now(); c.lastUsed.Load() != now {
+		c.lastUsed.Store(now)
+	}
+	if w := p.waiters.head; w != nil {
+		// Direct hand-off: the instance never becomes idle, no one can
+		// barge in, and the waiter only has to wake up.
+		p.waiters.remove(w)
+		c.gen++
+		c.token = nil
+		w.lease = Lease[T]{t: t, gen: c.gen}
+		if w.leaseDur > 0 {
+			p.armLeaseLocked(c, w.leaseDur)
+		}
+		p.hot.acquired.Add(1)
+		p.hot.handoffs.Add(1)
+		p.mu.Unlock()
+		w.ready <- struct{}{}
+		// Let the waiter run now, on this P, instead of waking another P
+		// for it while this goroutine races ahead (and parks) itself.
+		runtime.Gosched()
+	} else {
+		c.gen++
+		c.to(Idle)
+		p.leased--
+		if p.precise {
+			c.idleSince = p.now()
+		}
+		p.idle.push(c)
+		p.mu.Unlock()
+	}
+	if h := p.hooks.OnRelease; h != nil {
+		h()
+	}
+}
+
+// returnAndUnlock finishes the return of c, whose lease has ended (c.token
+// set, still counted in leased). Runs Recycle and Validate (if implemented)
+// and the lifetime check with mu released. Called with mu held; unlocks.
+func (p *Pool[T]) returnAndUnlock(c *core[T]) {
+	if p.closed || p.live > p.maxSize || !p.slowRelease {
+		p.leased--
+		p.offerAndUnlock(c)
+		return
+	}
+	p.mu.Unlock()
+	reason, err := p.returnCheck(c)
+	p.mu.Lock()
+	p.leased--
+	if err != nil {
+		p.rejectLocked(c, reason, err)
+		return
+	}
+	p.offerAndUnlock(c)
+}
+
+func (p *Pool[T]) returnCheck(c *core[T]) (DestroyReason, error) {
+	now := p.now()
+	c.lastUsed.Store(now)
+	if c.expireAt != 0 && now >= c.expireAt {
+		return ReasonMaxLifetime, newError(KindExpired, "return", p.name, nil, slog.String("problem", "max lifetime reached"))
+	}
+	if p.caps.recycle != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.RecycleTimeout)
+		err := p.caps.recycle.Recycle(ctx, c.value)
+		cancel()
+		if err != nil {
+			return ReasonInvalid, newError(KindUnhealthy, "recycle", p.name, err, slog.Uint64("instance", c.id))
+		}
+		p.cold.recycled.inc()
+	}
+	if p.caps.valid != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.HealthCheckTimeout)
+		err := p.caps.valid.Validate(ctx, c.value)
+		cancel()
+		if err != nil {
+			p.healthFailed(err)
+			return ReasonInvalid, newError(KindUnhealthy, "validate", p.name, err, slog.Uint64("instance", c.id))
+		}
+	}
+	return 0, nil
+}
+
+// borrowCheck runs before an idle instance is handed out (mu released):
+// lifetime, check-on-borrow after CheckOnBorrowAfter idle, Validate.
+func (p *Pool[T]) borrowCheck(ctx context.Context, c *core[T]) (DestroyReason, error) {
+	now := p.now()
+	if c.expireAt != 0 && now >= c.expireAt {
+		return ReasonMaxLifetime, newError(KindExpired, "borrow", p.name, nil, slog.String("problem", "max lifetime reached"))
+	}
+	if p.caps.health != nil && p.cfg.CheckOnBorrowAfter > 0 && now-c.idleSince > int64(p.cfg.CheckOnBorrowAfter) {
+		err := p.healthCheck(ctx, c)
+		p.mu.Lock()
+		c.lastChecked = now
+		failed := p.recordCheckLocked(c, err)
+		p.mu.Unlock()
+		if failed {
+			return ReasonUnhealthy, err
+		}
+	}
+	if p.caps.valid != nil {
+		vctx, cancel := context.WithTimeout(ctx, p.cfg.HealthCheckTimeout)
+		err := p.caps.valid.Validate(vctx, c.value)
+		cancel()
+		if err != nil {
+			p.healthFailed(err)
+			return ReasonInvalid, newError(KindUnhealthy, "validate", p.name, err, slog.Uint64("instance", c.id))
+		}
+	}
+	return 0, nil
+}
+
+// acquireShared serves a scoped singleton: one instance, shared by every
+// lease; leases are reference counts with idempotent Release.
+func (p *Pool[T]) acquireShared(ctx context.Context) (Lease[T], error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return Lease[T]{}, newError(KindClosed, "acquire", p.name, nil)
+		}
+		if c := p.sharedCore; c != nil {
+			p.ticket++
+			tk := p.ticket
+			p.tickets[tk] = struct{}{}
+			p.leased++
+			p.hot.acquired.Add(1)
+			t := c.token
+			p.mu.Unlock()
+			return Lease[T]{t: t, gen: tk}, nil
+		}
+		p.mu.Unlock()
+		select { // one creator at a time, others wait with their ctx
+		case p.sharedSem <- struct{}{}:
+		case <-ctx.Done():
+			p.cold.canceled.inc()
+			return Lease[T]{}, ctxError("acquire", p.name, ctx.Err())
+		}
+		p.mu.Lock()
+		if p.sharedCore != nil || p.closed {
+			p.mu.Unlock()
+			<-p.sharedSem
+			continue
+		}
+		p.live++
+		p.creating++
+		p.mu.Unlock()
+		c, err := p.create(ctx)
+		p.mu.Lock()
+		p.creating--
+		if err != nil {
+			p.live--
+			p.checkDrainedLocked()
+			p.mu.Unlock()
+			<-p.sharedSem
+			return Lease[T]{}, err
+		}
+		c.to(InUse)
+		c.cleanup.Stop() // the pool keeps the shared token: no leak detection
+		p.sharedCore = c
+		p.mu.Unlock()
+		<-p.sharedSem
+	}
+}
+
+func (p *Pool[T]) releaseShared(ticket uint64) {
+	p.mu.Lock()
+	if _, ok := p.tickets[ticket]; !ok {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.tickets, ticket)
+	p.leased--
+	p.hot.released.Add(1)
+	var victim *core[T]
+	if p.closed && p.leased == 0 && p.sharedCore != nil {
+		victim = p.sharedCore
+		p.sharedCore = nil
+		p.drainLocked(victim)
+	}
+	p.mu.Unlock()
+	if victim != nil {
+		p.destroy(victim, ReasonClosed)
+	}
+	if h := p.hooks.OnRelease; h != nil {
+		h()
+	}
+}

@@ -1,0 +1,290 @@
+package poolruntime
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"reflect"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// Manager is a registry of resources keyed by the Go type of their instances
+// (seed I-002: reflect.Type, no name matching) and by id. Every acquire goes
+// through a pool keyed by (resource id, scope key) (seed I-001); a resource
+// registered with RegisterSingleton is served as a scoped singleton through
+// the same path (one shared instance per scope, reference-counted leases).
+//
+// Locking: registrations are copy-on-write: regMu serializes writers, readers
+// load an immutable *registry through an atomic pointer and take no lock.
+// Each registration keeps its pools in a sync.Map keyed by the scope key
+// string (lock-free loads); poolMu serializes only the creation of a pool.
+// So the acquire path is: one atomic load, one map lookup, one sync.Map load,
+// one type assertion, then the pool's own Acquire; no allocation once the
+// pool exists (seed I-014).
+type Manager struct {
+	regMu  sync.Mutex
+	regs   atomic.Pointer[registry]
+	closed atomic.Bool
+	defCfg Config
+}
+
+type registry struct {
+	byID   map[string]*registration
+	byType map[reflect.Type]*registration
+}
+
+type registration struct {
+	id        string
+	typ       reflect.Type
+	singleton bool
+	shareAt   Level
+	newPool   func(scope Scope) poolHandle
+	pools     sync.Map // scope key -> poolHandle (a *Pool[T])
+	poolMu    sync.Mutex
+}
+
+// poolHandle is what the manager needs of a *Pool[T] without knowing T.
+type poolHandle interface {
+	Stats() Stats
+	Close(ctx context.Context) error
+	Name() string
+}
+
+// ManagerOptions supply defaults for pools the manager creates.
+type ManagerOptions struct {
+	Clock  Clock
+	Logger *slog.Logger
+	Hooks  Hooks
+}
+
+// NewManager returns an empty manager.
+func NewManager(opts ManagerOptions) *Manager {
+	m := &Manager{defCfg: Config{Clock: opts.Clock, Logger: opts.Logger, Hooks: opts.Hooks}}
+	m.regs.Store(&registry{byID: map[string]*registration{}, byType: map[reflect.Type]*registration{}})
+	return m
+}
+
+// RegisterOption adjusts a registration.
+type RegisterOption func(*registration)
+
+// ShareAt makes all scopes below level share the pool of their ancestor at
+// level; e.g. ShareAt(LevelTenant) gives each tenant one pool that all its
+// workflows, executions and actions use. The default is to key pools by the
+// exact scope passed to Acquire.
+func ShareAt(level Level) RegisterOption {
+	return func(r *registration) { r.shareAt = level }
+}
+
+// Register registers a pooled resource of instance type T under id. A second
+// registration of the same T or the same id is a KindDuplicate error, an
+// invalid cfg a KindConfiguration error; both at registration time.
+func Register[T any](m *Manager, id string, factory Factory[T], cfg Config, opts ...RegisterOption) error {
+	if factory == nil {
+		return newError(KindConfiguration, "register", id, nil, slog.String("problem", "nil factory"))
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return register[T](m, id, false, func(scope Scope) poolHandle {
+		c := m.poolConfig(cfg, id, scope)
+		p := newPool(factory, c.withDefaults(), false)
+		p.start()
+		return p
+	}, opts)
+}
+
+// RegisterSingleton registers a non-poolable resource of type T: each pool
+// scope gets one instance, created on first acquire and shared by every lease
+// (Release is still required and idempotent; leases are reference counts).
+func RegisterSingleton[T any](m *Manager, id string, factory Factory[T], opts ...RegisterOption) error {
+	if factory == nil {
+		return newError(KindConfiguration, "register", id, nil, slog.String("problem", "nil factory"))
+	}
+	return register[T](m, id, true, func(scope Scope) poolHandle {
+		c := m.poolConfig(Config{MaxSize: 1}, id, scope)
+		p := newPool(factory, c.withDefaults(), true)
+		p.start()
+		return p
+	}, opts)
+}
+
+func (m *Manager) poolConfig(cfg Config, id string, scope Scope) Config {
+	if cfg.Name == "" {
+		cfg.Name = id + "@" + scope.Key()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = m.defCfg.Clock
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = m.defCfg.Logger
+	}
+	if cfg.Hooks.empty() {
+		cfg.Hooks = m.defCfg.Hooks
+	}
+	return cfg
+}
+
+func register[T any](m *Manager, id string, singleton bool, newPool func(Scope) poolHandle, opts []RegisterOption) error {
+	if err := validID(id); err != nil {
+		return newError(KindConfiguration, "register", id, err)
+	}
+	typ := reflect.TypeFor[T]()
+	r := &registration{id: id, typ: typ, singleton: singleton, shareAt: LevelAction, newPool: newPool}
+	for _, o := range opts {
+		o(r)
+	}
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	if m.closed.Load() {
+		return newError(KindClosed, "register", id, nil)
+	}
+	old := m.regs.Load()
+	if prev, ok := old.byType[typ]; ok {
+		return newError(KindDuplicate, "register", id, nil, slog.String("type", typ.String()), slog.String("registeredAs", prev.id))
+	}
+	if prev, ok := old.byID[id]; ok {
+		return newError(KindDuplicate, "register", id, nil, slog.String("type", typ.String()), slog.String("registeredType", prev.typ.String()))
+	}
+	next := &registry{byID: make(map[string]*registration, len(old.byID)+1), byType: make(map[reflect.Type]*registration, len(old.byType)+1)}
+	for k, v := range old.byID {
+		next.byID[k] = v
+	}
+	for k, v := range old.byType {
+		next.byType[k] = v
+	}
+	next.byID[id] = r
+	next.byType[typ] = r
+	m.regs.Store(next)
+	return nil
+}
+
+// AcquireFrom acquires an instance of resource id for scope, through the
+// pool of (id, scope truncated to the registration's ShareAt level). T must
+// be the registered instance type (else KindTypeMismatch, seed I-019).
+func AcquireFrom[T any](ctx context.Context, m *Manager, id string, scope Scope) (Lease[T], error) {
+	p, err := PoolFor[T](m, id, scope)
+	if err != nil {
+		return Lease[T]{}, err
+	}
+	return p.Acquire(ctx)
+}
+
+// AcquireByType acquires an instance of the resource registered for type T.
+func AcquireByType[T any](ctx context.Context, m *Manager, scope Scope) (Lease[T], error) {
+	r, ok := m.regs.Load().byType[reflect.TypeFor[T]()]
+	if !ok {
+		return Lease[T]{}, newError(KindNotFound, "acquire", "", nil, slog.String("type", reflect.TypeFor[T]().String()))
+	}
+	p, err := poolOf[T](m, r, scope)
+	if err != nil {
+		return Lease[T]{}, err
+	}
+	return p.Acquire(ctx)
+}
+
+// AcquireContext acquires from resource id for the scope of rc.
+func AcquireContext[T any](ctx context.Context, m *Manager, id string, rc *ResourceContext) (Lease[T], error) {
+	return AcquireFrom[T](ctx, m, id, rc.Scope())
+}
+
+// PoolFor returns (creating it on first use) the pool that serves resource id
+// for scope. Use it to Resize a pool, read its Stats, or to acquire with
+// AcquireFor.
+func PoolFor[T any](m *Manager, id string, scope Scope) (*Pool[T], error) {
+	r, ok := m.regs.Load().byID[id]
+	if !ok {
+		return nil, newError(KindNotFound, "acquire", id, nil, slog.String("problem", "no resource registered under this id"))
+	}
+	return poolOf[T](m, r, scope)
+}
+
+func poolOf[T any](m *Manager, r *registration, scope Scope) (*Pool[T], error) {
+	key := scope.Truncate(r.shareAt).Key()
+	h, ok := r.pools.Load(key)
+	if !ok {
+		var err error
+		if h, err = m.createPool(r, scope.Truncate(r.shareAt)); err != nil {
+			return nil, err
+		}
+	}
+	p, ok := h.(*Pool[T])
+	if !ok {
+		return nil, newError(KindTypeMismatch, "acquire", r.id, nil,
+			slog.String("registeredType", r.typ.String()), slog.String("requestedType", reflect.TypeFor[T]().String()))
+	}
+	return p, nil
+}
+
+func (m *Manager) createPool(r *registration, scope Scope) (any, error) {
+	r.poolMu.Lock()
+	defer r.poolMu.Unlock()
+	if h, ok := r.pools.Load(scope.Key()); ok {
+		return h, nil
+	}
+	if m.closed.Load() {
+		return nil, newError(KindClosed, "acquire", r.id, nil)
+	}
+	h := r.newPool(scope)
+	r.pools.Store(scope.Key(), h)
+	return h, nil
+}
+
+// PoolStats is one pool's snapshot in Manager.Stats.
+type PoolStats struct {
+	ID        string
+	Type      string
+	Scope     string
+	Singleton bool
+	Stats     Stats
+}
+
+// Stats returns a snapshot of every pool, sorted by id and scope.
+func (m *Manager) Stats() []PoolStats {
+	var out []PoolStats
+	for _, r := range m.regs.Load().byID {
+		r.pools.Range(func(k, v any) bool {
+			out = append(out, PoolStats{ID: r.id, Type: r.typ.String(), Scope: k.(string), Singleton: r.singleton, Stats: v.(poolHandle).Stats()})
+			return true
+		})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ID != out[j].ID {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].Scope < out[j].Scope
+	})
+	return out
+}
+
+// Close closes every pool (concurrently) and rejects later registrations and
+// acquires of new pools. Acquires on existing pools fail with KindClosed.
+func (m *Manager) Close(ctx context.Context) error {
+	m.regMu.Lock()
+	m.closed.Store(true)
+	m.regMu.Unlock()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, r := range m.regs.Load().byID {
+		r.poolMu.Lock() // no pool is created after this
+		r.pools.Range(func(_, v any) bool {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := v.(poolHandle).Close(ctx); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
+			return true
+		})
+		r.poolMu.Unlock()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,767 @@
+package poolruntime
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Pool is a generic pool of T: MinIdle kept warm, MaxSize hard cap, idle
+// instances in LIFO or FIFO order, waiters served strictly FIFO with direct
+// hand-off (a released instance goes straight to the head waiter under the
+// same lock, so it never sits idle while a waiter wakes up).
+//
+// Locking discipline (seed I-012): one sync.Mutex, mu, guards every mutable
+// field of the pool and of its cores (except core.lastUsed, an atomic). The
+// critical sections are short and never call a driver, a hook, the logger or
+// block on a channel: work that can be slow (create, health check, recycle,
+// destroy) happens with mu released, and the instance it works on is
+// accounted for in a gauge (creating, checking, leased, destroying) so that
+// the MaxSize bound holds throughout. Counters are atomics and are never the
+// reason to take mu. maintMu serializes maintenance runs and is never taken
+// while mu is held (order: maintMu -> mu). The FakeClock's lock may be taken
+// while mu is held (arming timers), never the reverse: timer callbacks run
+// without the clock's lock.
+type Pool[T any] struct {
+	mu  sync.Mutex
+	hot hotCounters // next to mu on purpose, see hotCounters
+
+	// Guarded by mu.
+	idle       deque[T]
+	waiters    waitQueue[T]
+	unhealthy  []*core[T]
+	live       int // every instance counted against maxSize
+	leased     int // leased, being returned or being checked on borrow
+	creating   int
+	bgCreating int // subset of creating started by the pool (serve waiters first)
+	checking   int // out of idle/unhealthy for a background health check
+	destroying int
+	maxSize    int
+	minIdle    int
+	closed     bool
+	drained    chan struct{} // closed when closed && live == 0
+	drainDone  bool
+	maintTimer Timer
+
+	// Shared (scoped singleton) mode, guarded by mu. See manager.go.
+	shared     bool
+	sharedCore *core[T]
+	sharedSem  chan struct{}
+	tickets    map[uint64]struct{}
+	ticket     uint64
+
+	_ [64]byte
+
+	// Immutable after New.
+	caps        capabilities[T]
+	cfg         Config
+	name        string
+	clock       Clock
+	log         *slog.Logger
+	hooks       Hooks
+	order       Order
+	precise     bool // read the clock for last-use times (a feature needs it)
+	slowBorrow  bool // borrow needs validation, check-on-borrow or lifetime check
+	slowRelease bool // return needs recycle, validation or lifetime check
+	bgCtx       context.Context
+	bgCancel    context.CancelFunc
+	waiterPool  sync.Pool
+	maintMu     sync.Mutex
+
+	coarse atomic.Int64 // coarse clock (unix nanos), refreshed by maintenance
+	nextID atomic.Uint64
+	cold   coldCounters
+}
+
+// New validates cfg and returns a running pool. An invalid configuration is a
+// *Error of KindConfiguration. If MinIdle > 0 the pool starts creating warm
+// instances in the background immediately.
+func New[T any](factory Factory[T], cfg Config) (*Pool[T], error) {
+	if factory == nil {
+		return nil, newError(KindConfiguration, "configure", cfg.Name, nil, slog.String("problem", "nil factory"))
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := newPool(factory, cfg.withDefaults(), false)
+	p.start()
+	return p, nil
+}
+
+func newPool[T any](factory Factory[T], cfg Config, shared bool) *Pool[T] {
+	p := &Pool[T]{
+		caps:    detectCapabilities(factory),
+		cfg:     cfg,
+		name:    cfg.Name,
+		clock:   cfg.Clock,
+		log:     cfg.Logger,
+		hooks:   cfg.Hooks,
+		order:   cfg.Order,
+		maxSize: cfg.MaxSize,
+		minIdle: cfg.MinIdle,
+		drained: make(chan struct{}),
+		shared:  shared,
+	}
+	if shared {
+		p.maxSize, p.minIdle = 1, 0
+		p.sharedSem = make(chan struct{}, 1)
+		p.tickets = make(map[uint64]struct{})
+	}
+	_, isSystem := p.clock.(systemClock)
+	p.precise = !isSystem || cfg.IdleTimeout > 0 || cfg.CheckOnBorrowAfter > 0 || cfg.MaxLifetime > 0
+	p.slowBorrow = p.caps.valid != nil || cfg.MaxLifetime > 0 ||
+		(cfg.CheckOnBorrowAfter > 0 && p.caps.health != nil)
+	p.slowRelease = p.caps.recycle != nil || p.caps.valid != nil || cfg.MaxLifetime > 0
+	p.bgCtx, p.bgCancel = context.WithCancel(context.Background())
+	p.coarse.Store(p.clock.Now().UnixNano())
+	p.waiterPool.New = func() any {
+		w := &waiter[T]{ready: make(chan struct{}, 1)}
+		w.fire = func() { p.timeoutWaiter(w) }
+		return w
+	}
+	return p
+}
+
+func (p *Pool[T]) start() {
+	p.mu.Lock()
+	p.maintTimer = p.clock.AfterFunc(p.cfg.MaintenanceInterval, p.tick)
+	p.mu.Unlock()
+	if p.minIdle > 0 {
+		go p.maintain()
+	}
+}
+
+// Name returns the configured pool name.
+func (p *Pool[T]) Name() string { return p.name }
+
+// Capabilities reports which optional interfaces the factory implements.
+func (p *Pool[T]) Capabilities() Capabilities { return p.caps.public() }
+
+// now returns the current time in unix nanos: precise when a feature needs it,
+// otherwise the coarse clock (no clock read on the hot path).
+func (p *Pool[T]) now() int64 {
+	if p.precise {
+		return p.clock.Now().UnixNano()
+	}
+	return p.coarse.Load()
+}
+
+// Acquire returns a lease on an instance, waiting (FIFO) if none is free. It
+// fails with KindClosed, KindPoolExhausted (AcquireTimeout), KindTimeout or
+// KindCanceled (context), or the driver's error (KindUnavailable, ...) when a
+// new instance could not be created. The lease gets Config.LeaseDuration.
+func (p *Pool[T]) Acquire(ctx context.Context) (Lease[T], error) {
+	p.mu.Lock()
+	// Warm fast path. Invariants: idle non-empty => no waiters and not closed.
+	if p.idle.n > 0 && !p.slowBorrow && p.cfg.LeaseDuration == 0 {
+		var c *core[T]
+		if p.order == LIFO {
+			c = p.idle.popBack()
+		} else {
+			c = p.idle.popFront()
+		}
+		c.gen++
+		gen := c.gen
+		c.to(InUse)
+		t := c.token
+		c.token = nil
+		p.leased++
+		p.hot.acquired.Add(1)
+		p.mu.Unlock()
+		if h := p.hooks.OnAcquire; h != nil {
+			h(0)
+		}
+		return Lease[T]{t: t, gen: gen}, nil
+	}
+	return p.acquireSlow(ctx, p.cfg.LeaseDuration)
+}
+
+// AcquireFor is Acquire with an explicit lease duration (0 = no deadline),
+// overriding Config.LeaseDuration. When the deadline passes the pool reclaims
+// the instance and the lease becomes stale (Release is then a no-op).
+func (p *Pool[T]) AcquireFor(ctx context.Context, leaseDuration time.Duration) (Lease[T], error) {
+	if leaseDuration < 0 {
+		return Lease[T]{}, newError(KindConfiguration, "acquire", p.name, nil, slog.Duration("lease", leaseDuration))
+	}
+	p.mu.Lock()
+	return p.acquireSlow(ctx, leaseDuration)
+}
+
+// With acquires an instance, calls fn with it and releases it, whatever fn
+// returns (or if it panics).
+func (p *Pool[T]) With(ctx context.Context, fn func(T) error) error {
+	l, err := p.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	return fn(l.Value())
+}
+
+// acquireSlow is entered with mu held and returns with it released.
+func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Lease[T], error) {
+	if p.shared {
+		p.mu.Unlock()
+		return p.acquireShared(ctx)
+	}
+	spins := 0
+	for {
+		if p.closed {
+			p.mu.Unlock()
+			return Lease[T]{}, newError(KindClosed, "acquire", p.name, nil)
+		}
+		if p.idle.n > 0 {
+			var c *core[T]
+			if p.order == LIFO {
+				c = p.idle.popBack()
+			} else {
+				c = p.idle.popFront()
+			}
+			if p.slowBorrow {
+				p.leased++ // accounted as leased while checked on borrow
+				p.mu.Unlock()
+				reason, err := p.borrowCheck(ctx, c)
+				p.mu.Lock()
+				p.leased--
+				if err != nil {
+					p.rejectLocked(c, reason, err) // unlocks
+					p.mu.Lock()
+					continue
+				}
+			}
+			l := p.grantLocked(c, leaseDur)
+			p.mu.Unlock()
+			if h := p.hooks.OnAcquire; h != nil {
+				h(0)
+			}
+			return l, nil
+		}
+		if p.live < p.maxSize {
+			p.live++
+			p.creating++
+			p.mu.Unlock()
+			c, err := p.create(ctx)
+			p.mu.Lock()
+			p.creating--
+			if err != nil {
+				p.live--
+				p.kickLocked()
+				p.checkDrainedLocked()
+				p.mu.Unlock()
+				return Lease[T]{}, err
+			}
+			if p.closed {
+				p.drainLocked(c)
+				p.mu.Unlock()
+				p.destroy(c, ReasonClosed)
+				return Lease[T]{}, newError(KindClosed, "acquire", p.name, nil)
+			}
+			l := p.grantLocked(c, leaseDur)
+			p.mu.Unlock()
+			if h := p.hooks.OnAcquire; h != nil {
+				h(0)
+			}
+			return l, nil
+		}
+		if spins < maxSpins && p.waiters.n == 0 {
+			// Nobody is queued yet: yield a few times before queueing. The
+			// holders (often runnable but descheduled) get to release, and
+			// the release lands in idle; this keeps a lock convoy of strict
+			// FIFO hand-offs from forming under oversubscription. Arrival
+			// order for FIFO purposes is the order of entering the queue.
+			spins++
+			p.mu.Unlock()
+			runtime.Gosched()
+			p.mu.Lock()
+			continue
+		}
+		return p.wait(ctx, leaseDur) // unlocks
+	}
+}
+
+// maxSpins bounds the yields an Acquire makes before it queues.
+const maxSpins = 4
+
+// wait queues the caller (mu held on entry, released on return).
+func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], error) {
+	if err := ctx.Err(); err != nil {
+		p.mu.Unlock()
+		p.cold.canceled.inc()
+		return Lease[T]{}, ctxError("acquire", p.name, err)
+	}
+	w := p.waiterPool.Get().(*waiter[T])
+	w.leaseDur = leaseDur
+	p.waiters.push(w)
+	if d := p.cfg.AcquireTimeout; d > 0 {
+		// Armed before unlocking: once a waiter is visible, its timeout runs.
+		if w.timer == nil {
+			w.timer = p.clock.AfterFunc(d, w.fire)
+		} else {
+			w.timer.Reset(d)
+		}
+	}
+	p.mu.Unlock()
+
+	start := p.clock.Now()
+	p.cold.waits.inc()
+	select {
+	case <-w.ready:
+	case <-ctx.Done():
+		p.mu.Lock()
+		if w.queued {
+			p.waiters.remove(w)
+			p.mu.Unlock()
+			err := ctx.Err()
+			p.finishWait(w, start)
+			p.cold.canceled.inc()
+			return Lease[T]{}, ctxError("acquire", p.name, err)
+		}
+		p.mu.Unlock()
+		<-w.ready // already granted (or failed): take the outcome
+	}
+	l, err := w.lease, w.err
+	waited := p.finishWait(w, start)
+	if err != nil {
+		return Lease[T]{}, err
+	}
+	if h := p.hooks.OnAcquire; h != nil {
+		h(waited)
+	}
+	return l, nil
+}
+
+// finishWait records the wait and recycles w unless its timer may still fire.
+func (p *Pool[T]) finishWait(w *waiter[T], start time.Time) time.Duration {
+	waited := p.clock.Now().Sub(start)
+	p.cold.waitNanos.add(uint64(max(waited, 0)))
+	reuse := true
+	if w.timer != nil && p.cfg.AcquireTimeout > 0 && !w.timer.Stop() {
+		// The callback fired or is about to run; it ignores an unqueued
+		// waiter, but this object must never be queued again.
+		reuse = false
+	}
+	w.lease, w.err = Lease[T]{}, nil
+	if reuse {
+		p.waiterPool.Put(w)
+	}
+	return waited
+}
+
+// timeoutWaiter is the acquire-timeout timer callback.
+func (p *Pool[T]) timeoutWaiter(w *waiter[T]) {
+	p.mu.Lock()
+	if !w.queued {
+		p.mu.Unlock()
+		return
+	}
+	p.waiters.remove(w)
+	w.err = newError(KindPoolExhausted, "acquire", p.name, nil,
+		slog.Duration("acquireTimeout", p.cfg.AcquireTimeout), slog.Int("maxSize", p.maxSize))
+	p.mu.Unlock()
+	p.cold.timeouts.inc()
+	if h := p.hooks.OnTimeout; h != nil {
+		h()
+	}
+	w.ready <- struct{}{}
+}
+
+// grantLocked turns c (not leased; c.token set) into a lease.
+func (p *Pool[T]) grantLocked(c *core[T], leaseDur time.Duration) Lease[T] {
+	c.gen++
+	c.to(InUse)
+	t := c.token
+	c.token = nil
+	p.leased++
+	p.hot.acquired.Add(1)
+	if leaseDur > 0 {
+		p.armLeaseLocked(c, leaseDur)
+	}
+	return Lease[T]{t: t, gen: c.gen}
+}
+
+// offerAndUnlock places an instance that no lease holds (c.token set, its
+// previous gauge already decremented, state Ready/Idle/InUse) : destroyed if
+// the pool is closed or over its cap, else handed to the head waiter, else
+// made idle. Called with mu held; returns with mu released.
+func (p *Pool[T]) offerAndUnlock(c *core[T]) {
+	if p.closed || p.live > p.maxSize {
+		reason := ReasonClosed
+		if !p.closed {
+			reason = ReasonResize
+		}
+		p.drainLocked(c)
+		p.mu.Unlock()
+		p.destroy(c, reason)
+		return
+	}
+	if w := p.waiters.popFront(); w != nil {
+		if c.state == InUse {
+			c.to(Idle) // returned: becomes available, then leased again
+		}
+		w.lease = p.grantLocked(c, w.leaseDur)
+		p.hot.handoffs.Add(1)
+		p.mu.Unlock()
+		w.ready <- struct{}{}
+		return
+	}
+	c.to(Idle)
+	c.idleSince = p.now()
+	p.idle.push(c)
+	p.mu.Unlock()
+}
+
+// rejectLocked handles an instance that failed a borrow/return check: an
+// invalid or expired one is destroyed; an unhealthy one is destroyed at the
+// failure threshold (or when nothing would re-check it) and otherwise parked
+// as Unhealthy. Called with mu held (c in no gauge but live); unlocks.
+func (p *Pool[T]) rejectLocked(c *core[T], reason DestroyReason, err error) {
+	if reason == ReasonUnhealthy && c.failures < p.cfg.FailureThreshold &&
+		p.cfg.HealthCheckInterval > 0 && !p.closed {
+		if c.state != Unhealthy {
+			if c.state == InUse {
+				c.to(Idle)
+			}
+			c.to(Unhealthy)
+		}
+		p.unhealthy = append(p.unhealthy, c)
+		p.mu.Unlock()
+		return
+	}
+	p.drainLocked(c)
+	p.mu.Unlock()
+	if err != nil {
+		p.log.Debug("poolruntime: removing instance", "pool", p.name, "reason", reason.String(), "err", err)
+	}
+	p.destroy(c, reason)
+}
+
+// kickLocked starts background creates for waiters that no in-flight
+// background create will serve, within the cap.
+func (p *Pool[T]) kickLocked() {
+	for !p.closed && p.waiters.n > p.bgCreating && p.live < p.maxSize {
+		p.spawnCreateLocked(nil)
+	}
+}
+
+func (p *Pool[T]) spawnCreateLocked(wg *sync.WaitGroup) {
+	p.live++
+	p.creating++
+	p.bgCreating++
+	if wg != nil {
+		wg.Add(1)
+	}
+	go p.bgCreate(wg)
+}
+
+// bgCreate creates one instance for the pool (a waiter or MinIdle).
+func (p *Pool[T]) bgCreate(wg *sync.WaitGroup) {
+	if wg != nil {
+		defer wg.Done()
+	}
+	c, err := p.create(p.bgCtx)
+	p.mu.Lock()
+	p.bgCreating--
+	p.creating--
+	if err != nil {
+		p.live--
+		if w := p.waiters.popFront(); w != nil {
+			// The head waiter asked for this instance: it gets the error
+			// rather than waiting for a timeout; the others get their own try.
+			w.err = err
+			p.kickLocked()
+			p.mu.Unlock()
+			w.ready <- struct{}{}
+			return
+		}
+		p.checkDrainedLocked()
+		p.mu.Unlock()
+		if !p.isClosed() {
+			p.log.Warn("poolruntime: background create failed", "pool", p.name, "err", err)
+		}
+		return
+	}
+	p.offerAndUnlock(c)
+}
+
+func (p *Pool[T]) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// create runs Factory.Create and Initializer.Initialize under CreateTimeout
+// (and ctx). If the deadline passes first, the call is abandoned and a late
+// instance is destroyed when it arrives.
+func (p *Pool[T]) create(ctx context.Context) (*core[T], error) {
+	start := p.clock.Now()
+	v, err := p.createValue(ctx)
+	if h := p.hooks.OnCreate; h != nil {
+		h(p.clock.Now().Sub(start), err)
+	}
+	if err != nil {
+		p.cold.createFailures.inc()
+		return nil, err
+	}
+	c := &core[T]{pool: p, value: v, id: p.nextID.Add(1)}
+	if p.caps.init != nil {
+		c.to(Initializing) // Initialize ran inside createValue
+	}
+	c.to(Ready)
+	now := p.clock.Now().UnixNano()
+	c.createdAt, c.idleSince, c.lastChecked = now, now, now
+	c.lastUsed.Store(now)
+	if lt := p.cfg.MaxLifetime; lt > 0 {
+		if j := p.cfg.MaxLifetimeJitter; j > 0 {
+			lt -= time.Duration(rand.Int64N(int64(j)))
+		}
+		c.expireAt = now + int64(lt)
+	}
+	p.newToken(c)
+	p.cold.created.inc()
+	return c, nil
+}
+
+type createResult[T any] struct {
+	v   T
+	err error
+}
+
+func (p *Pool[T]) createValue(parent context.Context) (T, error) {
+	ctx, cancel := context.WithTimeout(parent, p.cfg.CreateTimeout)
+	defer cancel()
+	ch := make(chan createResult[T], 1)
+	var state atomic.Int32 // 0 running, 1 delivered, 2 abandoned
+	go func() {
+		v, err := p.caps.factory.Create(ctx)
+		if err == nil && p.caps.init != nil {
+			if err = p.caps.init.Initialize(ctx, v); err != nil {
+				p.destroyValue(v) // Created -> Failed: release what Create made
+			}
+		}
+		if !state.CompareAndSwap(0, 1) {
+			if err == nil { // nobody wants it any more
+				p.destroyValue(v)
+				if h := p.hooks.OnDestroy; h != nil {
+					h(ReasonAbandoned, nil)
+				}
+			}
+			return
+		}
+		ch <- createResult[T]{v, err}
+	}()
+	var zero T
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			if ctx.Err() != nil {
+				return zero, ctxError("create", p.name, ctx.Err(), slog.Duration("timeout", p.cfg.CreateTimeout), slog.Any("cause", r.err))
+			}
+			return zero, newError(KindUnavailable, "create", p.name, r.err)
+		}
+		return r.v, nil
+	case <-ctx.Done():
+		if !state.CompareAndSwap(0, 2) {
+			r := <-ch // delivered just now
+			if r.err == nil {
+				return r.v, nil
+			}
+		}
+		return zero, ctxError("create", p.name, ctx.Err(), slog.Duration("timeout", p.cfg.CreateTimeout))
+	}
+}
+
+func (p *Pool[T]) destroyValue(v T) error {
+	if p.caps.destroy == nil {
+		return nil
+	}
+	return guarded(context.Background(), p.cfg.DestroyTimeout, "destroy", p.name,
+		func(ctx context.Context) error { return p.caps.destroy.Destroy(ctx, v) })
+}
+
+// drainLocked marks c for destruction. c must be in no gauge except live.
+func (p *Pool[T]) drainLocked(c *core[T]) {
+	c.to(Draining)
+	if c.leaseTimer != nil {
+		c.leaseTimer.Stop()
+	}
+	c.deadline = 0
+	c.gen++
+	if c.tokenEpoch != 0 {
+		c.cleanup.Stop()
+	}
+	c.token = nil
+	p.destroying++
+}
+
+// destroy runs the Destroyer (under DestroyTimeout) for a drained core and
+// frees its slot.
+func (p *Pool[T]) destroy(c *core[T], reason DestroyReason) {
+	err := p.destroyValue(c.value)
+	if err != nil {
+		p.log.Warn("poolruntime: destroy failed", "pool", p.name, "instance", c.id, "reason", reason.String(), "err", err)
+	}
+	p.mu.Lock()
+	c.to(Terminated)
+	p.destroying--
+	p.live--
+	p.kickLocked()
+	p.checkDrainedLocked()
+	p.mu.Unlock()
+	p.cold.destroyed.inc()
+	switch reason {
+	case ReasonIdleTimeout:
+		p.cold.idleEvicted.inc()
+	case ReasonMaxLifetime:
+		p.cold.lifetimeEvicted.inc()
+	}
+	if h := p.hooks.OnDestroy; h != nil {
+		h(reason, err)
+	}
+}
+
+func (p *Pool[T]) checkDrainedLocked() {
+	if p.closed && p.live == 0 && !p.drainDone {
+		p.drainDone = true
+		close(p.drained)
+	}
+}
+
+// Resize changes MinIdle and MaxSize at run time. Shrinking destroys surplus
+// idle instances now and surplus leased ones when they are returned; growing
+// serves waiters at once and warms up to the new MinIdle in the background.
+func (p *Pool[T]) Resize(minIdle, maxSize int) error {
+	if maxSize <= 0 || minIdle < 0 || minIdle > maxSize {
+		return newError(KindConfiguration, "resize", p.name, nil, slog.Int("minIdle", minIdle), slog.Int("maxSize", maxSize))
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return newError(KindClosed, "resize", p.name, nil)
+	}
+	if p.shared {
+		p.mu.Unlock()
+		return newError(KindConfiguration, "resize", p.name, nil, slog.String("problem", "a scoped singleton has no size"))
+	}
+	grewMin := minIdle > p.minIdle
+	p.minIdle, p.maxSize = minIdle, maxSize
+	var victims []*core[T]
+	for p.live-p.destroying-len(victims) > p.maxSize && p.idle.n > 0 {
+		victims = append(victims, p.idle.popFront()) // oldest first
+	}
+	for _, c := range victims {
+		p.drainLocked(c)
+	}
+	p.kickLocked()
+	p.mu.Unlock()
+	for _, c := range victims {
+		p.destroy(c, ReasonResize)
+	}
+	if grewMin {
+		go p.maintain()
+	}
+	return nil
+}
+
+// Close stops the pool: waiters fail with KindClosed, later Acquires fail
+// with KindClosed, idle instances are destroyed at once and leased ones when
+// they are released. Close waits until every instance is destroyed or ctx
+// ends (then it returns a KindTimeout/KindCanceled error; the pool keeps
+// draining in the background). Close is idempotent.
+func (p *Pool[T]) Close(ctx context.Context) error {
+	p.mu.Lock()
+	var victims []*core[T]
+	var woken []*waiter[T]
+	if !p.closed {
+		p.closed = true
+		if p.maintTimer != nil {
+			p.maintTimer.Stop()
+		}
+		p.bgCancel()
+		for w := p.waiters.popFront(); w != nil; w = p.waiters.popFront() {
+			w.err = newError(KindClosed, "acquire", p.name, nil)
+			woken = append(woken, w)
+		}
+		for p.idle.n > 0 {
+			victims = append(victims, p.idle.popFront())
+		}
+		victims = append(victims, p.unhealthy...)
+		p.unhealthy = nil
+		if c := p.sharedCore; c != nil && p.leased == 0 {
+			p.sharedCore = nil
+			victims = append(victims, c)
+		}
+		for _, c := range victims {
+			p.drainLocked(c)
+		}
+		p.checkDrainedLocked()
+	}
+	p.mu.Unlock()
+	for _, w := range woken {
+		w.ready <- struct{}{}
+	}
+	var wg sync.WaitGroup
+	for _, c := range victims {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.destroy(c, ReasonClosed)
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-p.drained:
+		return nil
+	case <-ctx.Done():
+		s := p.Stats()
+		return ctxError("close", p.name, ctx.Err(), slog.Int("leased", s.Leased), slog.Int("live", s.Live))
+	}
+}
+
+// core is the pool's per-instance state. The pool holds cores strongly (in
+// idle/unhealthy or through a lease's token) for their whole life.
+//
+// Locking: value, id, createdAt, expireAt and pool are immutable after
+// create; lastUsed is atomic (seed I-020); everything else is guarded by
+// pool.mu.
+type core[T any] struct {
+	pool      *Pool[T]
+	value     T
+	id        uint64
+	createdAt int64 // unix nanos
+	expireAt  int64 // unix nanos; 0 = no max lifetime
+	lastUsed  atomic.Int64
+
+	state       State
+	gen         uint64    // lease generation; bumped on every grant and reclaim
+	token       *token[T] // non-nil iff no lease holds the instance
+	tokenEpoch  uint64    // identifies the current token to its cleanup
+	cleanup     runtime.Cleanup
+	deadline    int64 // lease deadline (unix nanos), 0 = none
+	leaseTimer  Timer
+	idleSince   int64
+	lastChecked int64
+	failures    int // consecutive failed checks
+	successes   int // consecutive passed checks
+}
+
+// to applies a transition from the one table (lifecycle.go). An invalid
+// transition is a bug in the pool: it is logged and counted, never applied.
+func (c *core[T]) to(s State) {
+	if transitions[c.state]&(1<<s) == 0 {
+		c.pool.badTransition(c, s)
+		return
+	}
+	c.state = s
+}
+
+func (p *Pool[T]) badTransition(c *core[T], s State) {
+	_, err := c.state.To(s)
+	p.log.Error("poolruntime: invalid lifecycle transition", "pool", p.name, "instance", c.id, "err", err)
+}
+
+// LastUsed returns when the instance was last returned (or created).
+func (c *core[T]) LastUsed() time.Time { return time.Unix(0, c.lastUsed.Load()) }

@@ -1,0 +1,163 @@
+package poolruntime
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Stats is a point-in-time snapshot of a pool (seed I-013). Counters are
+// monotonic totals since New; gauges describe the moment of the snapshot.
+type Stats struct {
+	// Counters.
+	Created         uint64        // instances created and initialized successfully
+	CreateFailures  uint64        // Create/Initialize failures (incl. timeouts)
+	Destroyed       uint64        // instances destroyed (any reason)
+	Acquired        uint64        // successful acquires
+	Released        uint64        // effective releases (idempotent repeats not counted)
+	Timeouts        uint64        // acquires that hit AcquireTimeout
+	Canceled        uint64        // acquires whose context ended while waiting
+	Leaked          uint64        // leases garbage-collected without Release
+	Expired         uint64        // leases reclaimed at their deadline
+	HealthFailures  uint64        // failed health checks and validations
+	Waits           uint64        // acquires that had to wait
+	WaitTime        time.Duration // total time spent waiting (successful or not)
+	HandOffs        uint64        // releases handed directly to a waiter
+	Renewed         uint64        // lease deadline extensions
+	Recycled        uint64        // successful Recycle calls
+	LifetimeEvicted uint64        // destroyed for MaxLifetime
+	IdleEvicted     uint64        // destroyed for IdleTimeout
+
+	// Gauges.
+	Live       int // all instances counted against MaxSize
+	Idle       int
+	Leased     int // leased or being returned/checked on borrow
+	Creating   int
+	Checking   int // idle instances under a background health check
+	Unhealthy  int
+	Destroying int
+	Waiting    int
+	MinIdle    int
+	MaxSize    int
+	Closed     bool
+}
+
+// counter is an atomic counter alone on its cache line, so that counters hit
+// by different goroutines do not false-share.
+type counter struct {
+	n atomic.Uint64
+	_ [56]byte
+}
+
+func (c *counter) add(d uint64) { c.n.Add(d) }
+func (c *counter) inc()         { c.n.Add(1) }
+func (c *counter) load() uint64 { return c.n.Load() }
+
+// hotCounters are bumped inside the pool's critical section. They live next
+// to the mutex (see Pool): the goroutine that holds the mutex owns that cache
+// line already, so the atomic add costs no extra line transfer. They are
+// still atomics so Stats() can read them without the lock.
+type hotCounters struct {
+	acquired atomic.Uint64
+	released atomic.Uint64
+	handoffs atomic.Uint64
+}
+
+// coldCounters are bumped on slow paths (waits, creates, health, leaks).
+type coldCounters struct {
+	created, createFailures, destroyed        counter
+	timeouts, canceled, leaked, expired       counter
+	healthFailures, waits, waitNanos, renewed counter
+	recycled, lifetimeEvicted, idleEvicted    counter
+}
+
+// DestroyReason says why an instance was destroyed (Hooks.OnDestroy).
+type DestroyReason uint8
+
+// Destroy reasons.
+const (
+	ReasonClosed DestroyReason = iota
+	ReasonUnhealthy
+	ReasonInvalid // Validate or Recycle failed
+	ReasonIdleTimeout
+	ReasonMaxLifetime
+	ReasonResize
+	ReasonAbandoned // late result of a timed-out create
+)
+
+func (r DestroyReason) String() string {
+	switch r {
+	case ReasonClosed:
+		return "closed"
+	case ReasonUnhealthy:
+		return "unhealthy"
+	case ReasonInvalid:
+		return "invalid"
+	case ReasonIdleTimeout:
+		return "idle timeout"
+	case ReasonMaxLifetime:
+		return "max lifetime"
+	case ReasonResize:
+		return "resize"
+	case ReasonAbandoned:
+		return "abandoned"
+	}
+	return "unknown"
+}
+
+// Hooks are optional observation callbacks, e.g. for exporting Prometheus
+// metrics. They are called without any pool lock held, from the goroutine
+// doing the work, and must be fast and must not call back into the pool
+// synchronously. A nil hook costs one predictable branch.
+type Hooks struct {
+	OnAcquire    func(wait time.Duration) // successful acquire; wait is 0 unless it waited
+	OnRelease    func()                   // effective release
+	OnCreate     func(took time.Duration, err error)
+	OnDestroy    func(reason DestroyReason, err error)
+	OnLeak       func()
+	OnExpire     func()
+	OnHealthFail func(err error)
+	OnTimeout    func() // acquire timed out
+}
+
+// Stats returns a snapshot. Counters are read atomically without the pool
+// lock; gauges are read under the lock (nothing is counted under it).
+func (p *Pool[T]) Stats() Stats {
+	s := Stats{
+		Created:         p.cold.created.load(),
+		CreateFailures:  p.cold.createFailures.load(),
+		Destroyed:       p.cold.destroyed.load(),
+		Acquired:        p.hot.acquired.Load(),
+		Released:        p.hot.released.Load(),
+		HandOffs:        p.hot.handoffs.Load(),
+		Timeouts:        p.cold.timeouts.load(),
+		Canceled:        p.cold.canceled.load(),
+		Leaked:          p.cold.leaked.load(),
+		Expired:         p.cold.expired.load(),
+		HealthFailures:  p.cold.healthFailures.load(),
+		Waits:           p.cold.waits.load(),
+		WaitTime:        time.Duration(p.cold.waitNanos.load()),
+		Renewed:         p.cold.renewed.load(),
+		Recycled:        p.cold.recycled.load(),
+		LifetimeEvicted: p.cold.lifetimeEvicted.load(),
+		IdleEvicted:     p.cold.idleEvicted.load(),
+	}
+	p.mu.Lock()
+	s.Live = p.live
+	s.Idle = p.idle.len()
+	s.Leased = p.leased
+	s.Creating = p.creating
+	s.Checking = p.checking
+	s.Unhealthy = len(p.unhealthy)
+	s.Destroying = p.destroying
+	s.Waiting = p.waiters.n
+	s.MinIdle = p.minIdle
+	s.MaxSize = p.maxSize
+	s.Closed = p.closed
+	p.mu.Unlock()
+	return s
+}
+
+func (h Hooks) empty() bool {
+	return h.OnAcquire == nil && h.OnRelease == nil && h.OnCreate == nil && h.OnDestroy == nil &&
+		h.OnLeak == nil && h.OnExpire == nil && h.OnHealthFail == nil && h.OnTimeout == nil
+}

@@ -1,0 +1,132 @@
+package poolruntime
+
+import "time"
+
+// waiter is one blocked Acquire. Waiter objects are recycled through a
+// per-pool sync.Pool so that waiting allocates nothing in steady state.
+//
+// Locking: next, prev, queued, lease, err and leaseDur are guarded by the
+// pool's mu while the waiter is queued. The granter writes lease/err under mu
+// and then sends on ready (after unlocking); the waiter reads them after
+// receiving from ready, so the channel orders the accesses. timer and fire
+// belong to the waiting goroutine.
+type waiter[T any] struct {
+	next, prev *waiter[T]
+	queued     bool
+	ready      chan struct{} // capacity 1; exactly one send per queued period
+	lease      Lease[T]
+	err        error
+	leaseDur   time.Duration
+	timer      Timer  // acquire-timeout timer, created lazily, reused
+	fire       func() // timer callback bound to this waiter (allocated once)
+}
+
+// waitQueue is an intrusive FIFO list of waiters: O(1) push, pop and removal
+// of a canceled waiter. Guarded by the pool's mu.
+type waitQueue[T any] struct {
+	head, tail *waiter[T]
+	n          int
+}
+
+func (q *waitQueue[T]) push(w *waiter[T]) {
+	w.queued = true
+	w.next = nil
+	w.prev = q.tail
+	if q.tail != nil {
+		q.tail.next = w
+	} else {
+		q.head = w
+	}
+	q.tail = w
+	q.n++
+}
+
+func (q *waitQueue[T]) remove(w *waiter[T]) {
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else {
+		q.head = w.next
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	} else {
+		q.tail = w.prev
+	}
+	w.next, w.prev, w.queued = nil, nil, false
+	q.n--
+}
+
+func (q *waitQueue[T]) popFront() *waiter[T] {
+	w := q.head
+	if w != nil {
+		q.remove(w)
+	}
+	return w
+}
+
+// deque holds idle instances in a ring buffer: push at the back; pop at the
+// back (LIFO) or front (FIFO). It grows (rarely: at most to MaxSize) and never
+// shrinks, so steady-state operation allocates nothing. Guarded by the pool's mu.
+type deque[T any] struct {
+	buf  []*core[T] // len(buf) is 0 or a power of two
+	head int
+	n    int
+}
+
+func (d *deque[T]) len() int { return d.n }
+
+func (d *deque[T]) push(c *core[T]) {
+	if d.n == len(d.buf) {
+		d.grow()
+	}
+	d.buf[(d.head+d.n)&(len(d.buf)-1)] = c
+	d.n++
+}
+
+func (d *deque[T]) grow() {
+	size := 2 * len(d.buf)
+	if size == 0 {
+		size = 8
+	}
+	nb := make([]*core[T], size)
+	for i := 0; i < d.n; i++ {
+		nb[i] = d.buf[(d.head+i)&(len(d.buf)-1)]
+	}
+	d.buf, d.head = nb, 0
+}
+
+func (d *deque[T]) popBack() *core[T] {
+	d.n--
+	i := (d.head + d.n) & (len(d.buf) - 1)
+	c := d.buf[i]
+	d.buf[i] = nil
+	return c
+}
+
+func (d *deque[T]) popFront() *core[T] {
+	c := d.buf[d.head]
+	d.buf[d.head] = nil
+	d.head = (d.head + 1) & (len(d.buf) - 1)
+	d.n--
+	return c
+}
+
+// at returns the i-th element from the front (oldest).
+func (d *deque[T]) at(i int) *core[T] { return d.buf[(d.head+i)&(len(d.buf)-1)] }
+
+// filter keeps, in order, the elements for which keep returns true.
+func (d *deque[T]) filter(keep func(c *core[T]) bool) {
+	n := d.n
+	kept := 0
+	for i := 0; i < n; i++ {
+		c := d.at(i)
+		if keep(c) {
+			d.buf[(d.head+kept)&(len(d.buf)-1)] = c
+			kept++
+		}
+	}
+	for i := kept; i < n; i++ {
+		d.buf[(d.head+i)&(len(d.buf)-1)] = nil
+	}
+	d.n = kept
+}
