@@ -33,7 +33,7 @@ step() { echo "dev: $*"; }
 
 step "starting the control plane (logs: .dev/control-plane.log)..."
 go build -o bin/devcluster ./hack/devcluster
-bin/devcluster --kubeconfig "${KUBECONFIG}" >"${state}/control-plane.log" 2>&1 &
+bin/devcluster --write-kubeconfig "${KUBECONFIG}" >"${state}/control-plane.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
   [ -s "${KUBECONFIG}" ] && break
@@ -42,17 +42,28 @@ for _ in $(seq 1 120); do
 done
 [ -s "${KUBECONFIG}" ] || { echo "dev: timed out waiting for the control plane" >&2; exit 1; }
 
+step "starting Postgres and Redis for the samples (logs: .dev/backends.log)..."
+go build -o bin/devbackends ./hack/devbackends
+bin/devbackends >"${state}/backends.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 240); do
+  grep -q "devbackends: ready" "${state}/backends.log" 2>/dev/null && break
+  kill -0 "${pids[1]}" 2>/dev/null || { cat "${state}/backends.log" >&2; echo "dev: Postgres/Redis did not start" >&2; exit 1; }
+  sleep 0.5
+done
+
 step "installing the CRDs..."
 "${kubectl}" apply -k config/crd >/dev/null
 "${kubectl}" wait --for=condition=Established --timeout=60s crd/resourcepools.resources.nebula.io crd/resourcebindings.resources.nebula.io >/dev/null
 
 step "starting the manager (logs: .dev/manager.log)..."
-bin/manager --metrics-bind-address=127.0.0.1:18080 --health-probe-bind-address=127.0.0.1:18081 \
+bin/manager --metrics-bind-address=127.0.0.1:8080 --health-probe-bind-address=127.0.0.1:8081 \
   --lease-api-bind-address=127.0.0.1:18443 --lease-api-insecure --lease-api-url=http://127.0.0.1:18443 --zap-devel >"${state}/manager.log" 2>&1 &
 pids+=($!)
+manager_pid=$!
 for _ in $(seq 1 60); do
-  curl -fsS http://127.0.0.1:18081/readyz >/dev/null 2>&1 && break
-  kill -0 "${pids[1]}" 2>/dev/null || { tail -20 "${state}/manager.log" >&2; echo "dev: the manager exited" >&2; exit 1; }
+  curl -fsS http://127.0.0.1:8081/readyz >/dev/null 2>&1 && break
+  kill -0 "${manager_pid}" 2>/dev/null || { tail -20 "${state}/manager.log" >&2; echo "dev: the manager exited" >&2; exit 1; }
   sleep 0.5
 done
 
@@ -78,6 +89,9 @@ MSG
 
 if [ "${NEBULA_DEV_ONESHOT:-}" = "1" ]; then
   "${kubectl}" get crds
+  "${kubectl}" wait --for=condition=Ready --timeout=60s resourcepool/postgres-main resourcepool/redis-cache resourcepool/loopback-tcp
+  "${kubectl}" get resourcepools -o wide
+  "${kubectl}" get resourcebindings
   exit 0
 fi
-wait "${pids[1]}"
+wait "${manager_pid}"

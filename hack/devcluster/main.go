@@ -31,7 +31,7 @@ import (
 )
 
 func main() {
-	kubeconfig := flag.String("kubeconfig", ".dev/kubeconfig", "where to write the admin kubeconfig")
+	kubeconfig := flag.String("write-kubeconfig", ".dev/kubeconfig", "where to write the admin kubeconfig")
 	flag.Parse()
 	if err := run(*kubeconfig); err != nil {
 		fmt.Fprintf(os.Stderr, "devcluster: %v\n", err)

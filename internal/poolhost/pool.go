@@ -78,11 +78,11 @@ type Pool struct {
 	mu      sync.Mutex
 	spec    Spec
 	members map[string]*member
-	order   []string // member names in spec order, for stable output
+	order   []string            // member names in spec order, for stable output
 	leases  map[*Lease]struct{} // held leases; expired ones are pruned on Snapshot
 	// transitions not yet taken by TakeTransitions, oldest first (bounded).
 	transitions []Transition
-	closed  bool
+	closed      bool
 
 	rt     *poolruntime.Pool[*Slot]
 	stop   context.CancelFunc
@@ -93,7 +93,7 @@ type Pool struct {
 type member struct {
 	spec     MemberSpec
 	health   memberHealth
-	slots    int // live slots on this member (idle or leased)
+	slots    int  // live slots on this member (idle or leased)
 	draining bool // removed from the spec: no new slots, leased ones finish
 }
 
