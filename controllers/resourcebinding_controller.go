@@ -300,7 +300,7 @@ func (r *ResourceBindingReconciler) reconcileStaticLeases(ctx context.Context, r
 	if rc.live != nil {
 		for len(held) < want {
 			actx, cancel := context.WithTimeout(ctx, time.Second)
-			l, err := rc.live.Acquire(actx, duration)
+			l, err := rc.live.AcquireIn(actx, b.Spec.Scope.PartitionKey(rc.pool.Spec.PartitionBy), duration)
 			cancel()
 			if err != nil {
 				acquireErr = err

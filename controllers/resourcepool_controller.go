@@ -253,6 +253,9 @@ func hostSpec(pool *resourcesv1alpha1.ResourcePool, creds drivers.Credentials) (
 		AcquireTimeout:       lp.GetAcquireTimeout(),
 		Credentials:          creds,
 	}
+	if pool.Spec.PartitionBy != "" && pool.Spec.Size.MaxPerPartition != nil {
+		spec.PartitionMax = int(*pool.Spec.Size.MaxPerPartition)
+	}
 	for i := range pool.Spec.Members {
 		m := &pool.Spec.Members[i]
 		spec.Members = append(spec.Members, poolhost.MemberSpec{

@@ -206,7 +206,7 @@ type ResourceBindingStatus struct {
 	// activeLeases is how many leases the binding (Static) or its workloads
 	// (Dynamic) hold now.
 	// +optional
-	ActiveLeases int32 `json:"activeLeases,omitempty"`
+	ActiveLeases int32 `json:"activeLeases"`
 
 	// staticLeases are the leases a Static binding holds.
 	// +optional

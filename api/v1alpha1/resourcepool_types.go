@@ -72,7 +72,7 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="self.members.exists(m, m.capacity < 1) || self.size.max <= self.members.map(m, m.capacity).sum()",message="size.max must not exceed the sum of the members' capacities",fieldPath=".size.max"
 // +kubebuilder:validation:XValidation:rule="self.driver != 'http' || self.members.all(m, isURL(m.address) && url(m.address).getScheme() in ['http', 'https'] && size(url(m.address).getHostname()) > 0)",message="every member of an http pool needs an absolute http:// or https:// URL as its address",fieldPath=".members"
-// +kubebuilder:validation:XValidation:rule=`self.driver == 'http' || self.members.all(m, m.address.matches(r'^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):[0-9]{1,5}$'))`,message="every member of a tcp, postgres or redis pool needs a host:port address (IPv6 hosts in brackets, e.g. [::1]:5432)",fieldPath=".members"
+// +kubebuilder:validation:XValidation:rule=`self.driver == 'http' || self.members.all(m, m.address.matches(r'^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):[0-9]{1,5}$') && int(m.address.substring(m.address.lastIndexOf(':') + 1)) >= 1 && int(m.address.substring(m.address.lastIndexOf(':') + 1)) <= 65535)`,message="every member of a tcp, postgres or redis pool needs a host:port address with a port from 1 to 65535 (IPv6 hosts in brackets, e.g. [::1]:5432)",fieldPath=".members"
 // +kubebuilder:validation:XValidation:rule="!has(self.size.maxPerPartition) || has(self.partitionBy)",message="size.maxPerPartition requires partitionBy",fieldPath=".size.maxPerPartition"
 // +kubebuilder:validation:XValidation:rule="self.driver == oldSelf.driver",message="driver is immutable: create a new pool for another driver",fieldPath=".driver"
 type ResourcePoolSpec struct {
@@ -430,24 +430,25 @@ type ResourcePoolStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 }
 
-// PoolCounts counts lease slots, unhealthy members and waiting acquires.
+// PoolCounts counts lease slots and waiting acquires. Zeros are written out,
+// so that `kubectl get` shows 0 rather than an empty column.
 type PoolCounts struct {
-	// total lease slots the pool can serve now: size.max, or less while members
-	// are unhealthy.
+	// total lease slots the spec offers: size.max, or the summed capacity of
+	// the members that are not draining when that is smaller.
 	// +optional
-	Total int32 `json:"total,omitempty"`
+	Total int32 `json:"total"`
 	// available slots: free to lease right now.
 	// +optional
-	Available int32 `json:"available,omitempty"`
+	Available int32 `json:"available"`
 	// leased slots: held by a lease.
 	// +optional
-	Leased int32 `json:"leased,omitempty"`
-	// unhealthy members: out of rotation.
+	Leased int32 `json:"leased"`
+	// unhealthy slots: out of rotation because their member is not healthy.
 	// +optional
-	Unhealthy int32 `json:"unhealthy,omitempty"`
+	Unhealthy int32 `json:"unhealthy"`
 	// waiting acquires: queued for a slot.
 	// +optional
-	Waiting int32 `json:"waiting,omitempty"`
+	Waiting int32 `json:"waiting"`
 }
 
 // MemberStatus is the observed state of one member.

@@ -54,6 +54,9 @@ type Spec struct {
 	FailureThreshold int
 	SuccessThreshold int
 
+	// PartitionMax caps the leases of each partition (0: not partitioned).
+	PartitionMax int
+
 	DefaultLeaseDuration time.Duration
 	MaxLeaseDuration     time.Duration
 	AcquireTimeout       time.Duration
@@ -75,11 +78,12 @@ type Pool struct {
 	onChange func()
 	log      *slog.Logger
 
-	mu      sync.Mutex
-	spec    Spec
-	members map[string]*member
-	order   []string            // member names in spec order, for stable output
-	leases  map[*Lease]struct{} // held leases; expired ones are pruned on Snapshot
+	mu         sync.Mutex
+	spec       Spec
+	members    map[string]*member
+	order      []string            // member names in spec order, for stable output
+	leases     map[*Lease]struct{} // held leases; expired ones are pruned on Snapshot
+	partitions map[string]*poolruntime.Pool[token]
 	// transitions not yet taken by TakeTransitions, oldest first (bounded).
 	transitions []Transition
 	closed      bool
@@ -113,13 +117,14 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 		return nil, fmt.Errorf("invalid pool %s: %w", name, err)
 	}
 	p := &Pool{
-		name:     name,
-		clock:    opts.Now,
-		onChange: opts.OnChange,
-		log:      opts.Logger,
-		members:  map[string]*member{},
-		leases:   map[*Lease]struct{}{},
-		wake:     make(chan struct{}, 1),
+		name:       name,
+		clock:      opts.Now,
+		onChange:   opts.OnChange,
+		log:        opts.Logger,
+		members:    map[string]*member{},
+		leases:     map[*Lease]struct{}{},
+		partitions: map[string]*poolruntime.Pool[token]{},
+		wake:       make(chan struct{}, 1),
 	}
 	if p.clock == nil {
 		p.clock = time.Now
@@ -160,6 +165,9 @@ func validate(s Spec) error {
 	if s.Max < 1 {
 		problems = append(problems, "max must be at least 1")
 	}
+	if s.PartitionMax < 0 || s.PartitionMax > s.Max {
+		problems = append(problems, "the per-partition cap must be between 0 and max")
+	}
 	if s.Min < 0 || s.Min > s.Max {
 		problems = append(problems, "min must be between 0 and max")
 	}
@@ -193,6 +201,7 @@ func (p *Pool) Update(spec Spec) error {
 	p.applySpecLocked(spec)
 	p.mu.Unlock()
 	p.resize()
+	p.resizePartitions()
 	p.checkSoon()
 	return nil
 }
@@ -346,14 +355,16 @@ func (p *Pool) unavailableLocked() error {
 
 // Lease is a held slot.
 type Lease struct {
-	rt     poolruntime.Lease[*Slot]
-	pool   *Pool
-	Member string
+	rt        poolruntime.Lease[*Slot]
+	partition poolruntime.Lease[token] // zero unless acquired in a partition
+	pool      *Pool
+	Member    string
 }
 
 // Release returns the slot. Idempotent.
 func (l *Lease) Release() {
 	l.rt.Release()
+	l.partition.Release()
 	l.pool.mu.Lock()
 	delete(l.pool.leases, l)
 	l.pool.mu.Unlock()
@@ -366,7 +377,15 @@ func (l *Lease) Valid() bool { return l.rt.Valid() }
 func (l *Lease) Deadline() time.Time { return l.rt.Deadline() }
 
 // Renew extends the lease by d from now.
-func (l *Lease) Renew(d time.Duration) error { return l.rt.Renew(d) }
+func (l *Lease) Renew(d time.Duration) error {
+	if err := l.rt.Renew(d); err != nil {
+		return err
+	}
+	if l.partition.Valid() {
+		return l.partition.Renew(d)
+	}
+	return nil
+}
 
 // Acquire leases a slot for d (the pool's default when 0, capped at its
 // maximum), waiting up to the pool's acquire timeout or ctx. When no member
@@ -383,12 +402,7 @@ func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
 		p.mu.Unlock()
 		return nil, err
 	}
-	if d <= 0 {
-		d = p.spec.DefaultLeaseDuration
-	}
-	if p.spec.MaxLeaseDuration > 0 && d > p.spec.MaxLeaseDuration {
-		d = p.spec.MaxLeaseDuration
-	}
+	d = p.leaseDurationLocked(d)
 	p.mu.Unlock()
 	l, err := p.rt.AcquireFor(ctx, d)
 	if err != nil {
@@ -399,6 +413,17 @@ func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
 	p.leases[lease] = struct{}{}
 	p.mu.Unlock()
 	return lease, nil
+}
+
+// leaseDurationLocked applies the pool's default and maximum to a requested duration.
+func (p *Pool) leaseDurationLocked(d time.Duration) time.Duration {
+	if d <= 0 {
+		d = p.spec.DefaultLeaseDuration
+	}
+	if p.spec.MaxLeaseDuration > 0 && d > p.spec.MaxLeaseDuration {
+		d = p.spec.MaxLeaseDuration
+	}
+	return d
 }
 
 // checkSoon asks the health loop to check all members now.
@@ -554,6 +579,7 @@ func (p *Pool) Drain() {
 func (p *Pool) Close(ctx context.Context) error {
 	p.Drain()
 	err := p.rt.Close(ctx)
+	p.closePartitions(ctx)
 	p.stop()
 	p.loopWG.Wait()
 	if err != nil {

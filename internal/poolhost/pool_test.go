@@ -167,3 +167,46 @@ func TestRemovedMemberDrainsInsteadOfCuttingLeases(t *testing.T) {
 	waitFor(t, "member b gone", func() bool { return len(p.Snapshot().Members) == 1 })
 	held["a"].Release()
 }
+
+func TestPartitionsAreCappedSeparatelyWithinTheSharedMax(t *testing.T) {
+	a := listener(t)
+	spec := tcpSpec(t, 3, memberSpec("a", a.Addr().String(), 3))
+	spec.PartitionMax = 2
+	p, err := New("ns/pool", spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	waitFor(t, "member healthy", func() bool { return p.Snapshot().Available == 3 })
+	ctx := context.Background()
+
+	t1, err := p.AcquireIn(ctx, "tenant-1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := p.AcquireIn(ctx, "tenant-1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.AcquireIn(ctx, "tenant-1", 0); err == nil || !strings.Contains(err.Error(), "partition") {
+		t.Fatalf("third lease of tenant-1 = %v, want a partition cap error", err)
+	}
+	o1, err := p.AcquireIn(ctx, "tenant-2", 0)
+	if err != nil {
+		t.Fatalf("tenant-2 was starved by tenant-1: %v", err)
+	}
+	if _, err := p.AcquireIn(ctx, "tenant-2", 0); err == nil {
+		t.Fatal("a fourth lease beyond size.max 3 succeeded")
+	}
+	t1.Release()
+	if l, err := p.AcquireIn(ctx, "tenant-1", 0); err != nil {
+		t.Fatalf("tenant-1 after a release: %v", err)
+	} else {
+		l.Release()
+	}
+	t2.Release()
+	o1.Release()
+	if s := p.Snapshot(); s.Leased != 0 {
+		t.Fatalf("leased = %d after releasing everything", s.Leased)
+	}
+}
