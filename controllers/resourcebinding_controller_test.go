@@ -233,4 +233,41 @@ var _ = Describe("ResourceBinding reconciler", func() {
 		Expect(k8sClient.Delete(ctx, b)).To(Succeed())
 		Eventually(func() int { return live.Snapshot().Leased }, 10*time.Second).Should(BeZero())
 	})
+
+	It("caps each partition of a partitioned pool", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		one := int32(1)
+		pool := &resourcesv1alpha1.ResourcePool{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared"},
+			Spec: resourcesv1alpha1.ResourcePoolSpec{
+				Driver:      resourcesv1alpha1.DriverTCP,
+				Members:     []resourcesv1alpha1.PoolMember{{Name: "m1", Address: tcpMember(), Capacity: 4}},
+				Size:        resourcesv1alpha1.PoolSize{Max: 4, MaxPerPartition: &one},
+				PartitionBy: resourcesv1alpha1.PartitionByTenant,
+				HealthCheck: fastHealth(),
+			},
+		}
+		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
+		Eventually(fetchPool(ctx, ns, "shared"), 20*time.Second).Should(WithTransform(poolCondition("Ready"), Equal("True/AllMembersHealthy")))
+		Expect(k8sClient.Create(ctx, deployment(ns, "app", map[string]string{"app": "x"}))).To(Succeed())
+		claim := func(name, tenant string) {
+			Expect(k8sClient.Create(ctx, &resourcesv1alpha1.ResourceBinding{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: resourcesv1alpha1.ResourceBindingSpec{
+					PoolRef:  resourcesv1alpha1.PoolReference{Name: "shared"},
+					Scope:    resourcesv1alpha1.Scope{Tenant: tenant},
+					Mode:     resourcesv1alpha1.BindingModeStatic,
+					Leases:   &resourcesv1alpha1.BindingLeases{Max: 1},
+					Env:      &resourcesv1alpha1.EnvProjection{Prefix: "X" + name[len(name)-1:] + "_"},
+					Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "app"},
+				},
+			})).To(Succeed())
+		}
+		claim("a1", "a")
+		Eventually(fetchBinding(ctx, ns, "a1"), 15*time.Second).Should(WithTransform(bindingCondition("Ready"), Equal("True/Bound")))
+		claim("a2", "a")
+		claim("b1", "b")
+		Eventually(fetchBinding(ctx, ns, "b1"), 15*time.Second).Should(WithTransform(bindingCondition("Ready"), Equal("True/Bound")))
+		Eventually(fetchBinding(ctx, ns, "a2"), 15*time.Second).Should(WithTransform(bindingCondition("WorkloadProjected"), Equal("False/LeasesPending")))
+	})
 })

@@ -87,6 +87,10 @@ type Pool struct {
 	// transitions not yet taken by TakeTransitions, oldest first (bounded).
 	transitions []Transition
 	closed      bool
+	// pin, while Adopt runs, restricts new and borrowed slots to one member
+	// (see adopt.go); empty otherwise.
+	pin     string
+	adoptMu sync.Mutex // serializes Adopt calls
 
 	rt     *poolruntime.Pool[*Slot]
 	stop   context.CancelFunc
@@ -271,6 +275,9 @@ func (f slotFactory) Create(context.Context) (*Slot, error) {
 	p := f.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.pin != "" {
+		return p.createPinnedLocked()
+	}
 	var best *member
 	for _, name := range p.order {
 		m := p.members[name]
@@ -294,6 +301,9 @@ func (f slotFactory) Validate(_ context.Context, s *Slot) error {
 	p := f.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.pin != "" {
+		return p.validatePinnedLocked(s)
+	}
 	m := p.members[s.Member]
 	if m == nil || m.draining || m.health.state != MemberHealthy {
 		return fmt.Errorf("member %s is not serving", s.Member)

@@ -19,8 +19,8 @@ import (
 //     back into rotation;
 //  4. replenish: create instances until MinIdle are idle (within MaxSize).
 //
-// Lease deadlines do not wait for this loop: each leased instance with a
-// deadline has its own reusable timer (see lease.go).
+// Lease deadlines do not wait for this loop: the pool's single lease timer
+// fires at the earliest deadline (see reapLeases in lease.go).
 //
 // Locking: maintMu serializes maintenance runs; it is taken before mu, never
 // while holding it. Instances under a background check are out of the idle
@@ -63,7 +63,7 @@ func (p *Pool[T]) evictIdle(now int64) {
 		p.mu.Unlock()
 		return
 	}
-	remaining := p.idle.n
+	remaining := p.idle.len()
 	p.idle.filter(func(c *core[T]) bool { // front = oldest
 		switch {
 		case c.expireAt != 0 && now >= c.expireAt:
@@ -173,7 +173,7 @@ func (p *Pool[T]) replenish() {
 	var wg sync.WaitGroup
 	p.mu.Lock()
 	if !p.closed {
-		need := p.minIdle - p.idle.n - (p.bgCreating - min(p.bgCreating, p.waiters.n))
+		need := p.minIdle - p.idle.len() - (p.bgCreating - min(p.bgCreating, p.waiters.n))
 		for ; need > 0 && p.live < p.maxSize; need-- {
 			p.spawnCreateLocked(&wg)
 		}

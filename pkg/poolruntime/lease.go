@@ -111,54 +111,79 @@ func (p *Pool[T]) Renew(l Lease[T], d time.Duration) error {
 		return newError(KindExpired, "renew", p.name, nil, slog.Uint64("instance", c.id))
 	}
 	if d <= 0 {
-		c.deadline = 0
-		if c.leaseTimer != nil {
-			c.leaseTimer.Stop()
-		}
+		c.deadline = 0 // the pool timer, if armed for it, finds nothing due
 	} else {
-		p.armLeaseLocked(c, d)
+		p.setDeadlineLocked(c, p.clock.Now().UnixNano(), d)
 	}
 	p.mu.Unlock()
 	p.cold.renewed.inc()
 	return nil
 }
 
-// armLeaseLocked sets c's deadline to now+d and (re)arms its expiry timer.
-// The timer is created once per instance and reused.
-func (p *Pool[T]) armLeaseLocked(c *core[T], d time.Duration) {
-	c.deadline = p.clock.Now().UnixNano() + int64(d)
-	if c.leaseTimer == nil {
-		c.leaseTimer = p.clock.AfterFunc(d, func() { p.expire(c) })
+// Lease deadlines.
+//
+// A deadline is an int64 on the core; setting one does no timer work unless
+// it is earlier than the time the pool's single lease timer is armed for
+// (p.leaseAt). Ending a lease just clears the deadline: the timer is never
+// stopped, and when it fires for a lease that has already ended it finds
+// nothing due, re-arms for the earliest remaining deadline (if any) and goes
+// quiet. Invariant (under mu): every current deadline is >= p.leaseAt while
+// the timer is armed (p.leaseAt != 0), so expiry is exact: the timer fires at
+// the earliest deadline or before it, never after.
+
+// setDeadlineLocked sets c's lease deadline to now+d (d > 0) and arms the
+// pool's lease timer if it would otherwise fire too late.
+func (p *Pool[T]) setDeadlineLocked(c *core[T], now int64, d time.Duration) {
+	c.deadline = now + int64(d)
+	if p.leaseAt != 0 && p.leaseAt <= c.deadline {
+		return // the timer fires first and re-arms for this deadline
+	}
+	p.leaseAt = c.deadline
+	if p.leaseTimer == nil {
+		p.leaseTimer = p.clock.AfterFunc(d, p.reapLeases)
 	} else {
-		c.leaseTimer.Reset(d)
+		p.leaseTimer.Reset(d)
 	}
 }
 
-// expire is the lease timer callback: reclaim c if its lease is past due.
-// Stale fires (the lease ended or was renewed) are recognized and ignored.
-func (p *Pool[T]) expire(c *core[T]) {
+// reapLeases is the lease timer callback: reclaim every lease past its
+// deadline and re-arm the timer for the earliest remaining one. Early or
+// stale fires (leases released or renewed meanwhile) find nothing due.
+func (p *Pool[T]) reapLeases() {
 	p.mu.Lock()
-	if c.state != InUse || c.token != nil || c.deadline == 0 {
-		p.mu.Unlock()
-		return
+	now := p.clock.Now().UnixNano()
+	var due []*core[T]
+	next := int64(0)
+	for _, c := range p.cores {
+		if c.deadline == 0 || c.state != InUse || c.token != nil {
+			continue // no deadline, or not leased
+		}
+		if c.deadline <= now {
+			due = append(due, c)
+		} else if next == 0 || c.deadline < next {
+			next = c.deadline
+		}
 	}
-	if now := p.clock.Now().UnixNano(); now < c.deadline {
-		c.leaseTimer.Reset(time.Duration(c.deadline - now)) // renewed meanwhile
-		p.mu.Unlock()
-		return
+	p.leaseAt = next
+	if next != 0 {
+		p.leaseTimer.Reset(time.Duration(next - now))
 	}
-	// The holder keeps its (now stale) token: give the instance a new one.
-	c.cleanup.Stop()
-	p.newToken(c)
-	p.endLeaseLocked(c, c.token)
+	for _, c := range due {
+		// The holder keeps its (now stale) token: give the instance a new one.
+		c.cleanup.Stop()
+		p.newToken(c)
+		p.endLeaseLocked(c, c.token)
+	}
 	p.mu.Unlock()
-	p.cold.expired.inc()
-	p.log.Info("poolruntime: lease expired, instance reclaimed", "pool", p.name, "instance", c.id)
-	if h := p.hooks.OnExpire; h != nil {
-		h()
+	for _, c := range due {
+		p.cold.expired.inc()
+		p.log.Info("poolruntime: lease expired, instance reclaimed", "pool", p.name, "instance", c.id)
+		if h := p.hooks.OnExpire; h != nil {
+			h()
+		}
+		p.mu.Lock()
+		p.returnAndUnlock(c)
 	}
-	p.mu.Lock()
-	p.returnAndUnlock(c)
 }
 
 // newToken gives c a fresh token and registers its leak cleanup. Called when
@@ -203,10 +228,7 @@ func (p *Pool[T]) onLeak(c *core[T], epoch uint64) {
 func (p *Pool[T]) endLeaseLocked(c *core[T], t *token[T]) {
 	c.gen++
 	c.token = t
-	if c.deadline != 0 {
-		c.deadline = 0
-		c.leaseTimer.Stop()
-	}
+	c.deadline = 0
 }
 
 // release is Lease.Release. The fast path is one short critical section:
@@ -223,7 +245,7 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		return
 	}
 	p.hot.released.Add(1)
-	if p.slowRelease || c.deadline != 0 || p.closed || p.live > p.maxSize {
+	if p.slowRelease || p.closed || p.live > p.maxSize {
 		p.endLeaseLocked(c, t)
 		p.returnAndUnlock(c)
 		if h := p.hooks.OnRelease; h != nil {
@@ -232,7 +254,9 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		return
 	}
 	c.token = t
-	if now := p.now(); c.lastUsed.Load() != now {
+	c.deadline = 0 // the lease timer, if armed for it, will find nothing due
+	now := p.now()
+	if c.lastUsed.Load() != now {
 		c.lastUsed.Store(now)
 	}
 	if w := p.waiters.head; w != nil {
@@ -243,10 +267,10 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		c.token = nil
 		w.lease = Lease[T]{t: t, gen: c.gen}
 		if w.leaseDur > 0 {
-			p.armLeaseLocked(c, w.leaseDur)
+			p.setDeadlineLocked(c, p.clock.Now().UnixNano(), w.leaseDur)
 		}
 		p.hot.acquired.Add(1)
-		p.hot.handoffs.Add(1)
+		p.cold.handoffs.inc()
 		p.mu.Unlock()
 		w.ready <- struct{}{}
 		// Let the waiter run now, on this P, instead of waking another P
@@ -254,10 +278,10 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		runtime.Gosched()
 	} else {
 		c.gen++
-		c.to(Idle)
+		c.state = Idle // InUse (checked above) -> Idle is in the transition table
 		p.leased--
 		if p.precise {
-			c.idleSince = p.now()
+			c.idleSince = now
 		}
 		p.idle.push(c)
 		p.mu.Unlock()

@@ -27,15 +27,15 @@ import (
 // while mu is held (arming timers), never the reverse: timer callbacks run
 // without the clock's lock.
 type Pool[T any] struct {
-	mu  sync.Mutex
-	hot hotCounters // next to mu on purpose, see hotCounters
+	*hotLine[T] // mu, hot counters, idle deque, leased: see hotLine
 
-	// Guarded by mu.
-	idle       deque[T]
+	// Guarded by mu; read by the warm path but written only on slow paths
+	// (waiting, create, destroy, resize, close), so this line stays shared
+	// between cores in steady state.
 	waiters    waitQueue[T]
 	unhealthy  []*core[T]
-	live       int // every instance counted against maxSize
-	leased     int // leased, being returned or being checked on borrow
+	cores      []*core[T] // every created, not yet terminated instance (core.slot)
+	live       int        // every instance counted against maxSize
 	creating   int
 	bgCreating int // subset of creating started by the pool (serve waiters first)
 	checking   int // out of idle/unhealthy for a background health check
@@ -46,6 +46,8 @@ type Pool[T any] struct {
 	drained    chan struct{} // closed when closed && live == 0
 	drainDone  bool
 	maintTimer Timer
+	leaseTimer Timer // the pool's one lease-deadline timer, created lazily
+	leaseAt    int64 // when leaseTimer fires (unix nanos); 0 = not armed
 
 	// Shared (scoped singleton) mode, guarded by mu. See manager.go.
 	shared     bool
@@ -67,6 +69,7 @@ type Pool[T any] struct {
 	precise     bool // read the clock for last-use times (a feature needs it)
 	slowBorrow  bool // borrow needs validation, check-on-borrow or lifetime check
 	slowRelease bool // return needs recycle, validation or lifetime check
+	fastAcquire bool // Acquire may take the warm path: !slowBorrow, no default lease deadline
 	bgCtx       context.Context
 	bgCancel    context.CancelFunc
 	waiterPool  sync.Pool
@@ -75,6 +78,19 @@ type Pool[T any] struct {
 	coarse atomic.Int64 // coarse clock (unix nanos), refreshed by maintenance
 	nextID atomic.Uint64
 	cold   coldCounters
+}
+
+// hotLine is everything a warm Acquire or Release writes, in one 64-byte
+// object of its own (checked by TestHotLineLayout): the lock word, the idle
+// deque and the counters travel between CPU cores as ONE cache line, and
+// nothing that the warm path only reads shares that line. A separate small
+// allocation is 64-byte aligned (size class 64, no malloc header), which a
+// field inside the large Pool struct would not reliably be.
+type hotLine[T any] struct {
+	mu     sync.Mutex  // 8 bytes
+	hot    hotCounters // 16 bytes: acquired, released
+	idle   deque[T]    // 32 bytes, guarded by mu
+	leased int         // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
 }
 
 // New validates cfg and returns a running pool. An invalid configuration is a
@@ -94,6 +110,7 @@ func New[T any](factory Factory[T], cfg Config) (*Pool[T], error) {
 
 func newPool[T any](factory Factory[T], cfg Config, shared bool) *Pool[T] {
 	p := &Pool[T]{
+		hotLine: new(hotLine[T]),
 		caps:    detectCapabilities(factory),
 		cfg:     cfg,
 		name:    cfg.Name,
@@ -116,6 +133,7 @@ func newPool[T any](factory Factory[T], cfg Config, shared bool) *Pool[T] {
 	p.slowBorrow = p.caps.valid != nil || cfg.MaxLifetime > 0 ||
 		(cfg.CheckOnBorrowAfter > 0 && p.caps.health != nil)
 	p.slowRelease = p.caps.recycle != nil || p.caps.valid != nil || cfg.MaxLifetime > 0
+	p.fastAcquire = !p.slowBorrow && cfg.LeaseDuration == 0 && !shared
 	p.bgCtx, p.bgCancel = context.WithCancel(context.Background())
 	p.coarse.Store(p.clock.Now().UnixNano())
 	p.waiterPool.New = func() any {
@@ -156,26 +174,16 @@ func (p *Pool[T]) now() int64 {
 // new instance could not be created. The lease gets Config.LeaseDuration.
 func (p *Pool[T]) Acquire(ctx context.Context) (Lease[T], error) {
 	p.mu.Lock()
-	// Warm fast path. Invariants: idle non-empty => no waiters and not closed.
-	if p.idle.n > 0 && !p.slowBorrow && p.cfg.LeaseDuration == 0 {
-		var c *core[T]
-		if p.order == LIFO {
-			c = p.idle.popBack()
-		} else {
-			c = p.idle.popFront()
-		}
-		c.gen++
-		gen := c.gen
-		c.to(InUse)
-		t := c.token
-		c.token = nil
-		p.leased++
-		p.hot.acquired.Add(1)
+	// Warm fast path: lock, pop, unlock. Invariants: idle non-empty => no
+	// waiters and not closed (so taking an idle instance never barges past a
+	// queued waiter).
+	if p.idle.n > 0 && p.fastAcquire {
+		l := p.leaseIdleLocked()
 		p.mu.Unlock()
 		if h := p.hooks.OnAcquire; h != nil {
 			h(0)
 		}
-		return Lease[T]{t: t, gen: gen}, nil
+		return l, nil
 	}
 	return p.acquireSlow(ctx, p.cfg.LeaseDuration)
 }
@@ -183,12 +191,59 @@ func (p *Pool[T]) Acquire(ctx context.Context) (Lease[T], error) {
 // AcquireFor is Acquire with an explicit lease duration (0 = no deadline),
 // overriding Config.LeaseDuration. When the deadline passes the pool reclaims
 // the instance and the lease becomes stale (Release is then a no-op).
+//
+// A deadline costs one clock read and one store on the warm path: the pool's
+// single lease timer (see reapLeases) is re-armed only when this deadline is
+// earlier than the one it is armed for.
 func (p *Pool[T]) AcquireFor(ctx context.Context, leaseDuration time.Duration) (Lease[T], error) {
 	if leaseDuration < 0 {
 		return Lease[T]{}, newError(KindConfiguration, "acquire", p.name, nil, slog.Duration("lease", leaseDuration))
 	}
+	var now int64
+	if leaseDuration > 0 {
+		now = p.clock.Now().UnixNano() // outside the lock: the deadline counts from the call
+	}
 	p.mu.Lock()
+	if p.idle.n > 0 && !p.slowBorrow && !p.shared {
+		l := p.leaseIdleLocked()
+		if leaseDuration > 0 {
+			p.setDeadlineLocked(l.t.c, now, leaseDuration)
+		}
+		p.mu.Unlock()
+		if h := p.hooks.OnAcquire; h != nil {
+			h(0)
+		}
+		return l, nil
+	}
 	return p.acquireSlow(ctx, leaseDuration)
+}
+
+// popIdleLocked takes an instance from the idle deque (non-empty) in the
+// configured order.
+func (p *Pool[T]) popIdleLocked() *core[T] {
+	if p.order == LIFO {
+		return p.idle.popBack()
+	}
+	return p.idle.popFront()
+}
+
+// leaseIdleLocked is the warm grant: pop an idle instance (the deque is
+// non-empty and needs no borrow check) and lease it. Idle -> InUse is a valid
+// transition, so the state is set without the table lookup when the instance
+// is Idle (every instance in the deque is); anything else goes through to().
+func (p *Pool[T]) leaseIdleLocked() Lease[T] {
+	c := p.popIdleLocked()
+	c.gen++
+	if c.state == Idle {
+		c.state = InUse
+	} else {
+		c.to(InUse)
+	}
+	t := c.token
+	c.token = nil
+	p.leased++
+	p.hot.acquired.Add(1)
+	return Lease[T]{t: t, gen: c.gen}
 }
 
 // With acquires an instance, calls fn with it and releases it, whatever fn
@@ -215,12 +270,7 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Leas
 			return Lease[T]{}, newError(KindClosed, "acquire", p.name, nil)
 		}
 		if p.idle.n > 0 {
-			var c *core[T]
-			if p.order == LIFO {
-				c = p.idle.popBack()
-			} else {
-				c = p.idle.popFront()
-			}
+			c := p.popIdleLocked()
 			if p.slowBorrow {
 				p.leased++ // accounted as leased while checked on borrow
 				p.mu.Unlock()
@@ -378,7 +428,7 @@ func (p *Pool[T]) grantLocked(c *core[T], leaseDur time.Duration) Lease[T] {
 	p.leased++
 	p.hot.acquired.Add(1)
 	if leaseDur > 0 {
-		p.armLeaseLocked(c, leaseDur)
+		p.setDeadlineLocked(c, p.clock.Now().UnixNano(), leaseDur)
 	}
 	return Lease[T]{t: t, gen: c.gen}
 }
@@ -403,7 +453,7 @@ func (p *Pool[T]) offerAndUnlock(c *core[T]) {
 			c.to(Idle) // returned: becomes available, then leased again
 		}
 		w.lease = p.grantLocked(c, w.leaseDur)
-		p.hot.handoffs.Add(1)
+		p.cold.handoffs.inc()
 		p.mu.Unlock()
 		w.ready <- struct{}{}
 		return
@@ -521,6 +571,10 @@ func (p *Pool[T]) create(ctx context.Context) (*core[T], error) {
 		c.expireAt = now + int64(lt)
 	}
 	p.newToken(c)
+	p.mu.Lock()
+	c.slot = len(p.cores)
+	p.cores = append(p.cores, c)
+	p.mu.Unlock()
 	p.cold.created.inc()
 	return c, nil
 }
@@ -585,9 +639,6 @@ func (p *Pool[T]) destroyValue(v T) error {
 // drainLocked marks c for destruction. c must be in no gauge except live.
 func (p *Pool[T]) drainLocked(c *core[T]) {
 	c.to(Draining)
-	if c.leaseTimer != nil {
-		c.leaseTimer.Stop()
-	}
 	c.deadline = 0
 	c.gen++
 	if c.tokenEpoch != 0 {
@@ -606,6 +657,7 @@ func (p *Pool[T]) destroy(c *core[T], reason DestroyReason) {
 	}
 	p.mu.Lock()
 	c.to(Terminated)
+	p.unregisterLocked(c)
 	p.destroying--
 	p.live--
 	p.kickLocked()
@@ -621,6 +673,20 @@ func (p *Pool[T]) destroy(c *core[T], reason DestroyReason) {
 	if h := p.hooks.OnDestroy; h != nil {
 		h(reason, err)
 	}
+}
+
+// unregisterLocked removes a terminated core from p.cores (swap-remove).
+func (p *Pool[T]) unregisterLocked(c *core[T]) {
+	i := c.slot
+	if i < 0 || i >= len(p.cores) || p.cores[i] != c {
+		return
+	}
+	last := len(p.cores) - 1
+	p.cores[i] = p.cores[last]
+	p.cores[i].slot = i
+	p.cores[last] = nil
+	p.cores = p.cores[:last]
+	c.slot = -1
 }
 
 func (p *Pool[T]) checkDrainedLocked() {
@@ -722,30 +788,36 @@ func (p *Pool[T]) Close(ctx context.Context) error {
 }
 
 // core is the pool's per-instance state. The pool holds cores strongly (in
-// idle/unhealthy or through a lease's token) for their whole life.
+// idle/unhealthy, in cores, and through a lease's token) for their whole life.
+//
+// Layout: the fields a lease or a return touches come first, so that (for a
+// pointer-sized T) they fill one cache line, and the core is padded to 192
+// bytes (a size class whose objects are 64-byte aligned), so that two
+// instances held by goroutines on different cores never share a line.
 //
 // Locking: value, id, createdAt, expireAt and pool are immutable after
 // create; lastUsed is atomic (seed I-020); everything else is guarded by
 // pool.mu.
 type core[T any] struct {
-	pool      *Pool[T]
-	value     T
-	id        uint64
-	createdAt int64 // unix nanos
-	expireAt  int64 // unix nanos; 0 = no max lifetime
-	lastUsed  atomic.Int64
+	pool     *Pool[T]
+	token    *token[T] // non-nil iff no lease holds the instance
+	gen      uint64    // lease generation; bumped on every grant and reclaim
+	deadline int64     // lease deadline (unix nanos), 0 = none; see reapLeases
+	lastUsed atomic.Int64
+	state    State
+	value    T
 
-	state       State
-	gen         uint64    // lease generation; bumped on every grant and reclaim
-	token       *token[T] // non-nil iff no lease holds the instance
-	tokenEpoch  uint64    // identifies the current token to its cleanup
+	id          uint64
+	createdAt   int64 // unix nanos
+	expireAt    int64 // unix nanos; 0 = no max lifetime
+	tokenEpoch  uint64 // identifies the current token to its cleanup
 	cleanup     runtime.Cleanup
-	deadline    int64 // lease deadline (unix nanos), 0 = none
-	leaseTimer  Timer
+	slot        int // index in pool.cores, -1 once terminated
 	idleSince   int64
 	lastChecked int64
 	failures    int // consecutive failed checks
 	successes   int // consecutive passed checks
+	_           [48]byte
 }
 
 // to applies a transition from the one table (lifecycle.go). An invalid

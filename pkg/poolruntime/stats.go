@@ -59,7 +59,6 @@ func (c *counter) load() uint64 { return c.n.Load() }
 type hotCounters struct {
 	acquired atomic.Uint64
 	released atomic.Uint64
-	handoffs atomic.Uint64
 }
 
 // coldCounters are bumped on slow paths (waits, creates, health, leaks).
@@ -68,6 +67,7 @@ type coldCounters struct {
 	timeouts, canceled, leaked, expired       counter
 	healthFailures, waits, waitNanos, renewed counter
 	recycled, lifetimeEvicted, idleEvicted    counter
+	handoffs                                  counter // bumped under mu, but only when a waiter is served
 }
 
 // DestroyReason says why an instance was destroyed (Hooks.OnDestroy).
@@ -128,7 +128,7 @@ func (p *Pool[T]) Stats() Stats {
 		Destroyed:       p.cold.destroyed.load(),
 		Acquired:        p.hot.acquired.Load(),
 		Released:        p.hot.released.Load(),
-		HandOffs:        p.hot.handoffs.Load(),
+		HandOffs:        p.cold.handoffs.load(),
 		Timeouts:        p.cold.timeouts.load(),
 		Canceled:        p.cold.canceled.load(),
 		Leaked:          p.cold.leaked.load(),

@@ -69,17 +69,17 @@ func (q *waitQueue[T]) popFront() *waiter[T] {
 // shrinks, so steady-state operation allocates nothing. Guarded by the pool's mu.
 type deque[T any] struct {
 	buf  []*core[T] // len(buf) is 0 or a power of two
-	head int
-	n    int
+	head uint32     // 32-bit so that the deque fits the pool's hot line
+	n    uint32
 }
 
-func (d *deque[T]) len() int { return d.n }
+func (d *deque[T]) len() int { return int(d.n) }
 
 func (d *deque[T]) push(c *core[T]) {
-	if d.n == len(d.buf) {
+	if int(d.n) == len(d.buf) {
 		d.grow()
 	}
-	d.buf[(d.head+d.n)&(len(d.buf)-1)] = c
+	d.buf[int(d.head+d.n)&(len(d.buf)-1)] = c
 	d.n++
 }
 
@@ -89,15 +89,15 @@ func (d *deque[T]) grow() {
 		size = 8
 	}
 	nb := make([]*core[T], size)
-	for i := 0; i < d.n; i++ {
-		nb[i] = d.buf[(d.head+i)&(len(d.buf)-1)]
+	for i := 0; i < int(d.n); i++ {
+		nb[i] = d.at(i)
 	}
 	d.buf, d.head = nb, 0
 }
 
 func (d *deque[T]) popBack() *core[T] {
 	d.n--
-	i := (d.head + d.n) & (len(d.buf) - 1)
+	i := int(d.head+d.n) & (len(d.buf) - 1)
 	c := d.buf[i]
 	d.buf[i] = nil
 	return c
@@ -106,27 +106,27 @@ func (d *deque[T]) popBack() *core[T] {
 func (d *deque[T]) popFront() *core[T] {
 	c := d.buf[d.head]
 	d.buf[d.head] = nil
-	d.head = (d.head + 1) & (len(d.buf) - 1)
+	d.head = (d.head + 1) & uint32(len(d.buf)-1)
 	d.n--
 	return c
 }
 
 // at returns the i-th element from the front (oldest).
-func (d *deque[T]) at(i int) *core[T] { return d.buf[(d.head+i)&(len(d.buf)-1)] }
+func (d *deque[T]) at(i int) *core[T] { return d.buf[(int(d.head)+i)&(len(d.buf)-1)] }
 
 // filter keeps, in order, the elements for which keep returns true.
 func (d *deque[T]) filter(keep func(c *core[T]) bool) {
-	n := d.n
+	n := int(d.n)
 	kept := 0
 	for i := 0; i < n; i++ {
 		c := d.at(i)
 		if keep(c) {
-			d.buf[(d.head+kept)&(len(d.buf)-1)] = c
+			d.buf[(int(d.head)+kept)&(len(d.buf)-1)] = c
 			kept++
 		}
 	}
 	for i := kept; i < n; i++ {
-		d.buf[(d.head+i)&(len(d.buf)-1)] = nil
+		d.buf[(int(d.head)+i)&(len(d.buf)-1)] = nil
 	}
-	d.n = kept
+	d.n = uint32(kept)
 }

@@ -121,6 +121,10 @@ size: {max: 2}`),
 			"spec.members", "host:port"),
 		Entry("tcp member without a port", pool("driver: redis\nmembers: [{name: a, address: '127.0.0.1'}]\nsize: {max: 1}"),
 			"spec.members", "host:port"),
+		Entry("tcp member with a port out of range", pool("driver: tcp\nmembers: [{name: a, address: 'db.example.internal:70000'}]\nsize: {max: 1}"),
+			"spec.members", "port from 1 to 65535"),
+		Entry("tcp member with port 0", pool("driver: tcp\nmembers: [{name: a, address: '[::1]:0'}]\nsize: {max: 1}"),
+			"spec.members", "port from 1 to 65535"),
 		Entry("http member with a host:port address", pool("driver: http\nmembers: [{name: a, address: '127.0.0.1:8080'}]\nsize: {max: 1}"),
 			"spec.members", "http:// or https://"),
 		Entry("http member with a non-http URL", pool("driver: http\nmembers: [{name: a, address: 'ftp://127.0.0.1/x'}]\nsize: {max: 1}"),
@@ -250,6 +254,21 @@ size: {max: 4}`),
 		obj.SetName("at-the-limits")
 		Expect(k8sClient.Create(ctx, obj)).To(Succeed())
 		DeferCleanup(func() { _ = k8sClient.Delete(ctx, obj) })
+	})
+
+	It("accepts the address forms each driver documents", func() {
+		for i, m := range []string{
+			"driver: tcp\nmembers: [{name: a, address: '127.0.0.1:65535'}]",
+			"driver: postgres\nmembers: [{name: a, address: '[::1]:5432'}]",
+			"driver: redis\nmembers: [{name: a, address: 'redis-0.redis.cache.svc.cluster.local:6379'}]",
+			"driver: http\nmembers: [{name: a, address: 'https://api.example.com/v1/health'}]",
+			"driver: http\nmembers: [{name: a, address: 'http://[::1]:8080'}]",
+		} {
+			obj := decode(pool(m+"\nsize: {max: 1}"), testNamespace)
+			obj.SetName(fmt.Sprintf("address-%d", i))
+			Expect(k8sClient.Create(ctx, obj)).To(Succeed(), "%s", m)
+			DeferCleanup(func() { _ = k8sClient.Delete(ctx, obj) })
+		}
 	})
 
 	It("rejects changing a pool's driver", func() {

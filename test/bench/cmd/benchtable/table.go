@@ -152,7 +152,7 @@ func Render(w io.Writer, groups []Group, checks []Check) (misses int) {
 		byShape[c.Shape] = append(byShape[c.Shape], c)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "==== pool comparison (ratios within this run; ns/op are medians over -count runs) ====")
+	fmt.Fprintln(w, "==== pool comparison (ratios within this run; ns/op are medians over repeated runs: -count or BENCH_ROUNDS) ====")
 	fmt.Fprintln(w, "x nebula = this pool's ns/op / nebula's ns/op: above 1 nebula is faster")
 	for _, g := range groups {
 		short := shortShape(g.Shape)
