@@ -181,12 +181,11 @@ func (r *ResourceBindingReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if !binding.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.reconcileDelete(ctx, binding)
 	}
-	if controllerutil.AddFinalizer(binding, resourcesv1alpha1.Finalizer) {
-		if err := r.client.Update(ctx, binding); err != nil {
-			return ctrl.Result{}, fmt.Errorf("failed to add finalizer: %w", err)
-		}
-		before.ObjectMeta = *binding.ObjectMeta.DeepCopy()
+	if err := ensureFinalizer(ctx, r.client, binding); err != nil {
+		return ctrl.Result{}, err
 	}
+	// The status patch must not carry the finalizer change as well.
+	before.ObjectMeta = *binding.ObjectMeta.DeepCopy()
 	binding.Status.ObservedGeneration = binding.Generation
 
 	rc := &bindingReconcile{binding: binding}
@@ -593,11 +592,7 @@ func (r *ResourceBindingReconciler) reconcileDelete(ctx context.Context, b *reso
 	if err := r.client.Delete(ctx, secret); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("failed to delete binding Secret: %w", err)
 	}
-	controllerutil.RemoveFinalizer(b, resourcesv1alpha1.Finalizer)
-	if err := r.client.Update(ctx, b); err != nil {
-		return client.IgnoreNotFound(fmt.Errorf("failed to remove finalizer: %w", err))
-	}
-	return nil
+	return removeFinalizer(ctx, r.client, b)
 }
 
 func (r *ResourceBindingReconciler) releaseStatic(uid types.UID) {

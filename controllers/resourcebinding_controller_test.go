@@ -19,11 +19,13 @@ package controllers
 import (
 	"context"
 	"net"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -269,5 +271,52 @@ var _ = Describe("ResourceBinding reconciler", func() {
 		claim("b1", "b")
 		Eventually(fetchBinding(ctx, ns, "b1"), 15*time.Second).Should(WithTransform(bindingCondition("Ready"), Equal("True/Bound")))
 		Eventually(fetchBinding(ctx, ns, "a2"), 15*time.Second).Should(WithTransform(bindingCondition("WorkloadProjected"), Equal("False/LeasesPending")))
+	})
+
+	It("projects into Jobs and Pods when they are created, through the webhook", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		readyTCPPool(ctx, ns, "keys", 2, resourcesv1alpha1.Scope{})
+		for _, kind := range []resourcesv1alpha1.WorkloadKind{resourcesv1alpha1.WorkloadKindJob, resourcesv1alpha1.WorkloadKindPod} {
+			Expect(k8sClient.Create(ctx, &resourcesv1alpha1.ResourceBinding{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: strings.ToLower(string(kind)) + "-keys"},
+				Spec: resourcesv1alpha1.ResourceBindingSpec{
+					PoolRef:  resourcesv1alpha1.PoolReference{Name: "keys"},
+					Workload: resourcesv1alpha1.WorkloadReference{Kind: kind, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"batch": "yes"}}},
+				},
+			})).To(Succeed())
+			Eventually(fetchBinding(ctx, ns, strings.ToLower(string(kind))+"-keys"), 15*time.Second).Should(
+				WithTransform(func(b *resourcesv1alpha1.ResourceBinding) string { return b.Status.SecretName }, Not(BeEmpty())))
+		}
+		spec := corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "run", Image: "busybox"}}}
+		job := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "migrate", Labels: map[string]string{"batch": "yes"}},
+			Spec:       batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}},
+		}
+		Expect(k8sClient.Create(ctx, job)).To(Succeed())
+		Expect(job.Spec.Template.Spec.Containers[0].EnvFrom).To(ConsistOf(corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "job-keys-nebula-binding"}}}))
+		Expect(job.Spec.Template.Annotations).To(HaveKey(hashAnnotation("job-keys")))
+
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "one-off", Labels: map[string]string{"batch": "yes"}}, Spec: spec}
+		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+		Expect(pod.Spec.Containers[0].EnvFrom).To(ConsistOf(corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "pod-keys-nebula-binding"}}}))
+		Eventually(fetchBinding(ctx, ns, "pod-keys"), 15*time.Second).Should(WithTransform(bindingCondition("Ready"), Equal("True/Bound")))
+		Eventually(fetchBinding(ctx, ns, "job-keys"), 15*time.Second).Should(WithTransform(bindingCondition("Ready"), Equal("True/Bound")))
+
+		By("a Job created before its binding cannot be changed, and the binding says so")
+		early := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "early", Labels: map[string]string{"late": "yes"}},
+			Spec:       batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}},
+		}
+		Expect(k8sClient.Create(ctx, early)).To(Succeed())
+		Expect(k8sClient.Create(ctx, &resourcesv1alpha1.ResourceBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "late"},
+			Spec: resourcesv1alpha1.ResourceBindingSpec{
+				PoolRef:  resourcesv1alpha1.PoolReference{Name: "keys"},
+				Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindJob, Name: "early"},
+			},
+		})).To(Succeed())
+		Eventually(fetchBinding(ctx, ns, "late"), 15*time.Second).Should(WithTransform(bindingCondition("WorkloadProjected"), Equal("False/WorkloadImmutable")))
 	})
 })

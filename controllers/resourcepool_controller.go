@@ -143,12 +143,11 @@ func (r *ResourcePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if !pool.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, pool)
 	}
-	if controllerutil.AddFinalizer(pool, resourcesv1alpha1.Finalizer) {
-		if err := r.client.Update(ctx, pool); err != nil {
-			return ctrl.Result{}, fmt.Errorf("failed to add finalizer: %w", err)
-		}
-		before.ObjectMeta = *pool.ObjectMeta.DeepCopy()
+	if err := ensureFinalizer(ctx, r.client, pool); err != nil {
+		return ctrl.Result{}, err
 	}
+	// The status patch must not carry the finalizer change as well.
+	before.ObjectMeta = *pool.ObjectMeta.DeepCopy()
 
 	rc := &poolReconcile{pool: pool}
 	for _, phase := range []func(context.Context, *poolReconcile) error{
@@ -327,11 +326,7 @@ func (r *ResourcePoolReconciler) reconcileDelete(ctx context.Context, pool *reso
 		}
 	}
 	pool.Status.Phase = resourcesv1alpha1.PoolPhaseTerminating
-	controllerutil.RemoveFinalizer(pool, resourcesv1alpha1.Finalizer)
-	if err := r.client.Update(ctx, pool); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to remove finalizer: %w", err))
-	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{}, removeFinalizer(ctx, r.client, pool)
 }
 
 // patchStatus sends one merge patch when status changed meaningfully. Member

@@ -24,6 +24,8 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
 )
@@ -44,4 +46,14 @@ func SetupWithManager(mgr ctrl.Manager, pools *poolhost.Registry, leaseEndpoint 
 		return fmt.Errorf("failed to register pool metrics: %w", err)
 	}
 	return nil
+}
+
+// SetupWebhook serves the workload webhook that projects bindings into Jobs
+// and Pods at creation. It needs the manager's webhook server (and so a
+// serving certificate); without it, Jobs and Pods are not projected and
+// bindings that target them say WorkloadImmutable.
+func SetupWebhook(mgr ctrl.Manager) {
+	mgr.GetWebhookServer().Register(WorkloadInjectorPath, &webhook.Admission{
+		Handler: NewWorkloadInjector(mgr.GetClient(), admission.NewDecoder(mgr.GetScheme())),
+	})
 }

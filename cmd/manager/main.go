@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/controllers"
@@ -50,6 +51,8 @@ type options struct {
 	leaseAPIInsecure bool
 	leaseAPICertDir  string
 	leaseAPIURL      string
+	webhookPort      int
+	webhookCertDir   string
 	leaderElect      bool
 	leaderElectionNS string
 	gracefulShutdown time.Duration
@@ -71,6 +74,11 @@ func parseFlags(args []string) (options, error) {
 		"Directory with tls.crt and tls.key for the lease API; rotated files are picked up without restart.")
 	fs.BoolVar(&o.leaseAPIInsecure, "lease-api-insecure", false,
 		"Serve the lease API over plain HTTP when no certificate is given. For local development only.")
+	fs.IntVar(&o.webhookPort, "webhook-port", 9443,
+		"Port of the webhook that projects bindings into Jobs and Pods at creation.")
+	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "",
+		"Directory with tls.crt and tls.key for the workload webhook; empty disables it "+
+			"(Jobs and Pods are then not projected, and their bindings say WorkloadImmutable).")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"Enable leader election so only one replica reconciles and grants leases.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
@@ -115,6 +123,7 @@ func run(args []string) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
 		HealthProbeBindAddress:  opts.probeAddr,
+		WebhookServer:           webhook.NewServer(webhook.Options{Port: opts.webhookPort, CertDir: opts.webhookCertDir}),
 		LeaderElection:          opts.leaderElect,
 		LeaderElectionID:        "nebula-resource.resources.nebula.io",
 		LeaderElectionNamespace: opts.leaderElectionNS,
@@ -129,6 +138,12 @@ func run(args []string) error {
 	pools := poolhost.NewRegistry()
 	if err := controllers.SetupWithManager(mgr, pools, opts.leaseAPIURL); err != nil {
 		return fmt.Errorf("failed to set up controllers: %w", err)
+	}
+
+	if opts.webhookCertDir != "" {
+		controllers.SetupWebhook(mgr)
+	} else {
+		log.Info("workload webhook disabled (no --webhook-cert-dir): Jobs and Pods are not projected")
 	}
 
 	if opts.leaseAPIAddr != "0" {
