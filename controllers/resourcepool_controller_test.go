@@ -79,14 +79,14 @@ var _ = Describe("ResourcePool reconciler", func() {
 
 	BeforeEach(func() {
 		var err error
-		pg, err = testservers.StartPostgres(GinkgoT())
+		pg, err = testservers.StartPostgres(GinkgoT(), testservers.WithPassword(canary))
 		Expect(err).NotTo(HaveOccurred(), "start a private Postgres (bash hack/ci-deps.sh installs it)")
 	})
 
 	It("brings a Postgres pool to Ready, degrades it when a member is unreachable and recovers it", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
-		Expect(pg.CreateUser("app", "s3cret-app")).To(Succeed())
-		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", "app", "s3cret-app"))).To(Succeed())
+		Expect(pg.CreateUser("app", canary+"-app")).To(Succeed())
+		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", "app", canary+"-app"))).To(Succeed())
 		pool := &resourcesv1alpha1.ResourcePool{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
 			Spec: resourcesv1alpha1.ResourcePoolSpec{
@@ -214,6 +214,25 @@ var _ = Describe("ResourcePool reconciler", func() {
 		Expect(ok).To(BeFalse())
 	})
 
+	It("reports rejected credentials without revealing them", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", pg.SuperUser(), canary+"-wrong"))).To(Succeed())
+		pool := &resourcesv1alpha1.ResourcePool{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
+			Spec: resourcesv1alpha1.ResourcePoolSpec{
+				Driver:      resourcesv1alpha1.DriverPostgres,
+				Members:     []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 1}},
+				Size:        resourcesv1alpha1.PoolSize{Max: 1},
+				Credentials: &resourcesv1alpha1.PoolCredentials{SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "pg-creds"}},
+				HealthCheck: fastHealth(),
+			},
+		}
+		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
+		get := fetchPool(ctx, ns, "pg")
+		Eventually(get, 20*time.Second).Should(WithTransform(poolCondition("Ready"), Equal("False/NoHealthyMembers")))
+		Expect(get().Status.Members[0].LastError).To(ContainSubstring("AuthenticationFailed"))
+	})
+
 	It("reports a missing credentials Secret by name and recovers when it appears", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		pool := &resourcesv1alpha1.ResourcePool{
@@ -231,7 +250,15 @@ var _ = Describe("ResourcePool reconciler", func() {
 		Eventually(get, 10*time.Second).Should(WithTransform(poolCondition("CredentialsReady"), Equal("False/SecretNotFound")))
 		Expect(meta.FindStatusCondition(get().Status.Conditions, "CredentialsReady").Message).To(ContainSubstring(ns + "/late-creds"))
 
-		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "late-creds", pg.SuperUser(), pg.Password()))).To(Succeed())
+		By("a Secret without the password key names the key")
+		incomplete := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "late-creds"}, StringData: map[string]string{"username": pg.SuperUser()}}
+		Expect(k8sClient.Create(ctx, incomplete)).To(Succeed())
+		Eventually(get, 10*time.Second).Should(WithTransform(poolCondition("CredentialsReady"), Equal("False/SecretKeyMissing")))
+		Expect(meta.FindStatusCondition(get().Status.Conditions, "CredentialsReady").Message).To(And(ContainSubstring("late-creds"), ContainSubstring(`"password"`)))
+
+		By("adding the key brings the pool to Ready")
+		incomplete.StringData = map[string]string{"password": pg.Password()}
+		Expect(k8sClient.Update(ctx, incomplete)).To(Succeed())
 		Eventually(get, 20*time.Second).Should(WithTransform(poolCondition("Ready"), Equal("True/AllMembersHealthy")))
 	})
 })

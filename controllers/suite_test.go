@@ -17,7 +17,11 @@ limitations under the License.
 package controllers
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"sync"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,6 +29,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/discovery"
@@ -65,8 +71,32 @@ func TestControllers(t *testing.T) {
 	RunSpecs(t, "Controllers Suite")
 }
 
+// canary is the password of every credential in this suite. AfterSuite
+// checks that it never reached logs, events, status, conditions or errors.
+const canary = "canary-Zq8vW3-must-not-leak"
+
+// capturedLogs holds everything the manager logged during the suite.
+var capturedLogs syncBuffer
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, &capturedLogs)), zap.UseDevMode(true)))
 	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(),
 		"KUBEBUILDER_ASSETS is not set: run the tests with `make test`, which builds the control plane with hack/setup-envtest.sh")
 
@@ -109,7 +139,10 @@ var _ = BeforeSuite(func() {
 	Expect(mgr.GetCache().WaitForCacheSync(suiteCtx)).To(BeTrue())
 })
 
-var _ = AfterSuite(func() {
+var _ = AfterSuite(func(ctx SpecContext) {
+	if k8sClient != nil {
+		expectNoCanary(ctx)
+	}
 	if suiteStop != nil {
 		suiteStop()
 		Eventually(mgrStopped, 30*time.Second).Should(BeClosed())
@@ -121,4 +154,23 @@ var _ = AfterSuite(func() {
 
 func discoveryFor(c *rest.Config) (*discovery.DiscoveryClient, error) {
 	return discovery.NewDiscoveryClientForConfig(c)
+}
+
+// expectNoCanary looks for the suite's password everywhere it must not be:
+// pools and bindings (spec, status, conditions), events, and the logs.
+// Binding Secrets are the one place credentials belong, so they are skipped.
+func expectNoCanary(ctx context.Context) {
+	var pools resourcesv1alpha1.ResourcePoolList
+	var bindings resourcesv1alpha1.ResourceBindingList
+	var events eventsv1.EventList
+	var coreEvents corev1.EventList
+	for _, list := range []client.ObjectList{&pools, &bindings, &events, &coreEvents} {
+		Expect(k8sClient.List(ctx, list)).To(Succeed())
+		raw, err := json.Marshal(list)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(raw)).NotTo(ContainSubstring(canary), "the password leaked into %T", list)
+	}
+	Expect(len(pools.Items)+len(events.Items)).To(BeNumerically(">", 0), "the canary check saw nothing")
+	Expect(capturedLogs.String()).To(ContainSubstring("member health changed"), "the logs were not captured")
+	Expect(capturedLogs.String()).NotTo(ContainSubstring(canary), "the password leaked into the logs")
 }
