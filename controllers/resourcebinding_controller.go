@@ -37,6 +37,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -45,6 +46,7 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/credentials"
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
 
@@ -59,6 +61,8 @@ const (
 // the matching workloads, and holds the leases of Static bindings.
 type ResourceBindingReconciler struct {
 	client        client.Client
+	secrets       client.Reader // uncached: Secrets are not cached cluster-wide
+	creds         *credentials.Cache
 	recorder      recorder.EventRecorder
 	pools         *poolhost.Registry
 	now           func() time.Time
@@ -75,10 +79,10 @@ type heldLease struct {
 
 // NewResourceBindingReconciler wires the reconciler's collaborators.
 // leaseEndpoint is the lease API URL written into binding Secrets.
-func NewResourceBindingReconciler(c client.Client, rec recorder.EventRecorder, pools *poolhost.Registry,
-	now func() time.Time, leaseEndpoint string) *ResourceBindingReconciler {
+func NewResourceBindingReconciler(c client.Client, secrets client.Reader, rec recorder.EventRecorder, pools *poolhost.Registry,
+	creds *credentials.Cache, now func() time.Time, leaseEndpoint string) *ResourceBindingReconciler {
 	return &ResourceBindingReconciler{
-		client: c, recorder: rec, pools: pools, now: now, leaseEndpoint: leaseEndpoint,
+		client: c, secrets: secrets, creds: creds, recorder: rec, pools: pools, now: now, leaseEndpoint: leaseEndpoint,
 		static: map[types.UID][]heldLease{},
 	}
 }
@@ -107,7 +111,7 @@ func (r *ResourceBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&resourcesv1alpha1.ResourceBinding{}).
-		Owns(&corev1.Secret{}).
+		Owns(&corev1.Secret{}, builder.OnlyMetadata).
 		Watches(&resourcesv1alpha1.ResourcePool{}, handler.EnqueueRequestsFromMapFunc(r.bindingsForPool))
 	for kind, obj := range map[resourcesv1alpha1.WorkloadKind]client.Object{
 		resourcesv1alpha1.WorkloadKindDeployment:  &appsv1.Deployment{},
@@ -353,14 +357,16 @@ func secretName(b *resourcesv1alpha1.ResourceBinding) string { return b.Name + "
 func (r *ResourceBindingReconciler) reconcileSecret(ctx context.Context, rc *bindingReconcile) error {
 	b := rc.binding
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName(b), Namespace: b.Namespace}}
-	var existing corev1.Secret
-	token := ""
 	prefix := b.Spec.Env.GetPrefix()
-	if err := r.client.Get(ctx, client.ObjectKeyFromObject(secret), &existing); err == nil {
-		token = string(existing.Data[prefix+"TOKEN"])
-	} else if !apierrors.IsNotFound(err) {
-		return fmt.Errorf("failed to read binding Secret: %w", err)
+	var existing corev1.Secret
+	found := true
+	if err := r.secrets.Get(ctx, client.ObjectKeyFromObject(secret), &existing); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to read binding Secret: %w", err)
+		}
+		found = false
 	}
+	token := string(existing.Data[prefix+"TOKEN"])
 	if token == "" {
 		token = newID() + newID()
 	}
@@ -371,25 +377,37 @@ func (r *ResourceBindingReconciler) reconcileSecret(ctx context.Context, rc *bin
 		prefix + "BINDING":        []byte(b.Namespace + "/" + b.Name),
 		prefix + "SCOPE":          []byte(b.Spec.Scope.Key()),
 	}
+	if rc.pool != nil && rc.pool.Status.Credentials != nil {
+		// A rotation changes this value, and so the content hash: bound
+		// workloads roll out once per rotation.
+		data[prefix+"CREDENTIAL_VERSION"] = []byte(rc.pool.Status.Credentials.Version)
+	}
 	if b.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic {
 		if err := r.staticData(ctx, rc, prefix, data); err != nil {
 			return err
 		}
 	}
-	op, err := controllerutil.CreateOrUpdate(ctx, r.client, secret, func() error {
-		secret.Labels = map[string]string{
-			resourcesv1alpha1.LabelBinding:   b.Name,
-			resourcesv1alpha1.LabelManagedBy: resourcesv1alpha1.LabelManagedByValue,
-		}
-		secret.Type = corev1.SecretTypeOpaque
-		secret.Data = data
-		return controllerutil.SetControllerReference(b, secret, r.client.Scheme())
-	})
-	if err != nil {
-		return fmt.Errorf("failed to write binding Secret %s: %w", secret.Name, err)
+	secret.Labels = map[string]string{
+		resourcesv1alpha1.LabelBinding:   b.Name,
+		resourcesv1alpha1.LabelManagedBy: resourcesv1alpha1.LabelManagedByValue,
 	}
-	if op != controllerutil.OperationResultNone {
-		logf.FromContext(ctx).Info("binding Secret written", "secret", secret.Name, "operation", op)
+	secret.Type = corev1.SecretTypeOpaque
+	secret.Data = data
+	if err := controllerutil.SetControllerReference(b, secret, r.client.Scheme()); err != nil {
+		return fmt.Errorf("failed to own binding Secret: %w", err)
+	}
+	switch {
+	case !found:
+		if err := r.client.Create(ctx, secret); err != nil {
+			return fmt.Errorf("failed to create binding Secret %s: %w", secret.Name, err)
+		}
+		logf.FromContext(ctx).Info("binding Secret created", "secret", secret.Name)
+	case !equality.Semantic.DeepEqual(existing.Data, data) || !equality.Semantic.DeepEqual(existing.Labels, secret.Labels):
+		secret.ResourceVersion = existing.ResourceVersion
+		if err := r.client.Update(ctx, secret); err != nil {
+			return fmt.Errorf("failed to update binding Secret %s: %w", secret.Name, err)
+		}
+		logf.FromContext(ctx).Info("binding Secret updated", "secret", secret.Name)
 	}
 	b.Status.SecretName = secret.Name
 	rc.secret = secret
@@ -404,12 +422,13 @@ func (r *ResourceBindingReconciler) staticData(ctx context.Context, rc *bindingR
 		return fmt.Errorf("pool %s: %w", pool.Name, err)
 	}
 	var creds drivers.Credentials
-	if ref := pool.Spec.Credentials; ref != nil {
-		var s corev1.Secret
-		if err := r.client.Get(ctx, types.NamespacedName{Namespace: pool.Namespace, Name: ref.SecretRef.Name}, &s); err != nil {
-			return fmt.Errorf("failed to read the pool's credentials Secret %s: %w", ref.SecretRef.Name, err)
+	if ref, ok := credentialsRef(pool); ok {
+		v, err := r.creds.Get(ctx, ref, credentials.Access{
+			Pool: poolKey(pool), Binding: rc.binding.Namespace + "/" + rc.binding.Name, Actor: "resourcebinding-controller"})
+		if err != nil {
+			return fmt.Errorf("failed to read the pool's credentials: %w", err)
 		}
-		creds = drivers.Credentials{Username: string(s.Data[ref.SecretRef.GetUsernameKey()]), Password: drivers.Secret(s.Data[ref.SecretRef.GetPasswordKey()])}
+		creds = v.Credentials()
 		data[prefix+"USERNAME"] = []byte(creds.Username)
 		data[prefix+"PASSWORD"] = []byte(creds.Password.Reveal())
 	}

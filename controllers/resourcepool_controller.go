@@ -41,6 +41,7 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/credentials"
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
 )
@@ -59,6 +60,7 @@ type ResourcePoolReconciler struct {
 	client   client.Client
 	recorder recorder.EventRecorder
 	pools    *poolhost.Registry
+	creds    *poolCredentials
 	now      func() time.Time
 	// changed receives pools whose members changed state, from the pools'
 	// health loops, so status follows health without polling.
@@ -66,9 +68,10 @@ type ResourcePoolReconciler struct {
 }
 
 // NewResourcePoolReconciler wires the reconciler's collaborators.
-func NewResourcePoolReconciler(c client.Client, rec recorder.EventRecorder, pools *poolhost.Registry, now func() time.Time) *ResourcePoolReconciler {
+func NewResourcePoolReconciler(c client.Client, rec recorder.EventRecorder, pools *poolhost.Registry,
+	cache *credentials.Cache, audit *credentials.Auditor, now func() time.Time) *ResourcePoolReconciler {
 	return &ResourcePoolReconciler{
-		client: c, recorder: rec, pools: pools, now: now,
+		client: c, recorder: rec, pools: pools, now: now, creds: newPoolCredentials(cache, audit),
 		changed: make(chan event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool], 1024),
 	}
 }
@@ -81,45 +84,37 @@ func NewResourcePoolReconciler(c client.Client, rec recorder.EventRecorder, pool
 
 // SetupWithManager registers the reconciler, its Secret index and watches.
 func (r *ResourcePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &resourcesv1alpha1.ResourcePool{}, credentialsSecretIndex,
-		func(o client.Object) []string {
-			p := o.(*resourcesv1alpha1.ResourcePool)
-			if p.Spec.Credentials == nil {
-				return nil
+	refs := credentials.SecretReferrers{
+		Object:  &resourcesv1alpha1.ResourcePool{},
+		NewList: func() client.ObjectList { return &resourcesv1alpha1.ResourcePoolList{} },
+		Field:   credentialsSecretIndex,
+		SecretNames: func(o client.Object) []string {
+			if ref, ok := credentialsRef(o.(*resourcesv1alpha1.ResourcePool)); ok {
+				return []string{ref.Name}
 			}
-			return []string{p.Spec.Credentials.SecretRef.Name}
-		})
-	if err != nil {
+			return nil
+		},
+	}
+	if err := refs.Index(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return fmt.Errorf("failed to index pools by credentials Secret: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&resourcesv1alpha1.ResourcePool{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.poolsForSecret)).
-		WatchesRawSource(source.Channel(r.changed, &handler.TypedEnqueueRequestForObject[*resourcesv1alpha1.ResourcePool]{})).
-		Named("resourcepool").
-		Complete(r)
-}
-
-func (r *ResourcePoolReconciler) poolsForSecret(ctx context.Context, o client.Object) []ctrl.Request {
-	var list resourcesv1alpha1.ResourcePoolList
-	if err := r.client.List(ctx, &list, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{credentialsSecretIndex: o.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "failed to list pools for Secret", "secret", o.GetName())
-		return nil
-	}
-	reqs := make([]ctrl.Request, 0, len(list.Items))
-	for i := range list.Items {
-		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return reqs
+		WatchesRawSource(source.Channel(r.changed, &handler.TypedEnqueueRequestForObject[*resourcesv1alpha1.ResourcePool]{}))
+	// Secrets are watched as metadata only: their values are read on change.
+	return credentials.WatchReferencedSecrets(b, mgr.GetClient(), refs).Named("resourcepool").Complete(r)
 }
 
 // poolReconcile carries one reconcile's state between its phases.
 type poolReconcile struct {
-	pool  *resourcesv1alpha1.ResourcePool
-	creds drivers.Credentials
-	live  *poolhost.Pool
+	pool       *resourcesv1alpha1.ResourcePool
+	value      credentials.Value
+	creds      drivers.Credentials
+	credsReady bool
+	decision   credentials.Decision
+	verify     bool // a rotation to check against the members first
+	live       *poolhost.Pool
 }
 
 // Reconcile fetches the pool, handles deletion and the finalizer, runs the
@@ -159,47 +154,22 @@ func (r *ResourcePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, err
 		}
 	}
-	// Health loops push changes; this is only a safety net.
-	return ctrl.Result{RequeueAfter: statusRefresh}, nil
-}
-
-// reconcileCredentials reads the referenced Secret. A missing Secret or key
-// is reported in CredentialsReady and is not an error to retry: the Secret
-// watch brings the pool back when it appears.
-func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *poolReconcile) error {
-	ref := rc.pool.Spec.Credentials
-	if ref == nil {
-		setCredentialsReady(rc.pool, true, resourcesv1alpha1.ReasonCredentialsNotRequired, "The pool uses no credentials.")
-		return nil
+	// Health loops push changes; this is a safety net and the rotation clock.
+	requeue := statusRefresh
+	if next := rc.decision.RequeueAfter(r.now()); next > 0 && next < requeue {
+		requeue = next
 	}
-	var secret corev1.Secret
-	key := types.NamespacedName{Namespace: rc.pool.Namespace, Name: ref.SecretRef.Name}
-	if err := r.client.Get(ctx, key, &secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			setCredentialsReady(rc.pool, false, resourcesv1alpha1.ReasonSecretNotFound,
-				fmt.Sprintf("Secret %s/%s referenced by spec.credentials.secretRef was not found.", key.Namespace, key.Name))
-			return nil
-		}
-		return fmt.Errorf("failed to read credentials Secret %s: %w", key, err)
-	}
-	userKey, passKey := ref.SecretRef.GetUsernameKey(), ref.SecretRef.GetPasswordKey()
-	for _, k := range []string{userKey, passKey} {
-		if _, ok := secret.Data[k]; !ok {
-			setCredentialsReady(rc.pool, false, resourcesv1alpha1.ReasonSecretKeyMissing,
-				fmt.Sprintf("Secret %s/%s has no key %q.", key.Namespace, key.Name, k))
-			return nil
-		}
-	}
-	rc.creds = drivers.Credentials{Username: string(secret.Data[userKey]), Password: drivers.Secret(secret.Data[passKey])}
-	setCredentialsReady(rc.pool, true, resourcesv1alpha1.ReasonCredentialsValid,
-		fmt.Sprintf("Credentials read from Secret %s/%s.", key.Namespace, key.Name))
-	return nil
+	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
 // reconcileRuntime starts or updates the live pool from the spec.
 func (r *ResourcePoolReconciler) reconcileRuntime(ctx context.Context, rc *poolReconcile) error {
-	if !isTrue(rc.pool, resourcesv1alpha1.ConditionCredentialsReady) {
-		// Without credentials every check would fail with a misleading reason.
+	key := poolKey(rc.pool)
+	existing, _ := r.pools.Get(key)
+	if !rc.credsReady || !r.verifyRotation(ctx, rc, existing) {
+		// Without usable credentials every check would fail with a misleading
+		// reason: the pool keeps what it has (if anything) until they are fixed.
+		rc.live = existing
 		return nil
 	}
 	spec, err := hostSpec(rc.pool, rc.creds)
@@ -207,7 +177,7 @@ func (r *ResourcePoolReconciler) reconcileRuntime(ctx context.Context, rc *poolR
 		setProgressing(rc.pool, false, resourcesv1alpha1.ReasonInvalidConfiguration, err.Error())
 		return nil
 	}
-	key := poolKey(rc.pool)
+	spec.CredentialVersion = string(rc.value.Version)
 	ref := &resourcesv1alpha1.ResourcePool{}
 	ref.Namespace, ref.Name = rc.pool.Namespace, rc.pool.Name
 	live, err := r.pools.Ensure(key, spec, poolhost.Options{
@@ -224,6 +194,7 @@ func (r *ResourcePoolReconciler) reconcileRuntime(ctx context.Context, rc *poolR
 		return fmt.Errorf("failed to run pool %s: %w", key, err)
 	}
 	rc.live = live
+	r.recordRotation(ctx, rc)
 	return nil
 }
 
@@ -324,6 +295,7 @@ func (r *ResourcePoolReconciler) reconcileDelete(ctx context.Context, pool *reso
 		if err := r.pools.Remove(ctx, poolKey(pool)); err != nil {
 			return ctrl.Result{}, err
 		}
+		r.creds.forget(pool)
 	}
 	pool.Status.Phase = resourcesv1alpha1.PoolPhaseTerminating
 	return ctrl.Result{}, removeFinalizer(ctx, r.client, pool)

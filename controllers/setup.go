@@ -20,25 +20,42 @@ package controllers
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/credentials"
 )
 
 // SetupWithManager registers every reconciler of the operator with mgr. The
 // registry of live pools is shared with the lease API.
 // leaseEndpoint is the lease API URL written into binding Secrets.
 func SetupWithManager(mgr ctrl.Manager, pools *poolhost.Registry, leaseEndpoint string) error {
-	poolReconciler := NewResourcePoolReconciler(mgr.GetClient(), mgr.GetEventRecorder("resourcepool-controller"), pools, time.Now)
+	metrics := credentials.NewMetrics()
+	if err := metrics.Register(ctrlmetrics.Registry); err != nil {
+		return fmt.Errorf("failed to register credential metrics: %w", err)
+	}
+	audit := credentials.NewAuditor(credentials.AuditOptions{
+		Logger:  slog.New(logr.ToSlogHandler(mgr.GetLogger().WithName("credentials-audit"))),
+		Metrics: metrics,
+	})
+	// Secret values are read through the API reader, never cached cluster-wide;
+	// their metadata comes from the manager's cache.
+	cache := credentials.NewCache(credentials.NewSecretProvider(mgr.GetAPIReader(), mgr.GetClient()),
+		credentials.CacheOptions{Now: time.Now, Audit: audit})
+
+	poolReconciler := NewResourcePoolReconciler(mgr.GetClient(), mgr.GetEventRecorder("resourcepool-controller"), pools, cache, audit, time.Now)
 	if err := poolReconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the ResourcePool controller: %w", err)
 	}
-	bindingReconciler := NewResourceBindingReconciler(mgr.GetClient(), mgr.GetEventRecorder("resourcebinding-controller"), pools, time.Now, leaseEndpoint)
+	bindingReconciler := NewResourceBindingReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("resourcebinding-controller"),
+		pools, cache, time.Now, leaseEndpoint)
 	if err := bindingReconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the ResourceBinding controller: %w", err)
 	}
@@ -54,6 +71,6 @@ func SetupWithManager(mgr ctrl.Manager, pools *poolhost.Registry, leaseEndpoint 
 // bindings that target them say WorkloadImmutable.
 func SetupWebhook(mgr ctrl.Manager) {
 	mgr.GetWebhookServer().Register(WorkloadInjectorPath, &webhook.Admission{
-		Handler: NewWorkloadInjector(mgr.GetClient(), admission.NewDecoder(mgr.GetScheme())),
+		Handler: NewWorkloadInjector(mgr.GetClient(), mgr.GetAPIReader(), admission.NewDecoder(mgr.GetScheme())),
 	})
 }

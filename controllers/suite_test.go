@@ -21,9 +21,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"sync"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 

@@ -44,13 +44,14 @@ const WorkloadInjectorPath = "/mutate-workloads"
 // cannot do it. It never rejects a workload (failurePolicy=Ignore): a
 // problem is reported on the binding by the reconciler instead.
 type WorkloadInjector struct {
-	client  client.Reader
+	client  client.Reader // cached: bindings
+	secrets client.Reader // uncached: binding Secrets are not cached cluster-wide
 	decoder admission.Decoder
 }
 
 // NewWorkloadInjector returns the webhook handler.
-func NewWorkloadInjector(c client.Reader, decoder admission.Decoder) *WorkloadInjector {
-	return &WorkloadInjector{client: c, decoder: decoder}
+func NewWorkloadInjector(c, secrets client.Reader, decoder admission.Decoder) *WorkloadInjector {
+	return &WorkloadInjector{client: c, secrets: secrets, decoder: decoder}
 }
 
 // Handle adds the matching bindings' envFrom and hash annotations.
@@ -112,7 +113,7 @@ func workloadMatches(b *resourcesv1alpha1.ResourceBinding, obj client.Object) bo
 // env var or name a missing container (the reconciler reports those).
 func (w *WorkloadInjector) inject(ctx context.Context, b *resourcesv1alpha1.ResourceBinding, obj client.Object) (bool, error) {
 	var secret corev1.Secret
-	if err := w.client.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Status.SecretName}, &secret); err != nil {
+	if err := w.secrets.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Status.SecretName}, &secret); err != nil {
 		return false, fmt.Errorf("failed to read binding Secret %s: %w", b.Status.SecretName, err)
 	}
 	keys := make([]string, 0, len(secret.Data))

@@ -158,6 +158,8 @@ const (
 	EventMemberRecovered    = "MemberRecovered"
 	EventCapacityExhausted  = "CapacityExhausted"
 	EventCredentialsRotated = "CredentialsRotated"
+	// EventCredentialsInvalid: members rejected new credentials, or they could not be read.
+	EventCredentialsInvalid = "CredentialsInvalid"
 	EventLeaseExpired       = "LeaseExpired"
 	EventLeaseLeaked        = "LeaseLeaked"
 	EventProjected          = "Projected"

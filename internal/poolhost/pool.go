@@ -62,6 +62,9 @@ type Spec struct {
 	AcquireTimeout       time.Duration
 
 	Credentials drivers.Credentials
+	// CredentialVersion names Credentials (never their value); each lease
+	// records the version it was granted under.
+	CredentialVersion string
 }
 
 // Slot is one lease slot on a member: what a lease holds.
@@ -369,6 +372,8 @@ type Lease struct {
 	partition poolruntime.Lease[token] // zero unless acquired in a partition
 	pool      *Pool
 	Member    string
+	// CredentialVersion is the pool's credential version when it was granted.
+	CredentialVersion string
 }
 
 // Release returns the slot. Idempotent.
@@ -420,6 +425,7 @@ func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
 	}
 	lease := &Lease{rt: l, Member: l.Value().Member, pool: p}
 	p.mu.Lock()
+	lease.CredentialVersion = p.spec.CredentialVersion
 	p.leases[lease] = struct{}{}
 	p.mu.Unlock()
 	return lease, nil

@@ -20,8 +20,10 @@
 // lease dropped without Release is found by a runtime cleanup
 // (runtime.AddCleanup on a per-instance token), counted in Stats.Leaked,
 // logged, and its instance returned. Leases may carry a deadline
-// (Config.LeaseDuration, AcquireFor, Renew); the pool reclaims expired ones
-// itself with one reusable timer per instance.
+// (Config.LeaseDuration, AcquireFor, Renew); a deadline is a plain int64 on
+// the instance (one clock read, no timer work per lease), and the pool
+// reclaims expired leases itself with ONE timer per pool, armed for the
+// earliest deadline and re-armed lazily (see reapLeases in lease.go).
 //
 // # Resource contract
 //
@@ -45,9 +47,12 @@
 //
 //   - Pool: one sync.Mutex guards the pool and its cores' mutable fields; no
 //     driver call, hook, log call or blocking channel operation happens under
-//     it. Counters are atomics (the hot ones sit next to the mutex, the cold
-//     ones on their own cache lines); Stats reads gauges under the lock.
-//     maintMu serializes maintenance and is taken before the pool lock.
+//     it. Counters are atomics (the hot ones share the mutex's cache line, the
+//     cold ones have their own); Stats reads gauges under the lock. The mutex,
+//     the idle deque, the leased gauge and the hot counters form one 64-byte
+//     object (hotLine): everything a warm Acquire/Release writes is that one
+//     line plus the instance's core. maintMu serializes maintenance and is
+//     taken before the pool lock.
 //   - core: immutable after create except lastUsed (atomic) and fields guarded
 //     by the pool lock.
 //   - waiter: queued state guarded by the pool lock; the outcome is published

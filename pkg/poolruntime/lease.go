@@ -113,7 +113,7 @@ func (p *Pool[T]) Renew(l Lease[T], d time.Duration) error {
 	if d <= 0 {
 		c.deadline = 0 // the pool timer, if armed for it, finds nothing due
 	} else {
-		p.setDeadlineLocked(c, p.clock.Now().UnixNano(), d)
+		p.setDeadlineLocked(c, p.leaseNow(), d)
 	}
 	p.mu.Unlock()
 	p.cold.renewed.inc()
@@ -151,7 +151,7 @@ func (p *Pool[T]) setDeadlineLocked(c *core[T], now int64, d time.Duration) {
 // stale fires (leases released or renewed meanwhile) find nothing due.
 func (p *Pool[T]) reapLeases() {
 	p.mu.Lock()
-	now := p.clock.Now().UnixNano()
+	now := p.leaseNow()
 	var due []*core[T]
 	next := int64(0)
 	for _, c := range p.cores {
@@ -267,7 +267,7 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		c.token = nil
 		w.lease = Lease[T]{t: t, gen: c.gen}
 		if w.leaseDur > 0 {
-			p.setDeadlineLocked(c, p.clock.Now().UnixNano(), w.leaseDur)
+			p.setDeadlineLocked(c, p.leaseNow(), w.leaseDur)
 		}
 		p.hot.acquired.Add(1)
 		p.cold.handoffs.inc()

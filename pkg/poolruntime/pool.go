@@ -21,9 +21,11 @@ import (
 // block on a channel: work that can be slow (create, health check, recycle,
 // destroy) happens with mu released, and the instance it works on is
 // accounted for in a gauge (creating, checking, leased, destroying) so that
-// the MaxSize bound holds throughout. Counters are atomics and are never the
-// reason to take mu. maintMu serializes maintenance runs and is never taken
-// while mu is held (order: maintMu -> mu). The FakeClock's lock may be taken
+// the MaxSize bound holds throughout. mu itself lives in hotLine, together
+// with the other fields the warm path writes (one cache line). Counters are
+// atomics and are never the reason to take mu. maintMu serializes
+// maintenance runs and is never taken while mu is held (order: maintMu ->
+// mu). The FakeClock's lock may be taken
 // while mu is held (arming timers), never the reverse: timer callbacks run
 // without the clock's lock.
 type Pool[T any] struct {
@@ -74,6 +76,10 @@ type Pool[T any] struct {
 	bgCancel    context.CancelFunc
 	waiterPool  sync.Pool
 	maintMu     sync.Mutex
+
+	epoch     time.Time // clock reading at New (with a monotonic reading for the system clock)
+	epochUnix int64     // epoch in unix nanos
+	sysClock  bool      // clock is the system clock: leaseNow reads only the monotonic clock
 
 	coarse atomic.Int64 // coarse clock (unix nanos), refreshed by maintenance
 	nextID atomic.Uint64
@@ -129,6 +135,9 @@ func newPool[T any](factory Factory[T], cfg Config, shared bool) *Pool[T] {
 		p.tickets = make(map[uint64]struct{})
 	}
 	_, isSystem := p.clock.(systemClock)
+	p.sysClock = isSystem
+	p.epoch = p.clock.Now()
+	p.epochUnix = p.epoch.UnixNano()
 	p.precise = !isSystem || cfg.IdleTimeout > 0 || cfg.CheckOnBorrowAfter > 0 || cfg.MaxLifetime > 0
 	p.slowBorrow = p.caps.valid != nil || cfg.MaxLifetime > 0 ||
 		(cfg.CheckOnBorrowAfter > 0 && p.caps.health != nil)
@@ -168,6 +177,18 @@ func (p *Pool[T]) now() int64 {
 	return p.coarse.Load()
 }
 
+// leaseNow is the time base of lease deadlines, in unix nanos. With the
+// system clock it is the pool's epoch plus the monotonic time elapsed since
+// (one clock read instead of time.Now's two, and immune to wall-clock
+// steps, like the timer that enforces the deadline); an injected Clock is
+// asked directly.
+func (p *Pool[T]) leaseNow() int64 {
+	if p.sysClock {
+		return p.epochUnix + int64(time.Since(p.epoch))
+	}
+	return p.clock.Now().UnixNano()
+}
+
 // Acquire returns a lease on an instance, waiting (FIFO) if none is free. It
 // fails with KindClosed, KindPoolExhausted (AcquireTimeout), KindTimeout or
 // KindCanceled (context), or the driver's error (KindUnavailable, ...) when a
@@ -201,7 +222,7 @@ func (p *Pool[T]) AcquireFor(ctx context.Context, leaseDuration time.Duration) (
 	}
 	var now int64
 	if leaseDuration > 0 {
-		now = p.clock.Now().UnixNano() // outside the lock: the deadline counts from the call
+		now = p.leaseNow() // outside the lock: the deadline counts from the call
 	}
 	p.mu.Lock()
 	if p.idle.n > 0 && !p.slowBorrow && !p.shared {
@@ -428,7 +449,7 @@ func (p *Pool[T]) grantLocked(c *core[T], leaseDur time.Duration) Lease[T] {
 	p.leased++
 	p.hot.acquired.Add(1)
 	if leaseDur > 0 {
-		p.setDeadlineLocked(c, p.clock.Now().UnixNano(), leaseDur)
+		p.setDeadlineLocked(c, p.leaseNow(), leaseDur)
 	}
 	return Lease[T]{t: t, gen: c.gen}
 }
@@ -808,8 +829,8 @@ type core[T any] struct {
 	value    T
 
 	id          uint64
-	createdAt   int64 // unix nanos
-	expireAt    int64 // unix nanos; 0 = no max lifetime
+	createdAt   int64  // unix nanos
+	expireAt    int64  // unix nanos; 0 = no max lifetime
 	tokenEpoch  uint64 // identifies the current token to its cleanup
 	cleanup     runtime.Cleanup
 	slot        int // index in pool.cores, -1 once terminated

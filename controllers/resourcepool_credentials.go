@@ -1,0 +1,208 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/credentials"
+)
+
+// poolCredentials is what the pool reconciler needs of pkg/credentials: a
+// cache of values, an audit trail and each pool's version history (so that
+// leases on an old version last until its grace period ends).
+type poolCredentials struct {
+	cache *credentials.Cache
+	audit *credentials.Auditor
+
+	mu        sync.Mutex
+	rotations map[string]*credentials.Rotation // by pool key
+}
+
+func newPoolCredentials(cache *credentials.Cache, audit *credentials.Auditor) *poolCredentials {
+	return &poolCredentials{cache: cache, audit: audit, rotations: map[string]*credentials.Rotation{}}
+}
+
+// rotation returns the pool's version tracker, seeded from status after a restart.
+func (c *poolCredentials) rotation(pool *resourcesv1alpha1.ResourcePool) *credentials.Rotation {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := poolKey(pool)
+	if r, ok := c.rotations[key]; ok {
+		return r
+	}
+	var since time.Time
+	var current credentials.Version
+	if st := pool.Status.Credentials; st != nil {
+		current = credentials.Version(st.Version)
+		if st.LastRotationTime != nil {
+			since = st.LastRotationTime.Time
+		}
+	}
+	r := credentials.NewRotation(current, since)
+	c.rotations[key] = r
+	return r
+}
+
+func (c *poolCredentials) forget(pool *resourcesv1alpha1.ResourcePool) {
+	c.mu.Lock()
+	delete(c.rotations, poolKey(pool))
+	c.mu.Unlock()
+	if ref, ok := credentialsRef(pool); ok {
+		c.cache.Invalidate(ref)
+	}
+}
+
+func credentialsRef(pool *resourcesv1alpha1.ResourcePool) (credentials.Reference, bool) {
+	cr := pool.Spec.Credentials
+	if cr == nil {
+		return credentials.Reference{}, false
+	}
+	return credentials.Reference{
+		Namespace: pool.Namespace, Name: cr.SecretRef.Name,
+		UsernameKey: cr.SecretRef.GetUsernameKey(), PasswordKey: cr.SecretRef.GetPasswordKey(),
+	}, true
+}
+
+// reconcileCredentials reads the pool's credentials through the cache and
+// decides whether to rotate. A missing Secret or key is reported in
+// CredentialsReady and is not retried: the Secret watch brings the pool back.
+func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *poolReconcile) error {
+	ref, ok := credentialsRef(rc.pool)
+	if !ok {
+		setCredentialsReady(rc.pool, true, resourcesv1alpha1.ReasonCredentialsNotRequired, "The pool uses no credentials.")
+		rc.credsReady = true
+		return nil
+	}
+	v, err := r.creds.cache.Get(ctx, ref, credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"})
+	if err != nil {
+		setCredentialsReady(rc.pool, false, credentials.ReasonOf(err), err.Error()+".")
+		if credentials.IsRetryable(err) {
+			return fmt.Errorf("failed to read credentials of pool %s: %w", poolKey(rc.pool), err)
+		}
+		return nil
+	}
+	rc.value = v
+	rc.creds = v.Credentials()
+	rc.credsReady = true
+
+	st := credentials.ScheduleState{
+		LatestVersion: v.Version,
+		RotateRequest: rc.pool.Annotations[resourcesv1alpha1.AnnotationRotate],
+	}
+	if cs := rc.pool.Status.Credentials; cs != nil {
+		st.CurrentVersion = credentials.Version(cs.Version)
+		st.LastHandledRequest = cs.LastHandledRotateRequest
+		if cs.LastRotationTime != nil {
+			st.LastRotation = cs.LastRotationTime.Time
+		}
+	}
+	rot := r.creds.rotation(rc.pool)
+	st.NextRetirement = rot.NextRetirement()
+	rotation := rc.pool.Spec.Credentials.Rotation
+	rc.decision = credentials.Schedule{Interval: rotation.GetInterval(), GracePeriod: rotation.GetGracePeriod()}.Decide(r.now(), st)
+	if rc.decision.Rotate && rc.decision.Trigger != credentials.TriggerInitial {
+		if rc.decision.Trigger == credentials.TriggerInterval || rc.decision.Trigger == credentials.TriggerRequested {
+			// A timed or requested rotation reads the source afresh.
+			r.creds.cache.Invalidate(ref)
+			if rc.value, err = r.creds.cache.Get(ctx, ref, credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"}); err != nil {
+				setCredentialsReady(rc.pool, false, credentials.ReasonOf(err), err.Error()+".")
+				rc.credsReady = false
+				return nil
+			}
+			rc.creds = rc.value.Credentials()
+		}
+		rc.verify = true
+	}
+	setCredentialsReady(rc.pool, true, resourcesv1alpha1.ReasonCredentialsValid,
+		fmt.Sprintf("Credentials version %s from Secret %s.", rc.value.Version, ref))
+	return nil
+}
+
+// verifyRotation checks the new credentials against the members before the
+// live pool hands them out. On rejection the pool keeps its old credentials.
+func (r *ResourcePoolReconciler) verifyRotation(ctx context.Context, rc *poolReconcile, live *poolhost.Pool) bool {
+	if !rc.verify || live == nil {
+		return true
+	}
+	if err := live.VerifyCredentials(ctx, rc.creds); err != nil {
+		msg := fmt.Sprintf("Members rejected credentials version %s; the pool keeps version %s: %s",
+			rc.value.Version, currentVersion(rc.pool), err.Error())
+		setCredentialsReady(rc.pool, false, resourcesv1alpha1.ReasonCredentialsRejected, msg)
+		r.recorder.Eventf(rc.pool, nil, corev1.EventTypeWarning, resourcesv1alpha1.EventCredentialsInvalid, "RotateCredentials", "%s", msg)
+		r.creds.audit.Record(ctx, credentials.Event{
+			Action: credentials.ActionRotate, Outcome: credentials.OutcomeFailure,
+			Access:  credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"},
+			Version: rc.value.Version, Trigger: rc.decision.Trigger, Reason: resourcesv1alpha1.ReasonCredentialsRejected,
+			Error: err.Error(),
+		})
+		return false
+	}
+	return true
+}
+
+// recordRotation makes the new version current once the live pool uses it,
+// and ends leases on versions whose grace period is over.
+func (r *ResourcePoolReconciler) recordRotation(ctx context.Context, rc *poolReconcile) {
+	if rc.value.IsZero() {
+		return
+	}
+	rot := r.creds.rotation(rc.pool)
+	now := r.now()
+	if rc.decision.Rotate {
+		grace := rc.pool.Spec.Credentials.Rotation.GetGracePeriod()
+		previous, _ := rot.Accept(rc.value.Version, now, grace)
+		t := metav1.NewTime(now)
+		rc.pool.Status.Credentials = &resourcesv1alpha1.CredentialsStatus{
+			Version: string(rc.value.Version), LastRotationTime: &t, LastHandledRotateRequest: rc.decision.HandledRequest,
+		}
+		r.creds.audit.Record(ctx, credentials.Event{
+			Action: credentials.ActionRotate, Access: credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"},
+			Version: rc.value.Version, PreviousVersion: previous, Trigger: rc.decision.Trigger,
+		})
+		if rc.decision.Trigger != credentials.TriggerInitial {
+			r.recorder.Eventf(rc.pool, nil, corev1.EventTypeNormal, resourcesv1alpha1.EventCredentialsRotated, "RotateCredentials",
+				"Credentials rotated to version %s (%s); leases on version %s last until %s", rc.value.Version, rc.decision.Trigger,
+				previous, now.Add(grace).Format(time.RFC3339))
+		}
+	}
+	for _, old := range rot.Retire(now) {
+		ended := 0
+		if rc.live != nil {
+			ended = rc.live.RevokeCredentialVersion(string(old.Version))
+		}
+		r.creds.audit.Record(ctx, credentials.Event{
+			Action: credentials.ActionRetire, Access: credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"},
+			Version: old.Version, Reason: fmt.Sprintf("grace period over; %d lease(s) ended", ended),
+		})
+	}
+}
+
+func currentVersion(pool *resourcesv1alpha1.ResourcePool) string {
+	if pool.Status.Credentials == nil {
+		return "(none)"
+	}
+	return pool.Status.Credentials.Version
+}

@@ -1,0 +1,150 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package poolhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nebula-io/nebula-resource/pkg/drivers"
+	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
+)
+
+// ErrUnknownMember is wrapped by Adopt and Describe errors for a member the
+// pool does not have.
+var ErrUnknownMember = errors.New("unknown member")
+
+// ErrLeaseExpired is wrapped by Adopt when the deadline has already passed.
+var ErrLeaseExpired = errors.New("lease already expired")
+
+// Name is the pool's key (namespace/name).
+func (p *Pool) Name() string { return p.name }
+
+// Adopt re-takes a lease that was granted before a restart: a slot on the
+// given member, held until deadline (and then reclaimed by the runtime like
+// any lease). It is how a persisted lease table is rebuilt. The slot counts
+// against the member's capacity; the member's health does not matter (its
+// holder already has it), but a member that was removed from the spec
+// cannot be adopted onto. While Adopt runs, idle slots on other members are
+// not handed out (they are destroyed and re-created later), so call it
+// before the pool serves traffic where possible.
+func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time) (*Lease, error) {
+	p.adoptMu.Lock()
+	defer p.adoptMu.Unlock()
+	d := deadline.Sub(p.clock())
+	if d <= 0 {
+		return nil, fmt.Errorf("pool %s: cannot adopt a lease on %s: %w", p.name, member, ErrLeaseExpired)
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("pool %s is shutting down: %w", p.name, poolruntime.KindClosed)
+	}
+	if m := p.members[member]; m == nil {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("pool %s: cannot adopt a lease on %s: %w", p.name, member, ErrUnknownMember)
+	}
+	p.pin = member
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.pin = ""
+		p.mu.Unlock()
+	}()
+	l, err := p.rt.AcquireFor(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("failed to adopt a lease on %s in pool %s: %w", member, p.name, err)
+	}
+	if got := l.Value().Member; got != member { // cannot happen while pinned; never hand out the wrong member
+		l.Release()
+		return nil, fmt.Errorf("failed to adopt a lease on %s in pool %s: got a slot on %s", member, p.name, got)
+	}
+	lease := &Lease{rt: l, Member: member, pool: p}
+	p.mu.Lock()
+	p.leases[lease] = struct{}{}
+	p.mu.Unlock()
+	return lease, nil
+}
+
+// createPinnedLocked creates a slot on the pinned member if it has room,
+// whatever its health.
+func (p *Pool) createPinnedLocked() (*Slot, error) {
+	m := p.members[p.pin]
+	if m == nil {
+		return nil, fmt.Errorf("pool %s: %w %s", p.name, ErrUnknownMember, p.pin)
+	}
+	if m.slots >= m.spec.Capacity {
+		return nil, fmt.Errorf("pool %s: %w: %s: full (%d of %d slots)", p.name, ErrUnavailable, p.pin, m.slots, m.spec.Capacity)
+	}
+	m.slots++
+	return &Slot{Member: p.pin}, nil
+}
+
+// validatePinnedLocked accepts only slots on the pinned member.
+func (p *Pool) validatePinnedLocked(s *Slot) error {
+	if s.Member != p.pin || p.members[s.Member] == nil {
+		return fmt.Errorf("member %s is set aside while a lease on %s is adopted", s.Member, p.pin)
+	}
+	return nil
+}
+
+// Describe tells a workload how to reach member: address, attributes, and a
+// URI without the password.
+func (p *Pool) Describe(member string) (drivers.Endpoint, error) {
+	p.mu.Lock()
+	m := p.members[member]
+	var (
+		ms     drivers.Member
+		driver drivers.Driver
+		creds  drivers.Credentials
+	)
+	if m != nil {
+		ms, driver, creds = m.spec.Member, p.spec.Driver, p.spec.Credentials
+	}
+	p.mu.Unlock()
+	if m == nil {
+		return drivers.Endpoint{}, fmt.Errorf("pool %s: %w %s", p.name, ErrUnknownMember, member)
+	}
+	ep, err := driver.Describe(ms, creds, false)
+	if err != nil {
+		return drivers.Endpoint{}, fmt.Errorf("failed to describe member %s of pool %s: %w", member, p.name, err)
+	}
+	return ep.Redacted(), nil
+}
+
+// HealthChecked reports whether every serving member has been checked at
+// least once (so that capacity reflects health, not start-up).
+func (p *Pool) HealthChecked() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.members {
+		if !m.draining && m.health.lastCheck.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// Policy returns the pool's lease durations: default, maximum, and how long
+// an acquire may wait.
+func (p *Pool) Policy() (def, maxDur, acquireTimeout time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.spec.DefaultLeaseDuration, p.spec.MaxLeaseDuration, p.spec.AcquireTimeout
+}

@@ -1,0 +1,121 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package poolhost
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestAdoptTakesASlotOnTheNamedMemberAndCountsAgainstCapacity(t *testing.T) {
+	a, b := listener(t), listener(t)
+	spec := tcpSpec(t, 4, memberSpec("a", a.Addr().String(), 2), memberSpec("b", b.Addr().String(), 2))
+	spec.Min = 4 // warm idle slots on both members must not leak into an adoption
+	p, err := New("ns/adopt", spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeQuickly(p)
+	waitFor(t, "health checked", p.HealthChecked)
+	waitFor(t, "warm slots", func() bool { return p.rt.Stats().Idle == 4 })
+
+	ctx := context.Background()
+	deadline := time.Now().Add(time.Minute)
+	var adopted []*Lease
+	for range 2 {
+		l, err := p.Adopt(ctx, "b", deadline)
+		if err != nil {
+			t.Fatalf("adopt on b: %v", err)
+		}
+		if l.Member != "b" {
+			t.Fatalf("adopted on %s, want b", l.Member)
+		}
+		if got := l.Deadline(); got.Before(deadline.Add(-time.Second)) || got.After(deadline.Add(time.Second)) {
+			t.Fatalf("deadline %v, want about %v", got, deadline)
+		}
+		adopted = append(adopted, l)
+	}
+	actx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if _, err := p.Adopt(actx, "b", deadline); err == nil {
+		t.Fatal("a third adoption on b (capacity 2) succeeded")
+	}
+	// The remaining capacity is a's two slots: new acquires land there.
+	for range 2 {
+		l, err := p.Acquire(ctx, time.Minute)
+		if err != nil {
+			t.Fatalf("acquire: %v", err)
+		}
+		if l.Member != "a" {
+			t.Fatalf("acquired on %s while b is full of adopted leases", l.Member)
+		}
+	}
+	if s := p.Snapshot(); s.Leased != 4 {
+		t.Fatalf("leased %d, want 4", s.Leased)
+	}
+	adopted[0].Release()
+	adopted[0].Release() // idempotent
+	if s := p.Snapshot(); s.Leased != 3 {
+		t.Fatalf("leased %d after a release, want 3", s.Leased)
+	}
+}
+
+func TestAdoptRejectsExpiredDeadlinesAndUnknownMembers(t *testing.T) {
+	a := listener(t)
+	p, err := New("ns/adopt2", tcpSpec(t, 1, memberSpec("a", a.Addr().String(), 1)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeQuickly(p)
+	if _, err := p.Adopt(context.Background(), "a", time.Now().Add(-time.Second)); !errors.Is(err, ErrLeaseExpired) {
+		t.Fatalf("expired deadline: got %v", err)
+	}
+	if _, err := p.Adopt(context.Background(), "zz", time.Now().Add(time.Minute)); !errors.Is(err, ErrUnknownMember) {
+		t.Fatalf("unknown member: got %v", err)
+	}
+}
+
+func TestAdoptedLeaseIsReclaimedByTheRuntimeAtItsDeadline(t *testing.T) {
+	a := listener(t)
+	p, err := New("ns/adopt3", tcpSpec(t, 1, memberSpec("a", a.Addr().String(), 1)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeQuickly(p)
+	l, err := p.Adopt(context.Background(), "a", time.Now().Add(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "expiry", func() bool { return !l.Valid() })
+	waitFor(t, "health checked", p.HealthChecked)
+	l2, err := p.Acquire(context.Background(), time.Minute)
+	if err != nil {
+		t.Fatalf("acquire after the adopted lease expired: %v", err)
+	}
+	if l2.Member != "a" {
+		t.Fatalf("member %s", l2.Member)
+	}
+}
+
+// closeQuickly closes p without waiting for the leases a test still holds.
+func closeQuickly(p *Pool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_ = p.Close(ctx)
+}
