@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
@@ -30,31 +29,14 @@ import (
 // that rejected them (AuthenticationFailed), with their sanitized reasons; a
 // member that cannot be reached at all does not block a rotation.
 func (p *Pool) VerifyCredentials(ctx context.Context, creds drivers.Credentials) error {
-	p.mu.Lock()
-	spec := p.spec
-	var targets []MemberSpec
-	for _, name := range p.order {
-		if m := p.members[name]; m != nil && !m.draining {
-			targets = append(targets, m.spec)
+	spec, targets := p.serving()
+	var rejected []error
+	for i, err := range checkAll(ctx, spec, targets, creds) {
+		if drivers.ReasonOf(err) == drivers.ReasonAuthenticationFailed {
+			rejected = append(rejected, fmt.Errorf("member %s: %w", targets[i].Name, err))
 		}
 	}
-	p.mu.Unlock()
-
-	errs := make([]error, len(targets))
-	var wg sync.WaitGroup
-	for i, ms := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cctx, cancel := context.WithTimeout(ctx, spec.HealthTimeout)
-			defer cancel()
-			if err := spec.Driver.Check(cctx, ms.Member, creds); drivers.ReasonOf(err) == drivers.ReasonAuthenticationFailed {
-				errs[i] = fmt.Errorf("member %s: %w", ms.Name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(rejected...)
 }
 
 // RevokeCredentialVersion ends the leases granted under version, once its

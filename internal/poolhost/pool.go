@@ -35,12 +35,14 @@ import (
 )
 
 // MemberSpec is one backend and how many concurrent leases it takes.
+
 type MemberSpec struct {
 	drivers.Member
 	Capacity int
 }
 
 // Spec is the desired shape of a pool.
+
 type Spec struct {
 	Driver  drivers.Driver
 	Members []MemberSpec
@@ -68,13 +70,17 @@ type Spec struct {
 }
 
 // Slot is one lease slot on a member: what a lease holds.
+
 type Slot struct {
 	Member string
 }
 
 // Pool is a live pool. Locking: mu guards spec, members and closed; it is
+
 // never held while calling a driver or the runtime pool (the runtime calls
+
 // back into the factory, which takes mu).
+
 type Pool struct {
 	name     string
 	clock    func() time.Time
@@ -109,6 +115,7 @@ type member struct {
 }
 
 // Options are the pool's collaborators.
+
 type Options struct {
 	// OnChange is called (without locks) when a member's state changes, so
 	// the controller can refresh status. It must not block.
@@ -119,6 +126,7 @@ type Options struct {
 }
 
 // New starts a pool: the runtime pool and the member health loop.
+
 func New(name string, spec Spec, opts Options) (*Pool, error) {
 	if err := validate(spec); err != nil {
 		return nil, fmt.Errorf("invalid pool %s: %w", name, err)
@@ -198,8 +206,11 @@ func validate(s Spec) error {
 }
 
 // Update applies a changed spec: resize, credentials, members added or
+
 // removed. Removed members are drained: they get no new leases, and their
+
 // leased slots stay with their holders until released.
+
 func (p *Pool) Update(spec Spec) error {
 	if err := validate(spec); err != nil {
 		return fmt.Errorf("invalid pool %s: %w", p.name, err)
@@ -246,6 +257,7 @@ func (p *Pool) applySpecLocked(spec Spec) {
 }
 
 // capacityLocked is how many slots the healthy, serving members can take.
+
 func (p *Pool) capacityLocked() int {
 	n := 0
 	for _, m := range p.members {
@@ -257,6 +269,7 @@ func (p *Pool) capacityLocked() int {
 }
 
 // resize keeps the runtime pool's bounds at what healthy members can serve.
+
 func (p *Pool) resize() {
 	p.mu.Lock()
 	if p.closed {
@@ -272,319 +285,55 @@ func (p *Pool) resize() {
 }
 
 // slotFactory creates slots on the least loaded healthy member with room.
-type slotFactory struct{ p *Pool }
-
-func (f slotFactory) Create(context.Context) (*Slot, error) {
-	p := f.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.pin != "" {
-		return p.createPinnedLocked()
-	}
-	var best *member
-	for _, name := range p.order {
-		m := p.members[name]
-		if m == nil || m.draining || m.health.state != MemberHealthy || m.slots >= m.spec.Capacity {
-			continue
-		}
-		if best == nil || m.slots < best.slots {
-			best = m
-		}
-	}
-	if best == nil {
-		return nil, p.unavailableLocked()
-	}
-	best.slots++
-	return &Slot{Member: best.spec.Name}, nil
-}
 
 // Validate runs on borrow and on return: a slot on a member that is no longer
+
 // healthy or serving is destroyed instead of handed out or kept.
-func (f slotFactory) Validate(_ context.Context, s *Slot) error {
-	p := f.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.pin != "" {
-		return p.validatePinnedLocked(s)
-	}
-	m := p.members[s.Member]
-	if m == nil || m.draining || m.health.state != MemberHealthy {
-		return fmt.Errorf("member %s is not serving", s.Member)
-	}
-	return nil
-}
 
 // HealthCheck lets the runtime evict idle slots of members that went bad.
-func (f slotFactory) HealthCheck(ctx context.Context, s *Slot) error { return f.Validate(ctx, s) }
-
-func (f slotFactory) Destroy(_ context.Context, s *Slot) error {
-	p := f.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if m := p.members[s.Member]; m != nil {
-		m.slots--
-		if m.draining && m.slots == 0 {
-			delete(p.members, s.Member)
-			p.order = removeName(p.order, s.Member)
-		}
-	}
-	return nil
-}
-
-func removeName(names []string, name string) []string {
-	out := names[:0]
-	for _, n := range names {
-		if n != name {
-			out = append(out, n)
-		}
-	}
-	return out
-}
 
 // ErrUnavailable is wrapped by acquire errors when no member can serve.
-var ErrUnavailable = errors.New("no healthy member can serve")
 
 // unavailableLocked names the members and why each cannot serve.
-func (p *Pool) unavailableLocked() error {
-	var why []string
-	for _, name := range p.order {
-		m := p.members[name]
-		switch {
-		case m.draining:
-			why = append(why, name+": draining")
-		case m.health.state == MemberUnhealthy:
-			why = append(why, fmt.Sprintf("%s: %s (%s)", name, m.health.reason, m.health.message))
-		case m.health.state == MemberUnknown:
-			why = append(why, name+": not checked yet")
-		default:
-			why = append(why, name+": full")
-		}
-	}
-	if len(why) == 0 {
-		why = append(why, "the pool has no members")
-	}
-	return fmt.Errorf("pool %s: %w: %s", p.name, ErrUnavailable, strings.Join(why, "; "))
-}
 
 // Lease is a held slot.
-type Lease struct {
-	rt        poolruntime.Lease[*Slot]
-	partition poolruntime.Lease[token] // zero unless acquired in a partition
-	pool      *Pool
-	Member    string
-	// CredentialVersion is the pool's credential version when it was granted.
-	CredentialVersion string
-}
 
 // Release returns the slot. Idempotent.
-func (l *Lease) Release() {
-	l.rt.Release()
-	l.partition.Release()
-	l.pool.mu.Lock()
-	delete(l.pool.leases, l)
-	l.pool.mu.Unlock()
-}
 
 // Valid reports whether the lease is still held (not released or expired).
-func (l *Lease) Valid() bool { return l.rt.Valid() }
 
 // Deadline is when the lease expires (zero for none).
-func (l *Lease) Deadline() time.Time { return l.rt.Deadline() }
 
 // Renew extends the lease by d from now.
-func (l *Lease) Renew(d time.Duration) error {
-	if err := l.rt.Renew(d); err != nil {
-		return err
-	}
-	if l.partition.Valid() {
-		return l.partition.Renew(d)
-	}
-	return nil
-}
 
 // Acquire leases a slot for d (the pool's default when 0, capped at its
+
 // maximum), waiting up to the pool's acquire timeout or ctx. When no member
+
 // is healthy it fails at once with an error wrapping ErrUnavailable that
+
 // names each member and its last failure.
-func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fmt.Errorf("pool %s is shutting down: %w", p.name, poolruntime.KindClosed)
-	}
-	if p.capacityLocked() == 0 {
-		err := p.unavailableLocked()
-		p.mu.Unlock()
-		return nil, err
-	}
-	d = p.leaseDurationLocked(d)
-	p.mu.Unlock()
-	l, err := p.rt.AcquireFor(ctx, d)
-	if err != nil {
-		return nil, fmt.Errorf("failed to acquire from pool %s: %w", p.name, err)
-	}
-	lease := &Lease{rt: l, Member: l.Value().Member, pool: p}
-	p.mu.Lock()
-	lease.CredentialVersion = p.spec.CredentialVersion
-	p.leases[lease] = struct{}{}
-	p.mu.Unlock()
-	return lease, nil
-}
 
 // leaseDurationLocked applies the pool's default and maximum to a requested duration.
-func (p *Pool) leaseDurationLocked(d time.Duration) time.Duration {
-	if d <= 0 {
-		d = p.spec.DefaultLeaseDuration
-	}
-	if p.spec.MaxLeaseDuration > 0 && d > p.spec.MaxLeaseDuration {
-		d = p.spec.MaxLeaseDuration
-	}
-	return d
-}
 
 // checkSoon asks the health loop to check all members now.
-func (p *Pool) checkSoon() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
 
 // healthLoop checks every member each interval (and when woken), applies the
+
 // thresholds, and keeps the runtime pool sized to the healthy capacity.
-func (p *Pool) healthLoop(ctx context.Context) {
-	defer p.loopWG.Done()
-	for {
-		p.checkMembers(ctx)
-		p.mu.Lock()
-		interval := p.spec.HealthInterval
-		p.mu.Unlock()
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-p.wake:
-			t.Stop()
-		case <-t.C:
-		}
-	}
-}
 
-type checkResult struct {
-	name    string
-	address string
-	err     error
-}
+// serving returns the spec and the members that are not draining.
 
-func (p *Pool) checkMembers(ctx context.Context) {
-	p.mu.Lock()
-	spec := p.spec
-	targets := make([]MemberSpec, 0, len(p.members))
-	for _, name := range p.order {
-		if m := p.members[name]; m != nil && !m.draining {
-			targets = append(targets, m.spec)
-		}
-	}
-	p.mu.Unlock()
+// checkAll checks the members concurrently with creds, each under the
 
-	results := make([]checkResult, len(targets))
-	var wg sync.WaitGroup
-	for i, ms := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cctx, cancel := context.WithTimeout(ctx, spec.HealthTimeout)
-			defer cancel()
-			results[i] = checkResult{ms.Name, ms.Address, spec.Driver.Check(cctx, ms.Member, spec.Credentials)}
-		}()
-	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return
-	}
-
-	changed := false
-	now := p.clock()
-	p.mu.Lock()
-	for _, r := range results {
-		m := p.members[r.name]
-		if m == nil || m.draining || m.spec.Address != r.address {
-			continue // the spec changed while we checked
-		}
-		from := m.health.state
-		if m.health.observe(r.err, now, spec.FailureThreshold, spec.SuccessThreshold) {
-			changed = true
-			p.recordLocked(Transition{Member: r.name, From: from, To: m.health.state, Reason: m.health.reason, Message: m.health.message, At: now})
-			p.log.Info("member health changed", "pool", p.name, "member", r.name,
-				"state", m.health.state, "reason", m.health.reason)
-		}
-	}
-	p.mu.Unlock()
-	if changed {
-		p.resize()
-	}
-	// Every round refreshes last-check times, so status is told each time.
-	p.onChange()
-}
+// health timeout; errs[i] is the result of targets[i].
 
 // Snapshot is the pool's observable state.
-type Snapshot struct {
-	// Total slots the spec offers: min(max, capacity of serving members).
-	Total int
-	// Available slots that can be leased now.
-	Available int
-	Leased    int
-	// Unhealthy slots: capacity out of rotation because its member is not healthy.
-	Unhealthy int
-	Waiting   int
-	Members   []MemberStatus
-	Stats     poolruntime.Stats
-	Closed    bool
-}
 
 // Snapshot returns counts and per-member state.
-func (p *Pool) Snapshot() Snapshot {
-	stats := p.rt.Stats()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	perMember := map[string]int{}
-	for l := range p.leases {
-		if !l.rt.Valid() {
-			delete(p.leases, l) // expired and reclaimed by the runtime
-			continue
-		}
-		perMember[l.Member]++
-	}
-	s := Snapshot{Waiting: stats.Waiting, Stats: stats, Closed: p.closed, Leased: len(p.leases)}
-	offered := 0
-	for _, name := range p.order {
-		m := p.members[name]
-		if m == nil {
-			continue
-		}
-		state := m.health.state
-		if m.draining {
-			state = MemberDraining
-		} else {
-			offered += m.spec.Capacity
-		}
-		s.Members = append(s.Members, MemberStatus{
-			Name: name, State: state, Capacity: m.spec.Capacity, Leased: perMember[name],
-			LastCheck: m.health.lastCheck, Reason: m.health.reason, Message: m.health.message,
-			ConsecutiveFailures: m.health.failures,
-		})
-	}
-	s.Total = min(offered, p.spec.Max)
-	healthy := p.capacityLocked()
-	s.Unhealthy = s.Total - healthy
-	if !p.closed {
-		s.Available = max(0, healthy-s.Leased)
-	}
-	return s
-}
 
 // Drain stops granting new leases; held leases stay until released or expired.
+
 func (p *Pool) Drain() {
 	p.mu.Lock()
 	p.closed = true
@@ -592,6 +341,7 @@ func (p *Pool) Drain() {
 }
 
 // Close drains the pool (waiting for held leases up to ctx) and stops it.
+
 func (p *Pool) Close(ctx context.Context) error {
 	p.Drain()
 	err := p.rt.Close(ctx)
@@ -605,30 +355,9 @@ func (p *Pool) Close(ctx context.Context) error {
 }
 
 // Transition is a change of a member's health state.
-type Transition struct {
-	Member   string
-	From, To MemberState
-	Reason   drivers.Reason
-	Message  string
-	At       time.Time
-}
 
 // maxTransitions bounds the backlog when nobody takes them.
-const maxTransitions = 256
-
-func (p *Pool) recordLocked(t Transition) {
-	if len(p.transitions) == maxTransitions {
-		p.transitions = p.transitions[1:]
-	}
-	p.transitions = append(p.transitions, t)
-}
 
 // TakeTransitions returns the member transitions since the last call, so
+
 // each one is reported (as an event) exactly once.
-func (p *Pool) TakeTransitions() []Transition {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.transitions
-	p.transitions = nil
-	return out
-}

@@ -1,0 +1,145 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package poolhost
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/nebula-io/nebula-resource/pkg/drivers"
+)
+
+func (p *Pool) checkSoon() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Pool) healthLoop(ctx context.Context) {
+	defer p.loopWG.Done()
+	for {
+		p.checkMembers(ctx)
+		p.mu.Lock()
+		interval := p.spec.HealthInterval
+		p.mu.Unlock()
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-p.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+func (p *Pool) serving() (Spec, []MemberSpec) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	targets := make([]MemberSpec, 0, len(p.members))
+	for _, name := range p.order {
+		if m := p.members[name]; m != nil && !m.draining {
+			targets = append(targets, m.spec)
+		}
+	}
+	return p.spec, targets
+}
+
+func checkAll(ctx context.Context, spec Spec, targets []MemberSpec, creds drivers.Credentials) []error {
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, ms := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, spec.HealthTimeout)
+			defer cancel()
+			errs[i] = spec.Driver.Check(cctx, ms.Member, creds)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+type checkResult struct {
+	name    string
+	address string
+	err     error
+}
+
+func (p *Pool) checkMembers(ctx context.Context) {
+	spec, targets := p.serving()
+	errs := checkAll(ctx, spec, targets, spec.Credentials)
+	if ctx.Err() != nil {
+		return
+	}
+	results := make([]checkResult, len(targets))
+	for i, ms := range targets {
+		results[i] = checkResult{ms.Name, ms.Address, errs[i]}
+	}
+
+	changed := false
+	now := p.clock()
+	p.mu.Lock()
+	for _, r := range results {
+		m := p.members[r.name]
+		if m == nil || m.draining || m.spec.Address != r.address {
+			continue // the spec changed while we checked
+		}
+		from := m.health.state
+		if m.health.observe(r.err, now, spec.FailureThreshold, spec.SuccessThreshold) {
+			changed = true
+			p.recordLocked(Transition{Member: r.name, From: from, To: m.health.state, Reason: m.health.reason, Message: m.health.message, At: now})
+			p.log.Info("member health changed", "pool", p.name, "member", r.name,
+				"state", m.health.state, "reason", m.health.reason)
+		}
+	}
+	p.mu.Unlock()
+	if changed {
+		p.resize()
+	}
+	// Every round refreshes last-check times, so status is told each time.
+	p.onChange()
+}
+
+type Transition struct {
+	Member   string
+	From, To MemberState
+	Reason   drivers.Reason
+	Message  string
+	At       time.Time
+}
+
+const maxTransitions = 256
+
+func (p *Pool) recordLocked(t Transition) {
+	if len(p.transitions) == maxTransitions {
+		p.transitions = p.transitions[1:]
+	}
+	p.transitions = append(p.transitions, t)
+}
+
+func (p *Pool) TakeTransitions() []Transition {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.transitions
+	p.transitions = nil
+	return out
+}

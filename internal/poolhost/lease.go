@@ -1,0 +1,91 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package poolhost
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
+)
+
+type Lease struct {
+	rt        poolruntime.Lease[*Slot]
+	partition poolruntime.Lease[token] // zero unless acquired in a partition
+	pool      *Pool
+	Member    string
+	// CredentialVersion is the pool's credential version when it was granted.
+	CredentialVersion string
+}
+
+func (l *Lease) Release() {
+	l.rt.Release()
+	l.partition.Release()
+	l.pool.mu.Lock()
+	delete(l.pool.leases, l)
+	l.pool.mu.Unlock()
+}
+
+func (l *Lease) Valid() bool { return l.rt.Valid() }
+
+func (l *Lease) Deadline() time.Time { return l.rt.Deadline() }
+
+func (l *Lease) Renew(d time.Duration) error {
+	if err := l.rt.Renew(d); err != nil {
+		return err
+	}
+	if l.partition.Valid() {
+		return l.partition.Renew(d)
+	}
+	return nil
+}
+
+func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("pool %s is shutting down: %w", p.name, poolruntime.KindClosed)
+	}
+	if p.capacityLocked() == 0 {
+		err := p.unavailableLocked()
+		p.mu.Unlock()
+		return nil, err
+	}
+	d = p.leaseDurationLocked(d)
+	p.mu.Unlock()
+	l, err := p.rt.AcquireFor(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("failed to acquire from pool %s: %w", p.name, err)
+	}
+	lease := &Lease{rt: l, Member: l.Value().Member, pool: p}
+	p.mu.Lock()
+	lease.CredentialVersion = p.spec.CredentialVersion
+	p.leases[lease] = struct{}{}
+	p.mu.Unlock()
+	return lease, nil
+}
+
+func (p *Pool) leaseDurationLocked(d time.Duration) time.Duration {
+	if d <= 0 {
+		d = p.spec.DefaultLeaseDuration
+	}
+	if p.spec.MaxLeaseDuration > 0 && d > p.spec.MaxLeaseDuration {
+		d = p.spec.MaxLeaseDuration
+	}
+	return d
+}

@@ -1,0 +1,75 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package poolhost
+
+import (
+	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
+)
+
+type Snapshot struct {
+	// Total slots the spec offers: min(max, capacity of serving members).
+	Total int
+	// Available slots that can be leased now.
+	Available int
+	Leased    int
+	// Unhealthy slots: capacity out of rotation because its member is not healthy.
+	Unhealthy int
+	Waiting   int
+	Members   []MemberStatus
+	Stats     poolruntime.Stats
+	Closed    bool
+}
+
+func (p *Pool) Snapshot() Snapshot {
+	stats := p.rt.Stats()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	perMember := map[string]int{}
+	for l := range p.leases {
+		if !l.rt.Valid() {
+			delete(p.leases, l) // expired and reclaimed by the runtime
+			continue
+		}
+		perMember[l.Member]++
+	}
+	s := Snapshot{Waiting: stats.Waiting, Stats: stats, Closed: p.closed, Leased: len(p.leases)}
+	offered := 0
+	for _, name := range p.order {
+		m := p.members[name]
+		if m == nil {
+			continue
+		}
+		state := m.health.state
+		if m.draining {
+			state = MemberDraining
+		} else {
+			offered += m.spec.Capacity
+		}
+		s.Members = append(s.Members, MemberStatus{
+			Name: name, State: state, Capacity: m.spec.Capacity, Leased: perMember[name],
+			LastCheck: m.health.lastCheck, Reason: m.health.reason, Message: m.health.message,
+			ConsecutiveFailures: m.health.failures,
+		})
+	}
+	s.Total = min(offered, p.spec.Max)
+	healthy := p.capacityLocked()
+	s.Unhealthy = s.Total - healthy
+	if !p.closed {
+		s.Available = max(0, healthy-s.Leased)
+	}
+	return s
+}
