@@ -30,15 +30,19 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/controllers"
+	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 )
@@ -55,6 +59,9 @@ type options struct {
 	webhookCertDir   string
 	leaderElect      bool
 	leaderElectionNS string
+	leaseDuration    time.Duration
+	renewDeadline    time.Duration
+	retryPeriod      time.Duration
 	gracefulShutdown time.Duration
 	zap              zap.Options
 }
@@ -83,6 +90,12 @@ func parseFlags(args []string) (options, error) {
 		"Enable leader election so only one replica reconciles and grants leases.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
 		"Namespace of the leader election Lease (default: the in-cluster namespace).")
+	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second,
+		"How long a standby waits after the leader stopped renewing before it takes over (and grants leases).")
+	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", 10*time.Second,
+		"How long the leader retries renewing its leadership before it gives up.")
+	fs.DurationVar(&o.retryPeriod, "leader-election-retry-period", 2*time.Second,
+		"How often candidates try to acquire or renew leadership.")
 	fs.DurationVar(&o.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long to wait for runnables (reconcilers, lease API) to stop on SIGTERM.")
 	o.zap = zap.Options{Development: false}
@@ -127,6 +140,9 @@ func run(args []string) error {
 		LeaderElection:          opts.leaderElect,
 		LeaderElectionID:        "nebula-resource.resources.nebula.io",
 		LeaderElectionNamespace: opts.leaderElectionNS,
+		LeaseDuration:           &opts.leaseDuration,
+		RenewDeadline:           &opts.renewDeadline,
+		RetryPeriod:             &opts.retryPeriod,
 		// Release leadership on shutdown so a standby takes over at once.
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &opts.gracefulShutdown,
@@ -151,7 +167,11 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"))
+		svc, err := leaseService(mgr, cfg, scheme, pools)
+		if err != nil {
+			return err
+		}
+		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"), svc)
 		if err := mgr.Add(srv); err != nil {
 			return fmt.Errorf("failed to add the lease API server: %w", err)
 		}
@@ -171,6 +191,43 @@ func run(args []string) error {
 	}
 	log.Info("manager stopped")
 	return nil
+}
+
+// leaseService wires the lease table: leases persisted as coordination
+// Leases, bindings and tokens read from the manager's cache, granting only
+// on the leader (the table is rebuilt by a leader-only runnable).
+func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry) (*leaseapi.Service, error) {
+	// Writes go straight to the API server; the store reads (a List when
+	// leadership starts, a Get on a slot conflict) must not come from a cache.
+	storeClient, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the lease store client: %w", err)
+	}
+	metrics, err := leaseapi.NewMetrics(ctrlmetrics.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("failed to register lease API metrics: %w", err)
+	}
+	elected := mgr.Elected()
+	svc := leaseapi.NewService(leaseapi.Config{
+		Pools:     pools,
+		Directory: &leasestore.Directory{Reader: mgr.GetClient()},
+		Store:     &leasestore.Store{Client: storeClient},
+		Events:    &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},
+		IsLeader: func() bool {
+			select {
+			case <-elected:
+				return true
+			default:
+				return false
+			}
+		},
+		Metrics: metrics,
+		Log:     ctrl.Log.WithName("leaseapi"),
+	})
+	if err := mgr.Add(svc); err != nil {
+		return nil, fmt.Errorf("failed to add the lease table: %w", err)
+	}
+	return svc, nil
 }
 
 // leaseAPITLS returns the lease API's TLS settings, or nil for plain HTTP when

@@ -77,6 +77,7 @@ func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time) (*L
 	}
 	lease := &Lease{rt: l, Member: member, pool: p}
 	p.mu.Lock()
+	lease.CredentialVersion = p.spec.CredentialVersion
 	p.leases[lease] = struct{}{}
 	p.mu.Unlock()
 	return lease, nil

@@ -1,0 +1,157 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package leaseapitest runs the lease API in process, without Kubernetes:
+// a live pool of TCP members, a fixed directory of bindings and an
+// in-memory store. For tests of clients and of the API itself.
+package leaseapitest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/drivers"
+	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
+)
+
+// Options shape an Env.
+type Options struct {
+	Members        int // default 1
+	Capacity       int // per member, default 1
+	AcquireTimeout time.Duration
+	MaxLeases      int // the binding's quota, 0 for none
+}
+
+// Env is a running lease API.
+type Env struct {
+	URL      string
+	Binding  string // namespace/name
+	Token    string
+	Pool     string
+	Service  *leaseapi.Service
+	Store    *leaseapi.MemoryStore
+	Handler  *leaseapi.Server
+	Leader   atomic.Bool
+	Registry *poolhost.Registry
+}
+
+// Directory is a fixed leaseapi.Directory.
+type Directory struct {
+	mu       sync.Mutex
+	Bindings map[string]*leaseapi.Binding
+	Tokens   map[string][]byte
+}
+
+func (d *Directory) Binding(_ context.Context, ns, name string) (*leaseapi.Binding, []byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, ok := d.Bindings[ns+"/"+name]
+	if !ok {
+		return nil, nil, fmt.Errorf("binding %s/%s: %w", ns, name, leaseapi.ErrNotFound)
+	}
+	c := *b
+	return &c, d.Tokens[ns+"/"+name], nil
+}
+
+func (d *Directory) Pool(_ context.Context, key string) (leaseapi.PoolInfo, error) {
+	return leaseapi.PoolInfo{CredentialVersion: "v1"}, nil
+}
+
+// New starts an Env; it stops with the test.
+func New(t testing.TB, o Options) *Env {
+	t.Helper()
+	if o.Members == 0 {
+		o.Members = 1
+	}
+	if o.Capacity == 0 {
+		o.Capacity = 1
+	}
+	driver, err := drivers.Lookup("tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := poolhost.Spec{
+		Driver: driver, Max: o.Members * o.Capacity,
+		HealthInterval: time.Second, HealthTimeout: time.Second, FailureThreshold: 1, SuccessThreshold: 1,
+		DefaultLeaseDuration: time.Minute, MaxLeaseDuration: time.Hour, AcquireTimeout: o.AcquireTimeout,
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close() })
+	for i := range o.Members {
+		spec.Members = append(spec.Members, poolhost.MemberSpec{
+			Member: drivers.Member{Name: fmt.Sprintf("m%d", i), Address: ln.Addr().String()}, Capacity: o.Capacity})
+	}
+	e := &Env{Binding: "team/app", Token: "test-token-0123456789abcdef", Pool: "team/db", Registry: poolhost.NewRegistry(),
+		Store: leaseapi.NewMemoryStore()}
+	e.Leader.Store(true)
+	pool, err := e.Registry.Ensure(e.Pool, spec, poolhost.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_ = e.Registry.Remove(ctx, e.Pool)
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for pool.Snapshot().Available == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the test pool did not become healthy")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	dir := &Directory{
+		Bindings: map[string]*leaseapi.Binding{
+			e.Binding:    {Namespace: "team", Name: "app", Pool: e.Pool, MaxLeases: o.MaxLeases},
+			"team/other": {Namespace: "team", Name: "other", Pool: e.Pool},
+		},
+		Tokens: map[string][]byte{e.Binding: []byte(e.Token), "team/other": []byte("other-token-0123456789")},
+	}
+	e.Service = leaseapi.NewService(leaseapi.Config{Pools: e.Registry, Directory: dir, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Service.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for !e.Service.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	e.Handler = leaseapi.NewServer("", nil, logr.Discard(), e.Service)
+	srv := httptest.NewServer(e.Handler.Handler())
+	t.Cleanup(srv.Close)
+	e.URL = srv.URL
+	return e
+}

@@ -1,0 +1,167 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package leaseclient_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
+	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
+	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
+)
+
+func newClient(t *testing.T, env *leaseapitest.Env) *leaseclient.Client {
+	t.Setenv("NEBULA_LEASE_ENDPOINT", env.URL)
+	t.Setenv("NEBULA_TOKEN", env.Token)
+	t.Setenv("NEBULA_BINDING", env.Binding)
+	c, err := leaseclient.FromEnv("NEBULA_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestLeaseRenewsInTheBackgroundAndCloseReleasesIt(t *testing.T) {
+	env := leaseapitest.New(t, leaseapitest.Options{})
+	c := newClient(t, env)
+	l, err := c.Acquire(context.Background(), leaseclient.AcquireOptions{Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := l.Deadline()
+	waitFor(t, "two background renewals", func() bool { return l.Deadline().After(first.Add(500 * time.Millisecond)) })
+	time.Sleep(1200 * time.Millisecond) // past the first deadline: only renewals keep it
+	if _, err := c.Get(context.Background(), l.ID); err != nil {
+		t.Fatalf("the lease did not survive its first deadline: %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if held := env.Service.Held(); len(held) != 0 {
+		t.Fatalf("held after Close: %+v", held)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close is idempotent: %v", err)
+	}
+}
+
+func TestCancelingTheAcquireContextReleases(t *testing.T) {
+	env := leaseapitest.New(t, leaseapitest.Options{})
+	c := newClient(t, env)
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := c.Acquire(ctx, leaseclient.AcquireOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Service.Held()) != 1 {
+		t.Fatal("not held")
+	}
+	cancel()
+	waitFor(t, "the release", func() bool { return len(env.Service.Held()) == 0 })
+}
+
+func TestTransientErrorsAreRetriedAfterTheServersHint(t *testing.T) {
+	env := leaseapitest.New(t, leaseapitest.Options{})
+	c := newClient(t, env)
+	env.Leader.Store(false)
+	var flipped atomic.Bool
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		flipped.Store(true)
+		env.Leader.Store(true)
+	}()
+	start := time.Now()
+	l, err := c.Acquire(context.Background(), leaseclient.AcquireOptions{NoAutoRenew: true})
+	if err != nil {
+		t.Fatalf("acquire across a leader change: %v", err)
+	}
+	if !flipped.Load() {
+		t.Fatal("granted by a follower")
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Fatalf("retried after %s, before the server's 2s hint", took)
+	}
+	_ = l.Close()
+}
+
+func TestVerdictsAreNotRetried(t *testing.T) {
+	env := leaseapitest.New(t, leaseapitest.Options{MaxLeases: 1})
+	c := newClient(t, env)
+	l, err := c.Acquire(context.Background(), leaseclient.AcquireOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	start := time.Now()
+	_, err = c.Acquire(context.Background(), leaseclient.AcquireOptions{})
+	var e *leaseapi.Error
+	if !errors.As(err, &e) || e.Code != leaseapi.CodeQuotaExceeded {
+		t.Fatalf("want QuotaExceeded, got %v", err)
+	}
+	if time.Since(start) > time.Second {
+		t.Fatal("a quota verdict was retried")
+	}
+}
+
+func TestWaitingReportsTheQueuePosition(t *testing.T) {
+	env := leaseapitest.New(t, leaseapitest.Options{AcquireTimeout: time.Minute})
+	c := newClient(t, env)
+	first, err := c.Acquire(context.Background(), leaseclient.AcquireOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var positions atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		l, err := c.Acquire(context.Background(), leaseclient.AcquireOptions{Wait: 10 * time.Second,
+			OnProgress: func(w leaseapi.Waiting) { positions.Store(int64(w.Position)) }})
+		if err == nil {
+			defer l.Close()
+		}
+		done <- err
+	}()
+	waitFor(t, "a progress report", func() bool { return positions.Load() == 1 })
+	_ = first.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("the waiter: %v", err)
+	}
+}
+
+func TestFromEnvNamesMissingSettings(t *testing.T) {
+	t.Setenv("X_LEASE_ENDPOINT", "http://x")
+	t.Setenv("X_TOKEN", "")
+	t.Setenv("X_BINDING", "")
+	_, err := leaseclient.FromEnv("X_")
+	if err == nil || !strings.Contains(err.Error(), "X_TOKEN") || !strings.Contains(err.Error(), "X_BINDING") {
+		t.Fatalf("got %v", err)
+	}
+}

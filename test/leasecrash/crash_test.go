@@ -1,0 +1,548 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package leasecrash kills the manager (SIGKILL) while leases are held and
+// acquirers wait, starts it again, and checks that the lease table came back:
+// unexpired leases renew under their old ids, expired ones were reclaimed,
+// and the full history of lease objects (watched from the API server) never
+// shows a slot or a member's capacity held twice.
+package leasecrash
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/internal/leasestore"
+	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
+)
+
+const (
+	ns       = "crash"
+	members  = 3
+	capacity = 2
+)
+
+func TestManagerSIGKILLKeepsLeases(t *testing.T) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Fatal("KUBEBUILDER_ASSETS is not set: run with KUBEBUILDER_ASSETS=$(pwd)/bin/k8s/1.37.2")
+	}
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(resourcesv1alpha1.AddToScheme(scheme))
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("failed to start the test API server: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	cfg.QPS, cfg.Burst = -1, 0
+	user, err := env.AddUser(envtest.User{Name: "crash-test-manager", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	kcPath := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kcPath, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	bin := filepath.Join(dir, "manager")
+	build := exec.Command("go", "build", "-race", "-o", bin, "./cmd/manager")
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("failed to build the manager: %v\n%s", err, out)
+	}
+
+	// History: every change of a lease object, in the API server's order.
+	hist := &history{}
+	go hist.watch(ctx, t, c)
+
+	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	pool := &resourcesv1alpha1.ResourcePool{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
+		Spec: resourcesv1alpha1.ResourcePoolSpec{
+			Driver: resourcesv1alpha1.DriverTCP,
+			Size:   resourcesv1alpha1.PoolSize{Max: members * capacity},
+			HealthCheck: &resourcesv1alpha1.HealthCheck{
+				Interval: &metav1.Duration{Duration: time.Second}, Timeout: &metav1.Duration{Duration: 500 * time.Millisecond},
+				FailureThreshold: 1, SuccessThreshold: 1,
+			},
+			Leases: &resourcesv1alpha1.LeasePolicy{AcquireTimeout: &metav1.Duration{Duration: time.Minute}},
+		},
+	}
+	for i := range members {
+		pool.Spec.Members = append(pool.Spec.Members, resourcesv1alpha1.PoolMember{Name: fmt.Sprintf("m%d", i), Address: tcpListener(t), Capacity: capacity})
+	}
+	must(t, c.Create(ctx, pool))
+	must(t, c.Create(ctx, &resourcesv1alpha1.ResourceBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ci"},
+		Spec: resourcesv1alpha1.ResourceBindingSpec{
+			PoolRef:  resourcesv1alpha1.PoolReference{Name: "db"},
+			Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "ci"},
+		},
+	}))
+
+	m := &manager{t: t, bin: bin, kubeconfig: kcPath, probe: freeAddr(t), api: freeAddr(t), logDir: dir}
+	m.start()
+	defer m.kill()
+	api := &apiClient{base: "http://" + m.api}
+	api.token = waitToken(ctx, t, c)
+	m.waitReady(ctx)
+
+	// Fill the pool: three long leases and three short ones that expire
+	// while no manager runs.
+	var long, short []leaseapi.Lease
+	for i := range members * capacity {
+		d := "2m"
+		if i%2 == 1 {
+			d = "2s"
+		}
+		l, e := api.acquire(ctx, leaseapi.AcquireRequest{Duration: d, Holder: fmt.Sprintf("job-%d", i)})
+		if e != nil {
+			t.Fatalf("acquire %d: %v", i, e)
+		}
+		if d == "2m" {
+			long = append(long, l)
+		} else {
+			short = append(short, l)
+		}
+	}
+	// Two acquirers wait for a slot; they retry across the crash like the
+	// Go client does.
+	var wg sync.WaitGroup
+	waiters := make([]leaseapi.Lease, 2)
+	for i := range waiters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				l, e := api.acquire(ctx, leaseapi.AcquireRequest{Duration: "2m", Wait: "20s", RequestID: fmt.Sprintf("waiter-%d", i)})
+				if e == nil {
+					waiters[i] = l
+					return
+				}
+				time.Sleep(200 * time.Millisecond) // transient: connection refused while down, 503 while restoring
+			}
+		}()
+	}
+	for i := range waiters {
+		waitFor(ctx, t, fmt.Sprintf("waiter-%d queued", i), func() bool {
+			w, e := api.waiting(ctx, fmt.Sprintf("waiter-%d", i))
+			return e == nil && w.Position > 0
+		})
+	}
+
+	t.Log("SIGKILL the manager with", len(long), "long and", len(short), "short leases held and", len(waiters), "acquirers waiting")
+	m.kill()
+	killedAt := time.Now()
+	m.start()
+	m.waitReady(ctx)
+	t.Logf("the restarted manager leads and serves %s after the kill", time.Since(killedAt).Round(time.Millisecond))
+
+	for _, l := range long {
+		var got leaseapi.Lease
+		waitFor(ctx, t, "renewal of "+l.ID, func() bool {
+			var e *leaseapi.Error
+			got, e = api.renew(ctx, l.ID)
+			if e != nil && !e.Retryable {
+				t.Fatalf("renew of long lease %s after the restart: %v", l.ID, e)
+			}
+			return e == nil
+		})
+		if got.Member != l.Member || got.Slot != l.Slot {
+			t.Errorf("lease %s came back on %s/%d, was %s/%d", l.ID, got.Member, got.Slot, l.Member, l.Slot)
+		}
+		if !got.ExpiresAt.After(l.ExpiresAt) {
+			t.Errorf("renewal of %s did not extend it: %v -> %v", l.ID, l.ExpiresAt, got.ExpiresAt)
+		}
+	}
+	for _, l := range short {
+		_, e := api.renew(ctx, l.ID)
+		if e == nil || (e.Code != leaseapi.CodeLeaseNotFound && e.Code != leaseapi.CodeLeaseExpired) {
+			t.Errorf("renew of expired lease %s after the restart: want LeaseNotFound or LeaseExpired, got %v", l.ID, e)
+		}
+	}
+	wg.Wait()
+	for i, w := range waiters {
+		if w.ID == "" {
+			t.Fatalf("waiter %d never got a lease", i)
+		}
+	}
+	// Five slots are held (three adopted, two granted to the waiters): one
+	// more fits, the next does not.
+	if _, e := api.acquire(ctx, leaseapi.AcquireRequest{Duration: "2m"}); e != nil {
+		t.Fatalf("the sixth slot: %v", e)
+	}
+	if _, e := api.acquire(ctx, leaseapi.AcquireRequest{Duration: "2m"}); e == nil || e.Code != leaseapi.CodePoolExhausted {
+		t.Fatalf("a seventh lease on six slots: want PoolExhausted, got %v", e)
+	}
+	var objs coordinationv1.LeaseList
+	must(t, c.List(ctx, &objs, client.InNamespace(ns), client.MatchingLabels{resourcesv1alpha1.LabelPool: "db"}))
+	if len(objs.Items) != members*capacity {
+		t.Errorf("%d lease objects, want %d", len(objs.Items), members*capacity)
+	}
+	for _, l := range short {
+		for _, o := range objs.Items {
+			if o.Annotations[leasestore.AnnotationLeaseID] == l.ID {
+				t.Errorf("the record of expired lease %s was not reclaimed", l.ID)
+			}
+		}
+	}
+
+	// Release everything, then check the whole history.
+	for _, o := range objs.Items {
+		id := o.Annotations[leasestore.AnnotationLeaseID]
+		if e := api.release(ctx, id); e != nil {
+			t.Errorf("release %s: %v", id, e)
+		}
+	}
+	waitFor(ctx, t, "the history to see every release", func() bool { return hist.live() == 0 })
+	n, problems := hist.check(capacity)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	t.Logf("history checked: %d lease object events, %d problems", n, len(problems))
+	if n < 2*(members*capacity+2) {
+		t.Errorf("the history has only %d events; the watch missed some", n)
+	}
+}
+
+// history records lease object events in the API server's order.
+type history struct {
+	mu     sync.Mutex
+	events []event
+}
+
+type event struct {
+	typ  watch.EventType
+	rec  leaseapi.Record
+	name string
+}
+
+func (h *history) watch(ctx context.Context, t *testing.T, c client.WithWatch) {
+	rv := ""
+	for ctx.Err() == nil {
+		w, err := c.Watch(ctx, &coordinationv1.LeaseList{}, client.InNamespace(ns),
+			client.MatchingLabels{leasestore.LabelComponent: leasestore.ComponentLease}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}})
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		for ev := range w.ResultChan() {
+			o, ok := ev.Object.(*coordinationv1.Lease)
+			if !ok {
+				continue
+			}
+			rv = o.ResourceVersion
+			r, err := leasestore.FromObject(o)
+			if err != nil {
+				t.Errorf("undecodable lease object in the history: %v", err)
+				continue
+			}
+			h.mu.Lock()
+			h.events = append(h.events, event{typ: ev.Type, rec: r, name: o.Name})
+			h.mu.Unlock()
+		}
+	}
+}
+
+func (h *history) live() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, e := range h.events {
+		switch e.typ {
+		case watch.Added:
+			n++
+		case watch.Deleted:
+			n--
+		}
+	}
+	return n
+}
+
+// check replays the history: a slot object is never added while it is held,
+// a lease id never lives on two slots, and a member never has more unexpired
+// holders than its capacity at the moment of a grant.
+func (h *history) check(capacity int) (int, []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var problems []string
+	live := map[string]leaseapi.Record{} // object name -> record
+	byID := map[string]string{}
+	for _, e := range h.events {
+		switch e.typ {
+		case watch.Added:
+			if old, ok := live[e.name]; ok {
+				problems = append(problems, fmt.Sprintf("slot %s granted to %s while %s held it", e.name, e.rec.ID, old.ID))
+			}
+			if other, ok := byID[e.rec.ID]; ok && other != e.name {
+				problems = append(problems, fmt.Sprintf("lease %s held two slots: %s and %s", e.rec.ID, other, e.name))
+			}
+			holders := []string{}
+			for _, r := range live {
+				if r.Member == e.rec.Member && r.ExpiresAt.After(e.rec.AcquiredAt) {
+					holders = append(holders, r.ID)
+				}
+			}
+			if len(holders) >= capacity {
+				sort.Strings(holders)
+				problems = append(problems, fmt.Sprintf("member %s (capacity %d) granted to %s at %s while %s held it unexpired",
+					e.rec.Member, capacity, e.rec.ID, e.rec.AcquiredAt.Format(time.RFC3339Nano), strings.Join(holders, ", ")))
+			}
+			live[e.name] = e.rec
+			byID[e.rec.ID] = e.name
+		case watch.Modified:
+			if old, ok := live[e.name]; !ok || old.ID != e.rec.ID {
+				problems = append(problems, fmt.Sprintf("slot %s renewed for %s, which does not hold it", e.name, e.rec.ID))
+			}
+			live[e.name] = e.rec
+		case watch.Deleted:
+			delete(live, e.name)
+			delete(byID, e.rec.ID)
+		}
+	}
+	return len(h.events), problems
+}
+
+type manager struct {
+	t                       *testing.T
+	bin, kubeconfig, logDir string
+	probe, api              string
+	cmd                     *exec.Cmd
+	runs                    int
+	log                     *os.File
+}
+
+func (m *manager) start() {
+	m.runs++
+	f, err := os.Create(filepath.Join(m.logDir, fmt.Sprintf("manager-%d.log", m.runs)))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.log = f
+	m.cmd = exec.Command(m.bin, "--metrics-bind-address=0", "--health-probe-bind-address="+m.probe,
+		"--lease-api-bind-address="+m.api, "--lease-api-insecure", "--lease-api-url=http://"+m.api,
+		"--leader-elect", "--leader-election-namespace=default",
+		"--leader-election-lease-duration=3s", "--leader-election-renew-deadline=2s", "--leader-election-retry-period=250ms")
+	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+m.kubeconfig)
+	m.cmd.Stdout, m.cmd.Stderr = f, f
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatalf("failed to start the manager: %v", err)
+	}
+	m.t.Cleanup(func() {
+		if m.t.Failed() {
+			raw, _ := os.ReadFile(f.Name())
+			m.t.Logf("manager run %d log (tail):\n%s", m.runs, tail(raw, 60))
+		}
+	})
+}
+
+func (m *manager) kill() {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return
+	}
+	_ = m.cmd.Process.Signal(syscall.SIGKILL)
+	_ = m.cmd.Wait()
+	m.cmd = nil
+	_ = m.log.Close()
+}
+
+func (m *manager) waitReady(ctx context.Context) {
+	waitFor(ctx, m.t, "the manager to lead and serve leases", func() bool {
+		resp, err := http.Get("http://" + m.api + "/v1/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var h leaseapi.Health
+		return json.NewDecoder(resp.Body).Decode(&h) == nil && h.Leader && h.Ready
+	})
+}
+
+type apiClient struct {
+	base, token string
+}
+
+func (a *apiClient) do(ctx context.Context, method, path string, body, out any) *leaseapi.Error {
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequestWithContext(ctx, method, a.base+"/v1/bindings/"+ns+"/ci"+path, rd)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return &leaseapi.Error{Status: 0, APIError: leaseapi.APIError{Code: "Transport", Message: err.Error(), Retryable: true}}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		var eb leaseapi.ErrorBody
+		_ = json.Unmarshal(raw, &eb)
+		return &leaseapi.Error{Status: resp.StatusCode, APIError: eb.Error}
+	}
+	if out != nil {
+		_ = json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+func (a *apiClient) acquire(ctx context.Context, req leaseapi.AcquireRequest) (leaseapi.Lease, *leaseapi.Error) {
+	var l leaseapi.Lease
+	return l, a.do(ctx, "POST", "/leases", req, &l)
+}
+
+func (a *apiClient) renew(ctx context.Context, id string) (leaseapi.Lease, *leaseapi.Error) {
+	var l leaseapi.Lease
+	return l, a.do(ctx, "POST", "/leases/"+id+"/renew", leaseapi.RenewRequest{}, &l)
+}
+
+func (a *apiClient) release(ctx context.Context, id string) *leaseapi.Error {
+	return a.do(ctx, "DELETE", "/leases/"+id, nil, nil)
+}
+
+func (a *apiClient) waiting(ctx context.Context, reqID string) (leaseapi.Waiting, *leaseapi.Error) {
+	var w leaseapi.Waiting
+	return w, a.do(ctx, "GET", "/acquires/"+reqID, nil, &w)
+}
+
+func waitToken(ctx context.Context, t *testing.T, c client.Client) string {
+	var token string
+	waitFor(ctx, t, "the binding's token", func() bool {
+		var s corev1.Secret
+		if c.Get(ctx, client.ObjectKey{Namespace: ns, Name: leasestore.SecretName("ci")}, &s) != nil {
+			return false
+		}
+		token = string(s.Data["NEBULA_TOKEN"])
+		return token != ""
+	})
+	return token
+}
+
+func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func tcpListener(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln.Addr().String()
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tail(raw []byte, n int) string {
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestHistoryCheckerFindsDoubleGrants(t *testing.T) {
+	now := time.Now()
+	rec := func(id, member string) leaseapi.Record {
+		return leaseapi.Record{ID: id, Member: member, AcquiredAt: now, ExpiresAt: now.Add(time.Minute)}
+	}
+	h := &history{events: []event{
+		{typ: watch.Added, name: "db.m0.0", rec: rec("a", "m0")},
+		{typ: watch.Added, name: "db.m0.1", rec: rec("b", "m0")},
+		{typ: watch.Added, name: "db.m0.0", rec: rec("c", "m0")},
+	}}
+	_, problems := h.check(2)
+	if len(problems) != 2 {
+		t.Fatalf("want a slot and a capacity violation, got %q", problems)
+	}
+}
