@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -216,12 +217,33 @@ func (p *Pool) Update(spec Spec) error {
 		return fmt.Errorf("invalid pool %s: %w", p.name, err)
 	}
 	p.mu.Lock()
+	recheck := membersOrCredentialsChanged(p.spec, spec)
 	p.applySpecLocked(spec)
 	p.mu.Unlock()
 	p.resize()
 	p.resizePartitions()
-	p.checkSoon()
+	if recheck {
+		// Only a change worth checking wakes the health loop early: the
+		// controller calls Update on every reconcile, and each health round
+		// triggers a reconcile.
+		p.checkSoon()
+	}
 	return nil
+}
+
+// membersOrCredentialsChanged reports whether b checks different backends,
+// or checks them differently, than a.
+func membersOrCredentialsChanged(a, b Spec) bool {
+	if a.Driver != b.Driver || a.CredentialVersion != b.CredentialVersion || len(a.Members) != len(b.Members) {
+		return true
+	}
+	for i := range a.Members {
+		if a.Members[i].Name != b.Members[i].Name || a.Members[i].Address != b.Members[i].Address ||
+			!maps.Equal(a.Members[i].Attributes, b.Members[i].Attributes) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Pool) applySpecLocked(spec Spec) {

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,4 +210,48 @@ func TestPartitionsAreCappedSeparatelyWithinTheSharedMax(t *testing.T) {
 	if s := p.Snapshot(); s.Leased != 0 {
 		t.Fatalf("leased = %d after releasing everything", s.Leased)
 	}
+}
+
+// countingDriver counts checks, so a test can see how often members are checked.
+type countingDriver struct {
+	drivers.Driver
+	checks atomic.Int64
+}
+
+func (d *countingDriver) Check(ctx context.Context, m drivers.Member, c drivers.Credentials) error {
+	d.checks.Add(1)
+	return d.Driver.Check(ctx, m, c)
+}
+
+func TestUpdateWithTheSameSpecDoesNotTriggerChecks(t *testing.T) {
+	a := listener(t)
+	spec := tcpSpec(t, 1, memberSpec("a", a.Addr().String(), 1))
+	spec.HealthInterval = time.Hour
+	counting := &countingDriver{Driver: spec.Driver}
+	spec.Driver = counting
+	var live atomic.Pointer[Pool]
+	updates := atomic.Int64{}
+	p, err := New("ns/pool", spec, Options{OnChange: func() {
+		// The controller re-applies its spec on every change notification.
+		if lp := live.Load(); lp != nil && updates.Add(1) < 50 {
+			go func() { _ = lp.Update(spec) }()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.Store(p)
+	_ = p.Update(spec)
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	waitFor(t, "first check", func() bool { return counting.checks.Load() >= 1 })
+	time.Sleep(200 * time.Millisecond) // a feedback loop would check hundreds of times here
+	if n := counting.checks.Load(); n != 1 {
+		t.Fatalf("members were checked %d times within one interval, want 1", n)
+	}
+	changed := spec
+	changed.Members = []MemberSpec{memberSpec("a", listener(t).Addr().String(), 1)}
+	if err := p.Update(changed); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a check of the new address", func() bool { return counting.checks.Load() >= 2 })
 }
