@@ -69,7 +69,7 @@ bench: ## Side-by-side pool benchmarks; prints ns/op, allocs/op and ratios to th
 .PHONY: build
 build: ## Build the manager and nebulactl into bin/.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
-	@if [ -d cmd/nebulactl ]; then go build -o $(LOCALBIN)/nebulactl ./cmd/nebulactl; fi
+	go build -o $(LOCALBIN)/nebulactl ./cmd/nebulactl
 
 .PHONY: run
 run: manifests generate ## Run the manager against the current kubeconfig.
