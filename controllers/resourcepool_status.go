@@ -63,10 +63,6 @@ func findCondition(p *resourcesv1alpha1.ResourcePool, condType string) *metav1.C
 	return meta.FindStatusCondition(p.Status.Conditions, condType)
 }
 
-func isTrue(p *resourcesv1alpha1.ResourcePool, condType string) bool {
-	return meta.IsStatusConditionTrue(p.Status.Conditions, condType)
-}
-
 // applySnapshot writes counts, members, stats, phase and the health-derived
 // conditions from the live pool's snapshot.
 func applySnapshot(p *resourcesv1alpha1.ResourcePool, snap poolhost.Snapshot) {
