@@ -27,11 +27,14 @@ import (
 	"path/filepath"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -207,10 +210,24 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 	if err != nil {
 		return nil, fmt.Errorf("failed to register lease API metrics: %w", err)
 	}
+	// Tokens are checked on every request, so binding Secrets are cached, but
+	// only those: the cache is limited to Secrets the operator manages.
+	bindingSecrets, err := cache.New(cfg, cache.Options{
+		Scheme: scheme,
+		ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{
+			resourcesv1alpha1.LabelManagedBy: resourcesv1alpha1.LabelManagedByValue,
+		})}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the binding Secret cache: %w", err)
+	}
+	if err := mgr.Add(bindingSecrets); err != nil {
+		return nil, fmt.Errorf("failed to add the binding Secret cache: %w", err)
+	}
 	elected := mgr.Elected()
 	svc := leaseapi.NewService(leaseapi.Config{
 		Pools:     pools,
-		Directory: &leasestore.Directory{Reader: mgr.GetClient()},
+		Directory: &leasestore.Directory{Reader: mgr.GetClient(), Secrets: bindingSecrets, Uncached: mgr.GetAPIReader()},
 		Store:     &leasestore.Store{Client: storeClient},
 		Events:    &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},
 		IsLeader: func() bool {

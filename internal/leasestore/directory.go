@@ -36,6 +36,13 @@ import (
 // Directory reads bindings, their tokens and pools through a (cached) reader.
 type Directory struct {
 	Reader client.Reader
+	// Secrets reads binding Secrets; nil means Reader. The manager gives it
+	// a cache of the Secrets the operator wrote itself, so no other Secret's
+	// value is cached.
+	Secrets client.Reader
+	// Uncached, when set, is asked for a binding Secret the cache does not
+	// have yet: a workload started right after its binding must not get a 401.
+	Uncached client.Reader
 }
 
 var _ leaseapi.Directory = (*Directory)(nil)
@@ -72,7 +79,16 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 		}
 	}
 	var secret corev1.Secret
-	if err := d.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: SecretName(name)}, &secret); err != nil {
+	secrets := d.Secrets
+	if secrets == nil {
+		secrets = d.Reader
+	}
+	key := types.NamespacedName{Namespace: namespace, Name: SecretName(name)}
+	err := secrets.Get(ctx, key, &secret)
+	if apierrors.IsNotFound(err) && d.Uncached != nil {
+		err = d.Uncached.Get(ctx, key, &secret)
+	}
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return out, nil, nil // no token yet: nothing authenticates
 		}

@@ -96,7 +96,7 @@ var _ = BeforeSuite(func() {
 	leader.Store(true)
 	svc = leaseapi.NewService(leaseapi.Config{
 		Pools:     pools,
-		Directory: &leasestore.Directory{Reader: mgr.GetClient()},
+		Directory: &leasestore.Directory{Reader: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		Store:     &leasestore.Store{Client: k8sClient},
 		Events:    &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},
 		IsLeader:  leader.Load,
