@@ -47,12 +47,18 @@
 //
 //   - Pool: one sync.Mutex guards the pool and its cores' mutable fields; no
 //     driver call, hook, log call or blocking channel operation happens under
-//     it. Counters are atomics (the hot ones share the mutex's cache line, the
-//     cold ones have their own); Stats reads gauges under the lock. The mutex,
-//     the idle deque, the leased gauge and the hot counters form one 64-byte
-//     object (hotLine): everything a warm Acquire/Release writes is that one
-//     line plus the instance's core. maintMu serializes maintenance and is
-//     taken before the pool lock.
+//     it. The lock is never taken to count: the warm path's one counter
+//     (acquired) and the hand-off count are plain fields updated inside a
+//     critical section the path holds anyway; Released is not counted at all
+//     but derived in Stats (acquired - current leases - expired - leaked, see
+//     Stats); the cold counters are atomics on their own cache lines. Stats
+//     reads the gauges, the plain counters and those Released is derived from
+//     under the lock, the other cold counters without it. The mutex, the idle
+//     deque, the leased gauge and acquired form one 64-byte object (hotLine):
+//     everything a warm Acquire/Release writes under the lock is that one
+//     line plus the instance's core (and, once per coarse-clock tick, its
+//     lastUsed). maintMu serializes maintenance and is taken before the pool
+//     lock.
 //   - core: immutable after create except lastUsed (atomic) and fields guarded
 //     by the pool lock.
 //   - waiter: queued state guarded by the pool lock; the outcome is published

@@ -173,10 +173,10 @@ func (p *Pool[T]) reapLeases() {
 		c.cleanup.Stop()
 		p.newToken(c)
 		p.endLeaseLocked(c, c.token)
+		p.cold.expired.inc() // with the lease's end, under mu: Stats derives Released from it
 	}
 	p.mu.Unlock()
 	for _, c := range due {
-		p.cold.expired.inc()
 		p.log.Info("poolruntime: lease expired, instance reclaimed", "pool", p.name, "instance", c.id)
 		if h := p.hooks.OnExpire; h != nil {
 			h()
@@ -212,8 +212,8 @@ func (p *Pool[T]) onLeak(c *core[T], epoch uint64) {
 	}
 	p.newToken(c)
 	p.endLeaseLocked(c, c.token)
+	p.cold.leaked.inc() // with the lease's end, under mu: Stats derives Released from it
 	p.mu.Unlock()
-	p.cold.leaked.inc()
 	p.log.Warn("poolruntime: lease garbage-collected without Release; instance reclaimed (call Release or use With)",
 		"pool", p.name, "instance", c.id)
 	if h := p.hooks.OnLeak; h != nil {
@@ -224,11 +224,13 @@ func (p *Pool[T]) onLeak(c *core[T], epoch uint64) {
 }
 
 // endLeaseLocked ends the current lease of c: invalidates every copy of the
-// lease handle, clears the deadline and gives the pool the token back.
+// lease handle, clears the deadline and gives the pool the token back. c
+// stays in the leased gauge, counted in returning, until returnAndUnlock.
 func (p *Pool[T]) endLeaseLocked(c *core[T], t *token[T]) {
 	c.gen++
 	c.token = t
 	c.deadline = 0
+	p.returning++
 }
 
 // release is Lease.Release. The fast path is one short critical section:
@@ -239,12 +241,17 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		return
 	}
 	c := t.c
+	var now int64
+	if p.precise {
+		now = p.clock.Now().UnixNano() // a clock read: not under the lock
+	}
 	p.mu.Lock()
 	if c.gen != gen || c.token != nil || c.state != InUse {
 		p.mu.Unlock() // stale or repeated Release
 		return
 	}
-	p.hot.released.Add(1)
+	// An effective release. It is not counted here: Stats derives Released
+	// from acquired and the leased gauge.
 	if p.slowRelease || p.closed || p.live > p.maxSize {
 		p.endLeaseLocked(c, t)
 		p.returnAndUnlock(c)
@@ -253,30 +260,32 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		}
 		return
 	}
-	c.token = t
 	c.deadline = 0 // the lease timer, if armed for it, will find nothing due
-	now := p.now()
-	if c.lastUsed.Load() != now {
+	if !p.precise {
+		now = p.coarse.Load()
+	}
+	if c.lastUsed.Load() != now { // once per coarse tick, not per cycle
 		c.lastUsed.Store(now)
 	}
 	if w := p.waiters.head; w != nil {
 		// Direct hand-off: the instance never becomes idle, no one can
-		// barge in, and the waiter only has to wake up.
+		// barge in, and the waiter only has to wake up. The token stays
+		// out of the pool: it goes to the waiter's lease.
 		p.waiters.remove(w)
 		c.gen++
-		c.token = nil
 		w.lease = Lease[T]{t: t, gen: c.gen}
 		if w.leaseDur > 0 {
 			p.setDeadlineLocked(c, p.leaseNow(), w.leaseDur)
 		}
-		p.hot.acquired.Add(1)
-		p.cold.handoffs.inc()
+		p.acquired++
+		p.handoffs++
 		p.mu.Unlock()
 		w.ready <- struct{}{}
 		// Let the waiter run now, on this P, instead of waking another P
 		// for it while this goroutine races ahead (and parks) itself.
 		runtime.Gosched()
 	} else {
+		c.token = t
 		c.gen++
 		c.state = Idle // InUse (checked above) -> Idle is in the transition table
 		p.leased--
@@ -291,12 +300,14 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 	}
 }
 
-// returnAndUnlock finishes the return of c, whose lease has ended (c.token
-// set, still counted in leased). Runs Recycle and Validate (if implemented)
-// and the lifetime check with mu released. Called with mu held; unlocks.
+// returnAndUnlock finishes the return of c, whose lease has ended
+// (endLeaseLocked: c.token set, still counted in leased and returning). Runs
+// Recycle and Validate (if implemented) and the lifetime check with mu
+// released. Called with mu held; unlocks.
 func (p *Pool[T]) returnAndUnlock(c *core[T]) {
 	if p.closed || p.live > p.maxSize || !p.slowRelease {
 		p.leased--
+		p.returning--
 		p.offerAndUnlock(c)
 		return
 	}
@@ -304,6 +315,7 @@ func (p *Pool[T]) returnAndUnlock(c *core[T]) {
 	reason, err := p.returnCheck(c)
 	p.mu.Lock()
 	p.leased--
+	p.returning--
 	if err != nil {
 		p.rejectLocked(c, reason, err)
 		return
@@ -381,7 +393,7 @@ func (p *Pool[T]) acquireShared(ctx context.Context) (Lease[T], error) {
 			tk := p.ticket
 			p.tickets[tk] = struct{}{}
 			p.leased++
-			p.hot.acquired.Add(1)
+			p.acquired++
 			t := c.token
 			p.mu.Unlock()
 			return Lease[T]{t: t, gen: tk}, nil
@@ -427,8 +439,7 @@ func (p *Pool[T]) releaseShared(ticket uint64) {
 		return
 	}
 	delete(p.tickets, ticket)
-	p.leased--
-	p.hot.released.Add(1)
+	p.leased-- // an effective release: Stats derives Released from leased
 	var victim *core[T]
 	if p.closed && p.leased == 0 && p.sharedCore != nil {
 		victim = p.sharedCore

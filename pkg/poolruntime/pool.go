@@ -23,24 +23,28 @@ import (
 // accounted for in a gauge (creating, checking, leased, destroying) so that
 // the MaxSize bound holds throughout. mu itself lives in hotLine, together
 // with the other fields the warm path writes (one cache line). Counters are
-// atomics and are never the reason to take mu. maintMu serializes
-// maintenance runs and is never taken while mu is held (order: maintMu ->
-// mu). The FakeClock's lock may be taken
-// while mu is held (arming timers), never the reverse: timer callbacks run
-// without the clock's lock.
+// never the reason to take mu: acquired and handoffs are plain fields bumped
+// inside critical sections that exist anyway, Released is derived in Stats
+// (no per-release counting), the cold counters are atomics. Clock reads a
+// Release needs happen before it takes mu. maintMu serializes maintenance
+// runs and is never taken while mu is held (order: maintMu -> mu). The
+// FakeClock's lock may be taken while mu is held (arming timers), never the
+// reverse: timer callbacks run without the clock's lock.
 type Pool[T any] struct {
-	*hotLine[T] // mu, hot counters, idle deque, leased: see hotLine
+	*hotLine[T] // mu, acquired, idle deque, leased: see hotLine
 
 	// Guarded by mu; read by the warm path but written only on slow paths
 	// (waiting, create, destroy, resize, close), so this line stays shared
 	// between cores in steady state.
 	waiters    waitQueue[T]
+	handoffs   uint64 // releases handed directly to a waiter (Stats.HandOffs)
 	unhealthy  []*core[T]
 	cores      []*core[T] // every created, not yet terminated instance (core.slot)
 	live       int        // every instance counted against maxSize
 	creating   int
 	bgCreating int // subset of creating started by the pool (serve waiters first)
 	checking   int // out of idle/unhealthy for a background health check
+	returning  int // subset of leased that is no lease: ended, being returned, or checked on borrow
 	destroying int
 	maxSize    int
 	minIdle    int
@@ -88,15 +92,17 @@ type Pool[T any] struct {
 
 // hotLine is everything a warm Acquire or Release writes, in one 64-byte
 // object of its own (checked by TestHotLineLayout): the lock word, the idle
-// deque and the counters travel between CPU cores as ONE cache line, and
+// deque, the leased gauge and the acquired counter travel between CPU cores
+// as ONE cache line, and
 // nothing that the warm path only reads shares that line. A separate small
 // allocation is 64-byte aligned (size class 64, no malloc header), which a
 // field inside the large Pool struct would not reliably be.
 type hotLine[T any] struct {
-	mu     sync.Mutex  // 8 bytes
-	hot    hotCounters // 16 bytes: acquired, released
-	idle   deque[T]    // 32 bytes, guarded by mu
-	leased int         // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
+	mu       sync.Mutex // 8 bytes
+	acquired uint64     // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
+	idle     deque[T]   // 32 bytes, guarded by mu
+	leased   int        // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
+	_        [8]byte    // pad to 64 bytes (TestHotLineLayout)
 }
 
 // New validates cfg and returns a running pool. An invalid configuration is a
@@ -263,7 +269,7 @@ func (p *Pool[T]) leaseIdleLocked() Lease[T] {
 	t := c.token
 	c.token = nil
 	p.leased++
-	p.hot.acquired.Add(1)
+	p.acquired++
 	return Lease[T]{t: t, gen: c.gen}
 }
 
@@ -293,11 +299,15 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Leas
 		if p.idle.n > 0 {
 			c := p.popIdleLocked()
 			if p.slowBorrow {
-				p.leased++ // accounted as leased while checked on borrow
+				// Accounted as leased while checked on borrow, but not a
+				// lease yet (returning: see Stats).
+				p.leased++
+				p.returning++
 				p.mu.Unlock()
 				reason, err := p.borrowCheck(ctx, c)
 				p.mu.Lock()
 				p.leased--
+				p.returning--
 				if err != nil {
 					p.rejectLocked(c, reason, err) // unlocks
 					p.mu.Lock()
@@ -447,7 +457,7 @@ func (p *Pool[T]) grantLocked(c *core[T], leaseDur time.Duration) Lease[T] {
 	t := c.token
 	c.token = nil
 	p.leased++
-	p.hot.acquired.Add(1)
+	p.acquired++
 	if leaseDur > 0 {
 		p.setDeadlineLocked(c, p.leaseNow(), leaseDur)
 	}
@@ -474,7 +484,7 @@ func (p *Pool[T]) offerAndUnlock(c *core[T]) {
 			c.to(Idle) // returned: becomes available, then leased again
 		}
 		w.lease = p.grantLocked(c, w.leaseDur)
-		p.cold.handoffs.inc()
+		p.handoffs++
 		p.mu.Unlock()
 		w.ready <- struct{}{}
 		return

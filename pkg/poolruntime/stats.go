@@ -52,22 +52,12 @@ func (c *counter) add(d uint64) { c.n.Add(d) }
 func (c *counter) inc()         { c.n.Add(1) }
 func (c *counter) load() uint64 { return c.n.Load() }
 
-// hotCounters are bumped inside the pool's critical section. They live next
-// to the mutex (see Pool): the goroutine that holds the mutex owns that cache
-// line already, so the atomic add costs no extra line transfer. They are
-// still atomics so Stats() can read them without the lock.
-type hotCounters struct {
-	acquired atomic.Uint64
-	released atomic.Uint64
-}
-
 // coldCounters are bumped on slow paths (waits, creates, health, leaks).
 type coldCounters struct {
 	created, createFailures, destroyed        counter
 	timeouts, canceled, leaked, expired       counter
 	healthFailures, waits, waitNanos, renewed counter
 	recycled, lifetimeEvicted, idleEvicted    counter
-	handoffs                                  counter // bumped under mu, but only when a waiter is served
 }
 
 // DestroyReason says why an instance was destroyed (Hooks.OnDestroy).
@@ -119,20 +109,33 @@ type Hooks struct {
 	OnTimeout    func() // acquire timed out
 }
 
-// Stats returns a snapshot. Counters are read atomically without the pool
-// lock; gauges are read under the lock (nothing is counted under it).
+// Stats returns a snapshot. The cold counters are atomics, read without the
+// pool lock; the gauges, the counters the warm path keeps under the lock
+// (acquired, handoffs) and the ones Released is derived from are read under
+// the lock, in one consistent snapshot. Stats takes the lock to read, never
+// to count.
+//
+// Released is not counted on the hot path; it follows exactly from the
+// others. Every successful acquire starts one lease (acquired++), and every
+// lease ends exactly once: by an effective Release, by expiry at its deadline
+// (expired++) or by leak detection (leaked++), the latter two counted under
+// mu in the same critical section that ends the lease. The leases current at
+// any moment are the leased gauge minus returning (instances in the gauge
+// whose lease has ended but whose return is not finished, or that are being
+// checked on borrow before their lease starts). So, under mu:
+//
+//	Released = acquired - (leased - returning) - expired - leaked
+//
+// A hand-off (release straight to a waiter) ends one lease and starts
+// another: acquired+1, leased unchanged. A scoped singleton's tickets are
+// leases too (no expiry, no leak detection); Close ends no lease.
 func (p *Pool[T]) Stats() Stats {
 	s := Stats{
 		Created:         p.cold.created.load(),
 		CreateFailures:  p.cold.createFailures.load(),
 		Destroyed:       p.cold.destroyed.load(),
-		Acquired:        p.hot.acquired.Load(),
-		Released:        p.hot.released.Load(),
-		HandOffs:        p.cold.handoffs.load(),
 		Timeouts:        p.cold.timeouts.load(),
 		Canceled:        p.cold.canceled.load(),
-		Leaked:          p.cold.leaked.load(),
-		Expired:         p.cold.expired.load(),
 		HealthFailures:  p.cold.healthFailures.load(),
 		Waits:           p.cold.waits.load(),
 		WaitTime:        time.Duration(p.cold.waitNanos.load()),
@@ -142,6 +145,11 @@ func (p *Pool[T]) Stats() Stats {
 		IdleEvicted:     p.cold.idleEvicted.load(),
 	}
 	p.mu.Lock()
+	s.Acquired = p.acquired
+	s.HandOffs = p.handoffs
+	s.Expired = p.cold.expired.load()
+	s.Leaked = p.cold.leaked.load()
+	s.Released = s.Acquired - uint64(p.leased-p.returning) - s.Expired - s.Leaked
 	s.Live = p.live
 	s.Idle = p.idle.len()
 	s.Leased = p.leased
