@@ -24,6 +24,7 @@ import (
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
 
+// checkSoon asks the health loop to check all members now.
 func (p *Pool) checkSoon() {
 	select {
 	case p.wake <- struct{}{}:
@@ -31,6 +32,8 @@ func (p *Pool) checkSoon() {
 	}
 }
 
+// healthLoop checks every member each interval (and when woken), applies the
+// thresholds, and keeps the runtime pool sized to the healthy capacity.
 func (p *Pool) healthLoop(ctx context.Context) {
 	defer p.loopWG.Done()
 	for {
@@ -50,6 +53,7 @@ func (p *Pool) healthLoop(ctx context.Context) {
 	}
 }
 
+// serving returns the spec and the members that are not draining.
 func (p *Pool) serving() (Spec, []MemberSpec) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -62,6 +66,8 @@ func (p *Pool) serving() (Spec, []MemberSpec) {
 	return p.spec, targets
 }
 
+// checkAll checks the members concurrently with creds, each under the
+// health timeout; errs[i] is the result of targets[i].
 func checkAll(ctx context.Context, spec Spec, targets []MemberSpec, creds drivers.Credentials) []error {
 	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
@@ -111,6 +117,9 @@ func (p *Pool) checkMembers(ctx context.Context) {
 				"state", m.health.state, "reason", m.health.reason)
 		}
 	}
+	if changed {
+		p.refreshCapacityLocked()
+	}
 	p.mu.Unlock()
 	if changed {
 		p.resize()
@@ -119,6 +128,7 @@ func (p *Pool) checkMembers(ctx context.Context) {
 	p.onChange()
 }
 
+// Transition is a change of a member's health state.
 type Transition struct {
 	Member   string
 	From, To MemberState
@@ -127,6 +137,7 @@ type Transition struct {
 	At       time.Time
 }
 
+// maxTransitions bounds the backlog when nobody takes them.
 const maxTransitions = 256
 
 func (p *Pool) recordLocked(t Transition) {
@@ -136,6 +147,8 @@ func (p *Pool) recordLocked(t Transition) {
 	p.transitions = append(p.transitions, t)
 }
 
+// TakeTransitions returns the member transitions since the last call, so
+// each one is reported (as an event) exactly once.
 func (p *Pool) TakeTransitions() []Transition {
 	p.mu.Lock()
 	defer p.mu.Unlock()

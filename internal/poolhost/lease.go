@@ -24,6 +24,7 @@ import (
 	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
 )
 
+// Lease is a held slot.
 type Lease struct {
 	rt        poolruntime.Lease[*Slot]
 	partition poolruntime.Lease[token] // zero unless acquired in a partition
@@ -33,6 +34,7 @@ type Lease struct {
 	CredentialVersion string
 }
 
+// Release returns the slot. Idempotent.
 func (l *Lease) Release() {
 	l.rt.Release()
 	l.partition.Release()
@@ -41,10 +43,13 @@ func (l *Lease) Release() {
 	l.pool.mu.Unlock()
 }
 
+// Valid reports whether the lease is still held (not released or expired).
 func (l *Lease) Valid() bool { return l.rt.Valid() }
 
+// Deadline is when the lease expires (zero for none).
 func (l *Lease) Deadline() time.Time { return l.rt.Deadline() }
 
+// Renew extends the lease by d from now.
 func (l *Lease) Renew(d time.Duration) error {
 	if err := l.rt.Renew(d); err != nil {
 		return err
@@ -55,6 +60,10 @@ func (l *Lease) Renew(d time.Duration) error {
 	return nil
 }
 
+// Acquire leases a slot for d (the pool's default when 0, capped at its
+// maximum), waiting up to the pool's acquire timeout or ctx. When no member
+// is healthy it fails at once with an error wrapping ErrUnavailable that
+// names each member and its last failure.
 func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
 	p.mu.Lock()
 	if p.closed {
@@ -80,6 +89,7 @@ func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
 	return lease, nil
 }
 
+// leaseDurationLocked applies the pool's default and maximum to a requested duration.
 func (p *Pool) leaseDurationLocked(d time.Duration) time.Duration {
 	if d <= 0 {
 		d = p.spec.DefaultLeaseDuration

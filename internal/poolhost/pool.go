@@ -36,14 +36,12 @@ import (
 )
 
 // MemberSpec is one backend and how many concurrent leases it takes.
-
 type MemberSpec struct {
 	drivers.Member
 	Capacity int
 }
 
 // Spec is the desired shape of a pool.
-
 type Spec struct {
 	Driver  drivers.Driver
 	Members []MemberSpec
@@ -71,17 +69,13 @@ type Spec struct {
 }
 
 // Slot is one lease slot on a member: what a lease holds.
-
 type Slot struct {
 	Member string
 }
 
 // Pool is a live pool. Locking: mu guards spec, members and closed; it is
-
 // never held while calling a driver or the runtime pool (the runtime calls
-
 // back into the factory, which takes mu).
-
 type Pool struct {
 	name     string
 	clock    func() time.Time
@@ -97,6 +91,8 @@ type Pool struct {
 	// transitions not yet taken by TakeTransitions, oldest first (bounded).
 	transitions []Transition
 	closed      bool
+	// capacity caches the healthy serving capacity (see capacityLocked).
+	capacity int
 	// pin, while Adopt runs, restricts new and borrowed slots to one member
 	// (see adopt.go); empty otherwise.
 	pin     string
@@ -116,7 +112,6 @@ type member struct {
 }
 
 // Options are the pool's collaborators.
-
 type Options struct {
 	// OnChange is called (without locks) when a member's state changes, so
 	// the controller can refresh status. It must not block.
@@ -127,7 +122,6 @@ type Options struct {
 }
 
 // New starts a pool: the runtime pool and the member health loop.
-
 func New(name string, spec Spec, opts Options) (*Pool, error) {
 	if err := validate(spec); err != nil {
 		return nil, fmt.Errorf("invalid pool %s: %w", name, err)
@@ -207,11 +201,8 @@ func validate(s Spec) error {
 }
 
 // Update applies a changed spec: resize, credentials, members added or
-
 // removed. Removed members are drained: they get no new leases, and their
-
 // leased slots stay with their holders until released.
-
 func (p *Pool) Update(spec Spec) error {
 	if err := validate(spec); err != nil {
 		return fmt.Errorf("invalid pool %s: %w", p.name, err)
@@ -276,22 +267,27 @@ func (p *Pool) applySpecLocked(spec Spec) {
 		m.draining = true
 		p.order = append(p.order, name)
 	}
+	p.refreshCapacityLocked()
 }
 
 // capacityLocked is how many slots the healthy, serving members can take.
+// It is read on every acquire, so it is kept up to date by
+// refreshCapacityLocked instead of summed over the members each time.
+func (p *Pool) capacityLocked() int { return p.capacity }
 
-func (p *Pool) capacityLocked() int {
+// refreshCapacityLocked recomputes capacity; call it after any change of the
+// spec, of a member's health or of its draining state.
+func (p *Pool) refreshCapacityLocked() {
 	n := 0
 	for _, m := range p.members {
 		if !m.draining && m.health.state == MemberHealthy {
 			n += m.spec.Capacity
 		}
 	}
-	return min(n, p.spec.Max)
+	p.capacity = min(n, p.spec.Max)
 }
 
 // resize keeps the runtime pool's bounds at what healthy members can serve.
-
 func (p *Pool) resize() {
 	p.mu.Lock()
 	if p.closed {
@@ -306,56 +302,7 @@ func (p *Pool) resize() {
 	}
 }
 
-// slotFactory creates slots on the least loaded healthy member with room.
-
-// Validate runs on borrow and on return: a slot on a member that is no longer
-
-// healthy or serving is destroyed instead of handed out or kept.
-
-// HealthCheck lets the runtime evict idle slots of members that went bad.
-
-// ErrUnavailable is wrapped by acquire errors when no member can serve.
-
-// unavailableLocked names the members and why each cannot serve.
-
-// Lease is a held slot.
-
-// Release returns the slot. Idempotent.
-
-// Valid reports whether the lease is still held (not released or expired).
-
-// Deadline is when the lease expires (zero for none).
-
-// Renew extends the lease by d from now.
-
-// Acquire leases a slot for d (the pool's default when 0, capped at its
-
-// maximum), waiting up to the pool's acquire timeout or ctx. When no member
-
-// is healthy it fails at once with an error wrapping ErrUnavailable that
-
-// names each member and its last failure.
-
-// leaseDurationLocked applies the pool's default and maximum to a requested duration.
-
-// checkSoon asks the health loop to check all members now.
-
-// healthLoop checks every member each interval (and when woken), applies the
-
-// thresholds, and keeps the runtime pool sized to the healthy capacity.
-
-// serving returns the spec and the members that are not draining.
-
-// checkAll checks the members concurrently with creds, each under the
-
-// health timeout; errs[i] is the result of targets[i].
-
-// Snapshot is the pool's observable state.
-
-// Snapshot returns counts and per-member state.
-
 // Drain stops granting new leases; held leases stay until released or expired.
-
 func (p *Pool) Drain() {
 	p.mu.Lock()
 	p.closed = true
@@ -363,7 +310,6 @@ func (p *Pool) Drain() {
 }
 
 // Close drains the pool (waiting for held leases up to ctx) and stops it.
-
 func (p *Pool) Close(ctx context.Context) error {
 	p.Drain()
 	err := p.rt.Close(ctx)
@@ -375,11 +321,3 @@ func (p *Pool) Close(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Transition is a change of a member's health state.
-
-// maxTransitions bounds the backlog when nobody takes them.
-
-// TakeTransitions returns the member transitions since the last call, so
-
-// each one is reported (as an event) exactly once.

@@ -23,6 +23,7 @@ import (
 	"strings"
 )
 
+// slotFactory creates slots on the least loaded healthy member with room.
 type slotFactory struct{ p *Pool }
 
 func (f slotFactory) Create(context.Context) (*Slot, error) {
@@ -49,6 +50,8 @@ func (f slotFactory) Create(context.Context) (*Slot, error) {
 	return &Slot{Member: best.spec.Name}, nil
 }
 
+// Validate runs on borrow and on return: a slot on a member that is no longer
+// healthy or serving is destroyed instead of handed out or kept.
 func (f slotFactory) Validate(_ context.Context, s *Slot) error {
 	p := f.p
 	p.mu.Lock()
@@ -63,6 +66,7 @@ func (f slotFactory) Validate(_ context.Context, s *Slot) error {
 	return nil
 }
 
+// HealthCheck lets the runtime evict idle slots of members that went bad.
 func (f slotFactory) HealthCheck(ctx context.Context, s *Slot) error { return f.Validate(ctx, s) }
 
 func (f slotFactory) Destroy(_ context.Context, s *Slot) error {
@@ -89,8 +93,10 @@ func removeName(names []string, name string) []string {
 	return out
 }
 
+// ErrUnavailable is wrapped by acquire errors when no member can serve.
 var ErrUnavailable = errors.New("no healthy member can serve")
 
+// unavailableLocked names the members and why each cannot serve.
 func (p *Pool) unavailableLocked() error {
 	var why []string
 	for _, name := range p.order {

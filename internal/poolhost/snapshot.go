@@ -20,6 +20,7 @@ import (
 	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
 )
 
+// Snapshot is the pool's observable state.
 type Snapshot struct {
 	// Total slots the spec offers: min(max, capacity of serving members).
 	Total int
@@ -34,6 +35,7 @@ type Snapshot struct {
 	Closed    bool
 }
 
+// Snapshot returns counts and per-member state.
 func (p *Pool) Snapshot() Snapshot {
 	stats := p.rt.Stats()
 	p.mu.Lock()
