@@ -55,6 +55,7 @@ envtest: ## Build (once) kube-apiserver, etcd and kubectl from the Go module pro
 test: manifests generate vet envtest ## Run all unit and envtest suites with -race against a real API server.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 	cd test/bench && go vet ./... && go test -count=1 ./...
+	cd test/bench/leases && go vet ./... && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 ./...
 
 .PHONY: test-e2e
 test-e2e: envtest build ## Run the end-to-end suite (control plane, manager process, kubectl).
@@ -63,6 +64,10 @@ test-e2e: envtest build ## Run the end-to-end suite (control plane, manager proc
 .PHONY: bench
 bench: ## Side-by-side pool benchmarks; prints ns/op, allocs/op and ratios to this pool.
 	cd test/bench && go test -run '^$$' -bench . -benchmem -count=1 ./... | go run ./cmd/benchtable
+
+.PHONY: bench-leases
+bench-leases: envtest ## Lease service vs Boskos (memory and persisted), 1,000 members, 16 clients; prints a table.
+	cd test/bench/leases && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 -run TestLeaseTable -leases.table -leases.rounds=3 -leases.duration=5s -v -timeout 25m .
 
 ##@ Build
 
