@@ -377,13 +377,12 @@ func (r *ResourceBindingReconciler) reconcileSecret(ctx context.Context, rc *bin
 		prefix + "BINDING":        []byte(b.Namespace + "/" + b.Name),
 		prefix + "SCOPE":          []byte(b.Spec.Scope.Key()),
 	}
-	if rc.pool != nil && rc.pool.Status.Credentials != nil {
-		// A rotation changes this value, and so the content hash: bound
-		// workloads roll out once per rotation.
-		data[prefix+"CREDENTIAL_VERSION"] = []byte(rc.pool.Status.Credentials.Version)
+	creds, err := r.credentialData(ctx, rc, prefix, existing.Data, data)
+	if err != nil {
+		return err
 	}
 	if b.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic {
-		if err := r.staticData(ctx, rc, prefix, data); err != nil {
+		if err := r.staticData(rc, prefix, creds, data); err != nil {
 			return err
 		}
 	}
@@ -414,23 +413,46 @@ func (r *ResourceBindingReconciler) reconcileSecret(ctx context.Context, rc *bin
 	return nil
 }
 
-// staticData adds the held members' addresses and the pool's credentials.
-func (r *ResourceBindingReconciler) staticData(ctx context.Context, rc *bindingReconcile, prefix string, data map[string][]byte) error {
+// credentialData adds the pool's credentials and their version, as the
+// pool last verified them against its members: a Secret change the pool has
+// not accepted yet (or rejected) leaves the previous values in place, so a
+// rotation rewrites the binding Secret, and rolls its workloads, once.
+func (r *ResourceBindingReconciler) credentialData(ctx context.Context, rc *bindingReconcile, prefix string,
+	previous, data map[string][]byte) (drivers.Credentials, error) {
+	if rc.pool == nil || rc.pool.Status.Credentials == nil {
+		return drivers.Credentials{}, nil
+	}
+	ref, ok := credentialsRef(rc.pool)
+	if !ok {
+		return drivers.Credentials{}, nil
+	}
+	accepted := rc.pool.Status.Credentials.Version
+	v, err := r.creds.Get(ctx, ref, credentials.Access{
+		Pool: poolKey(rc.pool), Binding: rc.binding.Namespace + "/" + rc.binding.Name, Actor: "resourcebinding-controller"})
+	if err != nil {
+		return drivers.Credentials{}, fmt.Errorf("failed to read the pool's credentials: %w", err)
+	}
+	if string(v.Version) != accepted {
+		for _, k := range []string{"USERNAME", "PASSWORD", "CREDENTIAL_VERSION"} {
+			if old, ok := previous[prefix+k]; ok {
+				data[prefix+k] = old
+			}
+		}
+		return drivers.Credentials{Username: string(previous[prefix+"USERNAME"]), Password: drivers.Secret(previous[prefix+"PASSWORD"])}, nil
+	}
+	creds := v.Credentials()
+	data[prefix+"USERNAME"] = []byte(creds.Username)
+	data[prefix+"PASSWORD"] = []byte(creds.Password.Reveal())
+	data[prefix+"CREDENTIAL_VERSION"] = []byte(accepted)
+	return creds, nil
+}
+
+// staticData adds the held members' addresses (with creds in their URIs).
+func (r *ResourceBindingReconciler) staticData(rc *bindingReconcile, prefix string, creds drivers.Credentials, data map[string][]byte) error {
 	pool := rc.pool
 	driver, err := drivers.Lookup(string(pool.Spec.Driver))
 	if err != nil {
 		return fmt.Errorf("pool %s: %w", pool.Name, err)
-	}
-	var creds drivers.Credentials
-	if ref, ok := credentialsRef(pool); ok {
-		v, err := r.creds.Get(ctx, ref, credentials.Access{
-			Pool: poolKey(pool), Binding: rc.binding.Namespace + "/" + rc.binding.Name, Actor: "resourcebinding-controller"})
-		if err != nil {
-			return fmt.Errorf("failed to read the pool's credentials: %w", err)
-		}
-		creds = v.Credentials()
-		data[prefix+"USERNAME"] = []byte(creds.Username)
-		data[prefix+"PASSWORD"] = []byte(creds.Password.Reveal())
 	}
 	var members, hosts []string
 	for i, sl := range rc.binding.Status.StaticLeases {
