@@ -541,10 +541,13 @@ func (r *ResourceBindingReconciler) reconcileProjection(ctx context.Context, rc 
 				problemReason = resourcesv1alpha1.ReasonWorkloadImmutable
 				continue
 			}
-		} else if err := r.patchTemplate(ctx, obj, func(t *corev1.PodTemplateSpec) bool {
+		} else if changed, err := r.patchTemplate(ctx, obj, func(t *corev1.PodTemplateSpec) bool {
 			return project(t, b.Spec.Workload.Containers, rc.secret.Name, annotation, hash)
 		}); err != nil {
 			return err
+		} else if changed {
+			r.recorder.Eventf(b, obj, corev1.EventTypeNormal, resourcesv1alpha1.EventProjected, "Project",
+				"Secret %s (content %s) projected into %s %s", rc.secret.Name, hash[:8], b.Spec.Workload.Kind, obj.GetName())
 		}
 		projected = append(projected, resourcesv1alpha1.ProjectedWorkload{
 			APIVersion: b.Spec.Workload.GroupVersionKind().GroupVersion().String(), Kind: b.Spec.Workload.Kind, Name: obj.GetName()})
@@ -579,17 +582,17 @@ func (r *ResourceBindingReconciler) reconcileProjection(ctx context.Context, rc 
 }
 
 // patchTemplate applies mutate to a workload's pod template and patches the
-// workload if it changed, with optimistic locking.
-func (r *ResourceBindingReconciler) patchTemplate(ctx context.Context, obj client.Object, mutate func(*corev1.PodTemplateSpec) bool) error {
+// workload if it changed, with optimistic locking. It reports whether it did.
+func (r *ResourceBindingReconciler) patchTemplate(ctx context.Context, obj client.Object, mutate func(*corev1.PodTemplateSpec) bool) (bool, error) {
 	base := obj.DeepCopyObject().(client.Object)
 	tmpl, mutable := podTemplate(obj)
 	if !mutable || !mutate(tmpl) {
-		return nil
+		return false, nil
 	}
 	if err := r.client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("failed to patch %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+		return false, fmt.Errorf("failed to patch %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
 	}
-	return nil
+	return true, nil
 }
 
 func (r *ResourceBindingReconciler) unprojectWorkload(ctx context.Context, b *resourcesv1alpha1.ResourceBinding, pw resourcesv1alpha1.ProjectedWorkload) error {
@@ -604,9 +607,14 @@ func (r *ResourceBindingReconciler) unprojectWorkload(ctx context.Context, b *re
 		if obj.GetName() != pw.Name {
 			continue
 		}
-		return r.patchTemplate(ctx, obj, func(t *corev1.PodTemplateSpec) bool {
+		changed, err := r.patchTemplate(ctx, obj, func(t *corev1.PodTemplateSpec) bool {
 			return unproject(t, secretName(b), hashAnnotation(b.Name))
 		})
+		if changed {
+			r.recorder.Eventf(b, obj, corev1.EventTypeNormal, resourcesv1alpha1.EventProjectionRemoved, "Unproject",
+				"Projection of Secret %s removed from %s %s", secretName(b), pw.Kind, obj.GetName())
+		}
+		return err
 	}
 	return nil // already gone
 }

@@ -155,6 +155,7 @@ var _ = Describe("ResourceBinding reconciler", func() {
 		Eventually(fetchDeployment(ctx, ns, "early"), 10*time.Second).Should(WithTransform(secretEnvFrom, Equal([]string{"worker-keys-nebula-binding"})))
 		Expect(fetchDeployment(ctx, ns, "early")().Spec.Template.Annotations).To(HaveKeyWithValue(annotation, contentHash(secret.Data)))
 		Expect(secretEnvFrom(fetchDeployment(ctx, ns, "other")())).To(BeEmpty())
+		Eventually(func() []string { return eventReasons(ctx, ns, "worker-keys") }, 10*time.Second).Should(ContainElement(resourcesv1alpha1.EventProjected))
 
 		By("a Deployment created after the binding is projected too")
 		Expect(k8sClient.Create(ctx, deployment(ns, "late", labels))).To(Succeed())
