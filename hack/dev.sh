@@ -84,6 +84,11 @@ dev: ready. In another shell:
   kubectl get resourcebindings
   curl -s http://127.0.0.1:18443/v1/healthz
 
+  # lease a slot as a workload bound by etl-postgres would:
+  eval "export \$(kubectl get secret etl-postgres-nebula-binding -o go-template='{{range \$k,\$v := .data}}{{\$k}}={{\$v|base64decode}} {{end}}')"
+  ${root}/bin/nebulactl lease run -- sh -c 'echo leased \$NEBULA_MEMBER at \$NEBULA_HOST:\$NEBULA_PORT'
+  ${root}/bin/nebulactl pool status
+
 Manager log: ${state}/manager.log. Ctrl-C stops everything.
 MSG
 
@@ -92,6 +97,11 @@ if [ "${NEBULA_DEV_ONESHOT:-}" = "1" ]; then
   "${kubectl}" wait --for=condition=Ready --timeout=60s resourcepool/postgres-main resourcepool/redis-cache resourcepool/loopback-tcp
   "${kubectl}" get resourcepools -o wide
   "${kubectl}" get resourcebindings
+  "${kubectl}" wait --for=condition=Ready --timeout=60s resourcebinding/etl-postgres
+  (
+    eval "export $("${kubectl}" get secret etl-postgres-nebula-binding -o go-template='{{range $k,$v := .data}}{{$k}}={{$v|base64decode}} {{end}}')"
+    bin/nebulactl lease run -- sh -c 'echo "leased $NEBULA_MEMBER at $NEBULA_HOST:$NEBULA_PORT"'
+  )
   exit 0
 fi
 wait "${manager_pid}"
