@@ -931,8 +931,11 @@ func (s *Service) poolStatus(ctx context.Context, b *Binding) (*PoolStatus, *Err
 		return nil, e
 	}
 	snap := pool.Snapshot()
+	// The head of the service's queue is the one waiting inside the pool
+	// (counted in snap.Waiting); only the ones behind it are added.
+	behind := max(s.poolState(b.Pool).depth()-1, 0)
 	out := &PoolStatus{Pool: b.Pool, Total: snap.Total, Available: snap.Available, Leased: snap.Leased,
-		Unhealthy: snap.Unhealthy, Waiting: snap.Waiting + s.poolState(b.Pool).depth(), Quota: b.MaxLeases}
+		Unhealthy: snap.Unhealthy, Waiting: snap.Waiting + behind, Quota: b.MaxLeases}
 	for _, m := range snap.Members {
 		out.Members = append(out.Members, MemberStatus{Name: m.Name, State: string(m.State), Capacity: m.Capacity, Leased: m.Leased, Reason: string(m.Reason)})
 	}

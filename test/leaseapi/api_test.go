@@ -309,6 +309,12 @@ var _ = Describe("Lease API", func() {
 		Eventually(func() int { return position("r2") }, 5*time.Second).Should(Equal(2))
 		list := decode[leaseapi.LeaseList](call("GET", leasesPath(ns, "app"), token, nil))
 		Expect(list.Waiting).To(HaveLen(2))
+		Eventually(func() int {
+			return decode[leaseapi.PoolStatus](call("GET", "/v1/bindings/"+ns+"/app/pool", token, nil)).Waiting
+		}, 5*time.Second).Should(Equal(2), "each waiting acquire is counted once")
+		Consistently(func() int {
+			return decode[leaseapi.PoolStatus](call("GET", "/v1/bindings/"+ns+"/app/pool", token, nil)).Waiting
+		}, 500*time.Millisecond).Should(Equal(2))
 		Expect(list.Waiting[0].RequestID).To(Equal("r1"))
 		Expect(list.Waiting[0].QueueDepth).To(Equal(2))
 
