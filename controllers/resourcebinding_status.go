@@ -51,11 +51,5 @@ func setBindingReady(b *resourcesv1alpha1.ResourceBinding) {
 }
 
 func setBindingCondition(b *resourcesv1alpha1.ResourceBinding, condType string, status bool, reason, msg string) {
-	s := metav1.ConditionFalse
-	if status {
-		s = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&b.Status.Conditions, metav1.Condition{
-		Type: condType, Status: s, Reason: reason, Message: msg, ObservedGeneration: b.Generation,
-	})
+	setStatusCondition(&b.Status.Conditions, b.Generation, condType, status, reason, msg)
 }

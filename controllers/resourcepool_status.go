@@ -50,12 +50,17 @@ func setProgressing(p *resourcesv1alpha1.ResourcePool, progressing bool, reason,
 }
 
 func setCondition(p *resourcesv1alpha1.ResourcePool, condType string, status bool, reason, msg string) {
+	setStatusCondition(&p.Status.Conditions, p.Generation, condType, status, reason, msg)
+}
+
+// setStatusCondition sets one condition of any of the operator's kinds.
+func setStatusCondition(conds *[]metav1.Condition, generation int64, condType string, status bool, reason, msg string) {
 	s := metav1.ConditionFalse
 	if status {
 		s = metav1.ConditionTrue
 	}
-	meta.SetStatusCondition(&p.Status.Conditions, metav1.Condition{
-		Type: condType, Status: s, Reason: reason, Message: msg, ObservedGeneration: p.Generation,
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type: condType, Status: s, Reason: reason, Message: msg, ObservedGeneration: generation,
 	})
 }
 

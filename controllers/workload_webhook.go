@@ -120,7 +120,8 @@ func (w *WorkloadInjector) inject(ctx context.Context, b *resourcesv1alpha1.Reso
 	for k := range secret.Data {
 		keys = append(keys, k)
 	}
-	tmpl := templateOf(obj)
+	// For a Pod this is a view sharing its spec; the result is copied back below.
+	tmpl, _ := podTemplate(obj)
 	if len(missingContainers(tmpl, b.Spec.Workload.Containers)) > 0 {
 		return false, nil
 	}
@@ -134,14 +135,4 @@ func (w *WorkloadInjector) inject(ctx context.Context, b *resourcesv1alpha1.Reso
 		pod.Annotations, pod.Spec = tmpl.Annotations, tmpl.Spec
 	}
 	return true, nil
-}
-
-// templateOf returns the pod template to change: the Job's own, or a view of
-// the Pod whose annotations and spec are copied back by the caller.
-func templateOf(obj client.Object) *corev1.PodTemplateSpec {
-	if pod, ok := obj.(*corev1.Pod); ok {
-		return &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: pod.Annotations}, Spec: pod.Spec}
-	}
-	tmpl, _ := podTemplate(obj)
-	return tmpl
 }
