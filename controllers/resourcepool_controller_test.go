@@ -87,16 +87,7 @@ var _ = Describe("ResourcePool reconciler", func() {
 		ns := newNamespace(ctx)
 		Expect(pg.CreateUser("app", canary+"-app")).To(Succeed())
 		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", "app", canary+"-app"))).To(Succeed())
-		pool := &resourcesv1alpha1.ResourcePool{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
-			Spec: resourcesv1alpha1.ResourcePoolSpec{
-				Driver:      resourcesv1alpha1.DriverPostgres,
-				Members:     []resourcesv1alpha1.PoolMember{{Name: "primary", Address: pg.Addr(), Capacity: 4}},
-				Size:        resourcesv1alpha1.PoolSize{Min: 1, Max: 3},
-				Credentials: &resourcesv1alpha1.PoolCredentials{SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "pg-creds"}},
-				HealthCheck: fastHealth(),
-			},
-		}
+		pool := postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Min: 1, Max: 3}, []resourcesv1alpha1.PoolMember{{Name: "primary", Address: pg.Addr(), Capacity: 4}})
 		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 		get := fetchPool(ctx, ns, "pg")
 
@@ -139,19 +130,7 @@ var _ = Describe("ResourcePool reconciler", func() {
 	It("reflects resizing and member removal in status", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", pg.SuperUser(), pg.Password()))).To(Succeed())
-		pool := &resourcesv1alpha1.ResourcePool{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
-			Spec: resourcesv1alpha1.ResourcePoolSpec{
-				Driver: resourcesv1alpha1.DriverPostgres,
-				Members: []resourcesv1alpha1.PoolMember{
-					{Name: "a", Address: pg.Addr(), Capacity: 2},
-					{Name: "b", Address: pg.Addr(), Capacity: 2},
-				},
-				Size:        resourcesv1alpha1.PoolSize{Max: 4},
-				Credentials: &resourcesv1alpha1.PoolCredentials{SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "pg-creds"}},
-				HealthCheck: fastHealth(),
-			},
-		}
+		pool := postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 4}, []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 2}, {Name: "b", Address: pg.Addr(), Capacity: 2}})
 		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 		get := fetchPool(ctx, ns, "pg")
 		Eventually(get, 20*time.Second).Should(WithTransform(func(p *resourcesv1alpha1.ResourcePool) int32 { return p.Status.Counts.Available }, Equal(int32(4))))
@@ -176,16 +155,7 @@ var _ = Describe("ResourcePool reconciler", func() {
 	It("waits for held leases to drain before a deleted pool goes away", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", pg.SuperUser(), pg.Password()))).To(Succeed())
-		pool := &resourcesv1alpha1.ResourcePool{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
-			Spec: resourcesv1alpha1.ResourcePoolSpec{
-				Driver:      resourcesv1alpha1.DriverPostgres,
-				Members:     []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 2}},
-				Size:        resourcesv1alpha1.PoolSize{Max: 2},
-				Credentials: &resourcesv1alpha1.PoolCredentials{SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "pg-creds"}},
-				HealthCheck: fastHealth(),
-			},
-		}
+		pool := postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 2}, []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 2}})
 		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 		get := fetchPool(ctx, ns, "pg")
 		Eventually(get, 20*time.Second).Should(WithTransform(poolCondition("Ready"), Equal("True/AllMembersHealthy")))
@@ -217,16 +187,7 @@ var _ = Describe("ResourcePool reconciler", func() {
 	It("reports rejected credentials without revealing them", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", pg.SuperUser(), canary+"-wrong"))).To(Succeed())
-		pool := &resourcesv1alpha1.ResourcePool{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
-			Spec: resourcesv1alpha1.ResourcePoolSpec{
-				Driver:      resourcesv1alpha1.DriverPostgres,
-				Members:     []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 1}},
-				Size:        resourcesv1alpha1.PoolSize{Max: 1},
-				Credentials: &resourcesv1alpha1.PoolCredentials{SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "pg-creds"}},
-				HealthCheck: fastHealth(),
-			},
-		}
+		pool := postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 1}, []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 1}})
 		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 		get := fetchPool(ctx, ns, "pg")
 		Eventually(get, 20*time.Second).Should(WithTransform(poolCondition("Ready"), Equal("False/NoHealthyMembers")))
@@ -235,16 +196,7 @@ var _ = Describe("ResourcePool reconciler", func() {
 
 	It("reports a missing credentials Secret by name and recovers when it appears", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
-		pool := &resourcesv1alpha1.ResourcePool{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
-			Spec: resourcesv1alpha1.ResourcePoolSpec{
-				Driver:      resourcesv1alpha1.DriverPostgres,
-				Members:     []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 1}},
-				Size:        resourcesv1alpha1.PoolSize{Max: 1},
-				Credentials: &resourcesv1alpha1.PoolCredentials{SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "late-creds"}},
-				HealthCheck: fastHealth(),
-			},
-		}
+		pool := postgresPool(ns, "late-creds", resourcesv1alpha1.PoolSize{Max: 1}, []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 1}})
 		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 		get := fetchPool(ctx, ns, "pg")
 		Eventually(get, 10*time.Second).Should(WithTransform(poolCondition("CredentialsReady"), Equal("False/SecretNotFound")))
@@ -287,4 +239,19 @@ func updatePool(ctx context.Context, ns, name string, mutate func(*resourcesv1al
 		mutate(p)
 		return k8sClient.Update(ctx, p)
 	}, 10*time.Second).Should(Succeed())
+}
+
+// postgresPool is the pool "pg" these specs use: Postgres members, credentials
+// from the named Secret, fast health checks.
+func postgresPool(ns, secret string, size resourcesv1alpha1.PoolSize, members []resourcesv1alpha1.PoolMember) *resourcesv1alpha1.ResourcePool {
+	return &resourcesv1alpha1.ResourcePool{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
+		Spec: resourcesv1alpha1.ResourcePoolSpec{
+			Driver:      resourcesv1alpha1.DriverPostgres,
+			Members:     members,
+			Size:        size,
+			Credentials: &resourcesv1alpha1.PoolCredentials{SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: secret}},
+			HealthCheck: fastHealth(),
+		},
+	}
 }
