@@ -132,7 +132,7 @@ func TestI002_DuplicateTypeRegistrationRejected(t *testing.T) {
 	if !errors.Is(err, KindDuplicate) {
 		t.Fatalf("same type twice: %v", err)
 	}
-	type other struct{ x int }
+	type other struct{ _ int }
 	err = Register(m, "a", FactoryFunc[*other](func(context.Context) (*other, error) { return &other{}, nil }), Config{MaxSize: 1})
 	if !errors.Is(err, KindDuplicate) {
 		t.Fatalf("same id twice: %v", err)
