@@ -45,9 +45,12 @@
 //
 // # Locking discipline (seed I-012)
 //
-//   - Pool: one sync.Mutex guards the pool and its cores' mutable fields; no
+//   - Pool: one lock guards the pool and its cores' mutable fields; no
 //     driver call, hook, log call or blocking channel operation happens under
-//     it. The lock is never taken to count: the warm path's one counter
+//     it. Because its critical sections are that short, the lock spins with
+//     backoff and then yields instead of parking (spinlock.go): under
+//     contention from more goroutines than Ps, sync.Mutex would park and wake
+//     a goroutine for nearly every acquire. The lock is never taken to count: the warm path's one counter
 //     (acquired) and the hand-off count are plain fields updated inside a
 //     critical section the path holds anyway; Released is not counted at all
 //     but derived in Stats (acquired - current leases - expired - leaked, see

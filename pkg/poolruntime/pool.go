@@ -15,7 +15,8 @@ import (
 // hand-off (a released instance goes straight to the head waiter under the
 // same lock, so it never sits idle while a waiter wakes up).
 //
-// Locking discipline (seed I-012): one sync.Mutex, mu, guards every mutable
+// Locking discipline (seed I-012): one lock, mu (a spinLock: see
+// spinlock.go for why not sync.Mutex), guards every mutable
 // field of the pool and of its cores (except core.lastUsed, an atomic). The
 // critical sections are short and never call a driver, a hook, the logger or
 // block on a channel: work that can be slow (create, health check, recycle,
@@ -98,11 +99,11 @@ type Pool[T any] struct {
 // allocation is 64-byte aligned (size class 64, no malloc header), which a
 // field inside the large Pool struct would not reliably be.
 type hotLine[T any] struct {
-	mu       sync.Mutex // 8 bytes
-	acquired uint64     // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
-	idle     deque[T]   // 32 bytes, guarded by mu
-	leased   int        // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
-	_        [8]byte    // pad to 64 bytes (TestHotLineLayout)
+	mu       spinLock // 4 bytes + 4 of alignment
+	acquired uint64   // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
+	idle     deque[T] // 32 bytes, guarded by mu
+	leased   int      // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
+	_        [8]byte  // pad to 64 bytes (TestHotLineLayout)
 }
 
 // New validates cfg and returns a running pool. An invalid configuration is a
