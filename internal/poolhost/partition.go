@@ -102,6 +102,40 @@ func (p *Pool) AcquireIn(ctx context.Context, key string, d time.Duration) (*Lea
 	return l, nil
 }
 
+// AdoptIn is Adopt for a lease that was granted in partition key: the
+// adopted lease takes one of the partition's tokens too, so a restart does not
+// let a partition exceed its cap. If the partition is full it waits for a
+// token like any acquire (up to ctx and the pool's acquire timeout).
+func (p *Pool) AdoptIn(ctx context.Context, key, member string, deadline time.Time) (*Lease, error) {
+	p.mu.Lock()
+	if p.spec.PartitionMax == 0 || key == "" {
+		p.mu.Unlock()
+		return p.Adopt(ctx, member, deadline)
+	}
+	part, err := p.partitionLocked(key)
+	limit := p.spec.PartitionMax
+	d := deadline.Sub(p.clock())
+	p.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if d <= 0 {
+		return nil, fmt.Errorf("pool %s: cannot adopt a lease on %s: %w", p.name, member, ErrLeaseExpired)
+	}
+	tok, err := part.AcquireFor(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("failed to adopt a lease on %s in partition %q of pool %s (at most %d leases per partition): %w",
+			member, key, p.name, limit, err)
+	}
+	l, err := p.Adopt(ctx, member, deadline)
+	if err != nil {
+		tok.Release()
+		return nil, err
+	}
+	l.partition = tok
+	return l, nil
+}
+
 func (p *Pool) closePartitions(ctx context.Context) {
 	p.mu.Lock()
 	parts := p.partitions
