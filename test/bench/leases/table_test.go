@@ -49,6 +49,7 @@ func TestSmoke(t *testing.T) {
 		newTgt   func(t *testing.T) *target
 		minWrite float64
 	}{
+		{"echo", false, func(t *testing.T) *target { return echoTarget(t) }, 0},
 		{"nebula/memory", false, func(t *testing.T) *target { return nebulaMemory(t, 4) }, 0.5},
 		{"boskos/memory", false, func(t *testing.T) *target { return boskosMemory(t, 4) }, 2},
 		{"nebula/kubernetes", true, func(t *testing.T) *target { return nebulaKubernetes(t, 4) }, 0.5},
@@ -151,6 +152,7 @@ func TestLeaseTable(t *testing.T) {
 	}
 	for round := range *rounds {
 		t.Logf("round %d of %d", round+1, *rounds)
+		measure("echo", func(t *testing.T) *target { return echoTarget(t) })
 		measure(fmt.Sprintf("nebula/memory/members=%d", n), func(t *testing.T) *target { return nebulaMemory(t, n) })
 		if *bigPool > 0 {
 			measure(fmt.Sprintf("nebula/memory/members=%d", *bigPool), func(t *testing.T) *target { return nebulaMemory(t, *bigPool) })
@@ -205,6 +207,7 @@ func table(rows []*row) string {
 	bMem := find(rows, "boskos", "memory", n, "")
 	bShipped := find(rows, "boskos", "crd", n, "as shipped")
 	bRaised := find(rows, "boskos", "crd", n, "removed")
+	echo := find(rows, "net/http JSON echo", "none", 0, "")
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d concurrent HTTP clients over loopback, acquire+release cycles, %v measured per row after %v of warm-up, "+
 		"%d interleaved round(s): medians of cycles/s, p50 and p99; totals of writes, retries, errors.\n"+
@@ -218,7 +221,8 @@ func table(rows []*row) string {
 		vs := "-"
 		switch {
 		case r.tg.System == "nebula" && r.tg.Storage == "memory":
-			vs = fmtRatio(ratio(r, bMem)) + " Boskos memory"
+			vs = fmtRatio(ratio(r, bMem)) + " Boskos memory, " +
+				fmtRatio(ratio(r, echo)) + " echo"
 		case r.tg.System == "nebula" && r.tg.Storage == "kubernetes":
 			vs = fmtRatio(ratio(r, bShipped)) + " shipped, " + fmtRatio(ratio(r, bRaised)) + " unlimited Boskos crd"
 		}
@@ -235,6 +239,9 @@ func table(rows []*row) string {
 	nMem := find(rows, "nebula", "memory", n, "")
 	if x := ratio(nMem, bMem); !math.IsNaN(x) {
 		fmt.Fprintf(&b, "- %s in memory >= 10x Boskos: %.1fx\n", verdict(x >= 10), x)
+	}
+	if x := ratio(nMem, echo); !math.IsNaN(x) {
+		fmt.Fprintf(&b, "- %s (aim, DESIGN.md 9) in memory >= 0.5x the bare net/http JSON echo: %.2fx\n", verdict(x >= 0.5), x)
 	}
 	nK := find(rows, "nebula", "kubernetes", n, "")
 	if x, y := ratio(nK, bShipped), ratio(nK, bRaised); !math.IsNaN(x) || !math.IsNaN(y) {
