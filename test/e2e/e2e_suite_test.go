@@ -25,38 +25,30 @@ limitations under the License.
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/internal/testservers"
-	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
+	"github.com/nebula-io/nebula-resource/test/internal/harness"
 )
 
 const (
@@ -78,8 +70,8 @@ var (
 	k8s     client.WithWatch
 	pg      *testservers.Postgres
 	rd      *testservers.Redis
-	mgr     *managerProc
-	hist    *history
+	mgr     *harness.ManagerProcess
+	hist    *harness.LeaseHistory
 
 	pgAppPassword = "e2e-" + testservers.RandomPassword()
 
@@ -118,11 +110,7 @@ var _ = BeforeSuite(func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := exec.Command("go", "build", "-tags", "e2e", "-o", b[0], b[1])
-			cmd.Dir = root
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
-			}
+			errs[i] = harness.GoBuild(root, b[0], b[1], "-tags", "e2e")
 		}()
 	}
 	wg.Wait()
@@ -175,18 +163,20 @@ var _ = BeforeSuite(func() {
 	rd, err = testservers.StartRedis(nil, "")
 	Expect(err).NotTo(HaveOccurred(), "start Redis (bash hack/ci-deps.sh installs it)")
 
-	hist = &history{}
-	go hist.watch(suiteCtx)
+	hist = harness.WatchLeases(suiteCtx, k8s)
 
 	By("starting the manager as its own process")
-	mgr = &managerProc{probe: freeAddr(), api: freeAddr()}
-	mgr.start()
-	mgr.waitReady(60 * time.Second)
+	mgr, err = harness.NewManagerProcess(harness.ManagerConfig{Bin: binManager, Kubeconfig: managerKC, LogDir: work,
+		LeaderElection: harness.LeaderElection{Namespace: managerNamespace,
+			LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond}})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(mgr.Start()).To(Succeed())
+	Expect(mgr.WaitReady(suiteCtx, 60*time.Second, 100*time.Millisecond)).To(Succeed())
 })
 
 var _ = AfterSuite(func() {
 	if mgr != nil {
-		mgr.stop()
+		mgr.Stop()
 	}
 	if suiteCancel != nil {
 		suiteCancel()
@@ -211,8 +201,7 @@ var _ = ReportAfterEach(func(r SpecReport) {
 		suiteFailed = true
 	}
 	if r.Failed() && mgr != nil {
-		raw, _ := os.ReadFile(mgr.logPath())
-		fmt.Fprintf(GinkgoWriter, "manager log %s (tail):\n%s\n", mgr.logPath(), tail(raw, 80))
+		fmt.Fprintf(GinkgoWriter, "manager log %s (tail):\n%s\n", mgr.LogPath(), harness.TailFile(mgr.LogPath(), 80))
 	}
 })
 
@@ -439,226 +428,4 @@ func (w *workloadProc) succeeded(timeout time.Duration) workloadReport {
 	Expect(r.LeaseID).NotTo(BeEmpty())
 	Expect(r.Lost).To(BeFalse())
 	return r
-}
-
-// ---- the manager process ----
-
-type managerProc struct {
-	probe, api string
-	cmd        *exec.Cmd
-	runs       int
-	log        *os.File
-	exited     chan struct{}
-}
-
-func (m *managerProc) logPath() string {
-	return filepath.Join(work, fmt.Sprintf("manager-%d.log", m.runs))
-}
-
-func (m *managerProc) start() {
-	GinkgoHelper()
-	m.runs++
-	f, err := os.Create(m.logPath())
-	Expect(err).NotTo(HaveOccurred())
-	m.log = f
-	m.cmd = exec.Command(binManager, "--metrics-bind-address=0", "--health-probe-bind-address="+m.probe,
-		"--lease-api-bind-address="+m.api, "--lease-api-insecure", "--lease-api-url=http://"+m.api,
-		"--leader-elect", "--leader-election-namespace="+managerNamespace,
-		"--leader-election-lease-duration=4s", "--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms")
-	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKC)
-	m.cmd.Stdout, m.cmd.Stderr = f, f
-	Expect(m.cmd.Start()).To(Succeed())
-	m.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, ch chan struct{}) { _ = cmd.Wait(); close(ch) }(m.cmd, m.exited)
-}
-
-func (m *managerProc) signal(sig syscall.Signal) {
-	if m.cmd == nil {
-		return
-	}
-	_ = m.cmd.Process.Signal(sig)
-	select {
-	case <-m.exited:
-	case <-time.After(40 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-m.exited
-	}
-	m.cmd = nil
-	_ = m.log.Close()
-}
-
-func (m *managerProc) kill() { m.signal(syscall.SIGKILL) }
-func (m *managerProc) stop() { m.signal(syscall.SIGTERM) }
-
-func (m *managerProc) health() (leaseapi.Health, error) {
-	var h leaseapi.Health
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + m.api + "/v1/healthz")
-	if err != nil {
-		return h, err
-	}
-	defer resp.Body.Close()
-	return h, json.NewDecoder(resp.Body).Decode(&h)
-}
-
-// waitReady waits until the manager leads and has rebuilt its lease table.
-func (m *managerProc) waitReady(timeout time.Duration) {
-	GinkgoHelper()
-	Eventually(func() (bool, error) {
-		select {
-		case <-m.exited:
-			StopTrying("the manager exited").Now()
-		default:
-		}
-		h, err := m.health()
-		return h.Leader && h.Ready, err
-	}, timeout, 100*time.Millisecond).Should(BeTrue(), "the manager to lead and serve leases")
-}
-
-// ---- the lease history, watched from the API server ----
-
-type event struct {
-	typ  watch.EventType
-	rec  leaseapi.Record
-	name string
-	at   time.Time
-}
-
-type history struct {
-	mu     sync.Mutex
-	events []event
-}
-
-func (h *history) watch(ctx context.Context) {
-	defer GinkgoRecover()
-	rv := ""
-	for ctx.Err() == nil {
-		w, err := k8s.Watch(ctx, &coordinationv1.LeaseList{},
-			client.MatchingLabels{leasestore.LabelComponent: leasestore.ComponentLease}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}})
-		if err != nil {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		for ev := range w.ResultChan() {
-			o, ok := ev.Object.(*coordinationv1.Lease)
-			if !ok {
-				continue
-			}
-			rv = o.ResourceVersion
-			r, err := leasestore.FromObject(o)
-			if err != nil {
-				continue
-			}
-			h.mu.Lock()
-			h.events = append(h.events, event{typ: ev.Type, rec: r, name: o.Namespace + "/" + o.Name, at: time.Now()})
-			h.mu.Unlock()
-		}
-	}
-}
-
-// since returns the events of pool (namespace/name) from index from on.
-func (h *history) since(from int, pool string) []event {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []event
-	for _, e := range h.events[from:] {
-		if e.rec.Pool == pool {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func (h *history) len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.events)
-}
-
-// replay checks the whole history of pool: a slot is never granted while held,
-// a lease id never lives on two slots, a member never has more unexpired
-// holders than its capacity, and the pool never more than max. It returns
-// the peak number of live leases overall and per binding.
-func (h *history) replay(pool string, capacity, max int) (peak int, peakByBinding map[string]int, problems []string) {
-	h.mu.Lock()
-	evs := append([]event(nil), h.events...)
-	h.mu.Unlock()
-	live := map[string]leaseapi.Record{}
-	byID := map[string]string{}
-	peakByBinding = map[string]int{}
-	for _, e := range evs {
-		if e.rec.Pool != pool {
-			continue
-		}
-		switch e.typ {
-		case watch.Added:
-			if old, ok := live[e.name]; ok {
-				problems = append(problems, fmt.Sprintf("slot %s granted to %s while %s held it", e.name, e.rec.ID, old.ID))
-			}
-			if other, ok := byID[e.rec.ID]; ok && other != e.name {
-				problems = append(problems, fmt.Sprintf("lease %s held two slots: %s and %s", e.rec.ID, other, e.name))
-			}
-			n := 0
-			for _, r := range live {
-				if r.Member == e.rec.Member && r.ExpiresAt.After(e.rec.AcquiredAt) {
-					n++
-				}
-			}
-			if n >= capacity {
-				problems = append(problems, fmt.Sprintf("member %s (capacity %d) granted to %s while %d unexpired leases held it", e.rec.Member, capacity, e.rec.ID, n))
-			}
-			live[e.name] = e.rec
-			byID[e.rec.ID] = e.name
-			if len(live) > max {
-				problems = append(problems, fmt.Sprintf("%d leases live on pool %s (max %d) after granting %s", len(live), pool, max, e.rec.ID))
-			}
-			peak = maxInt(peak, len(live))
-			per := 0
-			for _, r := range live {
-				if r.Binding == e.rec.Binding {
-					per++
-				}
-			}
-			peakByBinding[e.rec.Binding] = maxInt(peakByBinding[e.rec.Binding], per)
-		case watch.Modified:
-			if old, ok := live[e.name]; !ok || old.ID != e.rec.ID {
-				problems = append(problems, fmt.Sprintf("slot %s renewed for %s, which does not hold it", e.name, e.rec.ID))
-			}
-			live[e.name] = e.rec
-		case watch.Deleted:
-			delete(live, e.name)
-			delete(byID, e.rec.ID)
-		}
-	}
-	return peak, peakByBinding, problems
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-// ---- small helpers ----
-
-func freeAddr() string {
-	GinkgoHelper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func tail(raw []byte, n int) string {
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

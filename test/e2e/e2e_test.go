@@ -34,6 +34,7 @@ import (
 
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
+	"github.com/nebula-io/nebula-resource/test/internal/harness"
 )
 
 const (
@@ -118,7 +119,7 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		reports := podEnv(ns, "reports", "app")
 		Expect(envValue(reports, "PG_HOST")).To(Equal(pg.Host()), "a Static binding carries its member's address")
 		env = podEnv(ns, "api", "app")
-		Expect(envValue(env, "NEBULA_LEASE_ENDPOINT")).To(Equal("http://" + mgr.api))
+		Expect(envValue(env, "NEBULA_LEASE_ENDPOINT")).To(Equal(mgr.URL()))
 		Expect(envValue(env, "NEBULA_BINDING")).To(Equal(dynamic))
 		Expect(envValue(env, "NEBULA_TOKEN")).NotTo(BeEmpty())
 		Expect(envValue(env, "NEBULA_USERNAME")).To(Equal("app"))
@@ -144,9 +145,9 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		list.finish(30 * time.Second)
 		Expect(list.err).NotTo(HaveOccurred(), list.errOut.String())
 		Expect(list.out.String()).To(ContainSubstring("binding " + dynamic + ": 0 lease(s)"))
-		for _, e := range hist.since(0, poolKey) {
-			if e.rec.ID == r.LeaseID {
-				Expect(e.rec.Holder).To(Equal("s1-go"))
+		for _, e := range hist.Since(0, poolKey) {
+			if e.Record.ID == r.LeaseID {
+				Expect(e.Record.Holder).To(Equal("s1-go"))
 			}
 		}
 	})
@@ -197,7 +198,7 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		const n = 6
 		Eventually(func() string { return jsonpath(ns, "resourcebinding/api-pg", "{.status.activeLeases}") }, 30*time.Second).Should(Equal("1"))
 		Eventually(func() int { return poolStatus(env).Leased }, 10*time.Second).Should(Equal(1))
-		from := hist.len()
+		from := hist.Len()
 		// The pool's own view, sampled while the workloads run: it counts the
 		// Static binding's slot, which lives in the manager's memory only (it is
 		// no lease object, so the history below cannot see it).
@@ -214,7 +215,7 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 				case <-time.After(100 * time.Millisecond):
 				}
 				if st, err := leaseClient(env).PoolStatus(context.Background()); err == nil {
-					peak = maxInt(peak, st.Leased)
+					peak = max(peak, st.Leased)
 				}
 			}
 		}()
@@ -254,9 +255,9 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		By("the lease history never shows more slots leased than the pool's max")
 		Eventually(func() int {
 			live := 0
-			for _, e := range hist.since(from, poolKey) {
-				if e.rec.Binding == dynamic {
-					switch e.typ {
+			for _, e := range hist.Since(from, poolKey) {
+				if e.Record.Binding == dynamic {
+					switch e.Type {
 					case watch.Added:
 						live++
 					case watch.Deleted:
@@ -268,16 +269,16 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		}, 10*time.Second).Should(BeZero(), "the history sees every release")
 		close(stopSampling)
 		Expect(<-sampled).To(Equal(poolMax), "the pool reports itself full at its peak, never above max")
-		peak, perBinding, problems := hist.replay(poolKey, poolMax, dynSlots)
-		Expect(problems).To(BeEmpty())
-		Expect(peak).To(Equal(dynSlots), "lease objects at the peak: every slot but the Static binding's")
-		Expect(perBinding[dynamic]).To(Equal(dynSlots))
+		rep := hist.Check(harness.Limits{Pool: poolKey, Capacity: poolMax, Max: dynSlots})
+		Expect(rep.Problems).To(BeEmpty())
+		Expect(rep.Peak).To(Equal(dynSlots), "lease objects at the peak: every slot but the Static binding's")
+		Expect(rep.PeakByBinding[dynamic]).To(Equal(dynSlots))
 
 		By("waiters were granted in the order they queued (the grant times the manager recorded)")
 		granted := map[string]time.Time{}
-		for _, e := range hist.since(from, poolKey) {
-			if e.typ == watch.Added && e.rec.Binding == dynamic {
-				granted[e.rec.Holder] = e.rec.AcquiredAt
+		for _, e := range hist.Since(from, poolKey) {
+			if e.Type == watch.Added && e.Record.Binding == dynamic {
+				granted[e.Record.Holder] = e.Record.AcquiredAt
 			}
 		}
 		Expect(granted).To(HaveLen(n))
@@ -344,7 +345,7 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		// schedule; start once it holds it again, so two slots are free.
 		Eventually(func() string { return jsonpath(ns, "resourcebinding/api-pg", "{.status.activeLeases}") }, 30*time.Second).Should(Equal("1"))
 		Eventually(func() int { return poolStatus(env).Leased }, 10*time.Second).Should(Equal(1))
-		from := hist.len()
+		from := hist.Len()
 		var procs []*workloadProc
 		// Two hold the dynamic slots across the crash (20s leases, renewed by
 		// the Go client every ~7s, so at least once after the restart), two
@@ -359,19 +360,19 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		GinkgoWriter.Printf("pool status with two waiters: %+v\n", poolStatus(env))
 		held := map[string]bool{}
 		var seen []string
-		for _, e := range hist.since(from, poolKey) {
-			seen = append(seen, fmt.Sprintf("%s %s %s %s", e.typ, e.rec.ID, e.rec.Holder, e.rec.Binding))
-			if e.typ == watch.Added && strings.HasPrefix(e.rec.Holder, "s4-") {
-				held[e.rec.ID] = true
+		for _, e := range hist.Since(from, poolKey) {
+			seen = append(seen, fmt.Sprintf("%s %s %s %s", e.Type, e.Record.ID, e.Record.Holder, e.Record.Binding))
+			if e.Type == watch.Added && strings.HasPrefix(e.Record.Holder, "s4-") {
+				held[e.Record.ID] = true
 			}
 		}
 		Expect(held).To(HaveLen(dynSlots), "lease history since the scenario started:\n%s", strings.Join(seen, "\n"))
 
 		By("SIGKILL the manager with two leases held and two acquirers waiting, and start it again")
-		mgr.kill()
-		killedAt := hist.len()
-		mgr.start()
-		mgr.waitReady(60 * time.Second)
+		mgr.Kill()
+		killedAt := hist.Len()
+		Expect(mgr.Start()).To(Succeed())
+		Expect(mgr.WaitReady(suiteCtx, 60*time.Second, 100*time.Millisecond)).To(Succeed())
 
 		var reports []workloadReport
 		for _, p := range procs {
@@ -379,9 +380,9 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		}
 		By("the held leases were renewed under their ids after the restart and released by their holders")
 		renewedAfter := map[string]bool{}
-		for _, e := range hist.since(killedAt, poolKey) {
-			if e.typ == watch.Modified {
-				renewedAfter[e.rec.ID] = true
+		for _, e := range hist.Since(killedAt, poolKey) {
+			if e.Type == watch.Modified {
+				renewedAfter[e.Record.ID] = true
 			}
 		}
 		for _, r := range reports[:dynSlots] {
@@ -389,12 +390,11 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 			Expect(renewedAfter).To(HaveKey(r.LeaseID), "lease %s renewed after the restart", r.LeaseID)
 		}
 		By("the history never grants a slot twice")
-		_, _, problems := hist.replay(poolKey, poolMax, poolMax)
-		Expect(problems).To(BeEmpty())
+		Expect(hist.Check(harness.Limits{Pool: poolKey, Capacity: poolMax, Max: poolMax}).Problems).To(BeEmpty())
 		ids := map[string]int{}
-		for _, e := range hist.since(from, poolKey) {
-			if e.typ == watch.Added {
-				ids[e.rec.ID]++
+		for _, e := range hist.Since(from, poolKey) {
+			if e.Type == watch.Added {
+				ids[e.Record.ID]++
 			}
 		}
 		Expect(ids).To(HaveLen(4))

@@ -22,7 +22,6 @@ limitations under the License.
 package leasecrash
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -31,12 +30,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +40,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -53,6 +47,7 @@ import (
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
+	"github.com/nebula-io/nebula-resource/test/internal/harness"
 )
 
 const (
@@ -99,15 +94,17 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 	defer cancel()
 
 	bin := filepath.Join(dir, "manager")
-	build := exec.Command("go", "build", "-race", "-o", bin, "./cmd/manager")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("failed to build the manager: %v\n%s", err, out)
+	if err := harness.GoBuild(filepath.Join("..", ".."), bin, "./cmd/manager", "-race"); err != nil {
+		t.Fatalf("failed to build the manager: %v", err)
 	}
 
 	// History: every change of a lease object, in the API server's order.
-	hist := &history{}
-	go hist.watch(ctx, t, c)
+	hist := harness.WatchLeases(ctx, c, client.InNamespace(ns))
+	t.Cleanup(func() {
+		for _, err := range hist.Undecodable() {
+			t.Errorf("undecodable lease object in the history: %v", err)
+		}
+	})
 
 	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	pool := &resourcesv1alpha1.ResourcePool{
@@ -134,12 +131,31 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 		},
 	}))
 
-	m := &manager{t: t, bin: bin, kubeconfig: kcPath, probe: freeAddr(t), api: freeAddr(t), logDir: dir}
-	m.start()
-	defer m.kill()
-	api := &apiClient{base: "http://" + m.api}
+	m, err := harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kcPath, LogDir: dir,
+		LeaderElection: harness.LeaderElection{Namespace: "default",
+			LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}})
+	must(t, err)
+	startManager := func() {
+		t.Helper()
+		if err := m.Start(); err != nil {
+			t.Fatalf("failed to start the manager: %v", err)
+		}
+		run, log := m.Runs(), m.LogPath()
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("manager run %d log (tail):\n%s", run, harness.TailFile(log, 60))
+			}
+		})
+	}
+	waitReady := func() {
+		t.Helper()
+		must(t, m.WaitReady(ctx, 60*time.Second, 50*time.Millisecond))
+	}
+	startManager()
+	defer m.Kill()
+	api := &apiClient{base: m.URL()}
 	api.token = waitToken(ctx, t, c)
-	m.waitReady(ctx)
+	waitReady()
 
 	// Fill the pool: three long leases and three short ones that expire
 	// while no manager runs.
@@ -185,10 +201,10 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 	}
 
 	t.Log("SIGKILL the manager with", len(long), "long and", len(short), "short leases held and", len(waiters), "acquirers waiting")
-	m.kill()
+	m.Kill()
 	killedAt := time.Now()
-	m.start()
-	m.waitReady(ctx)
+	startManager()
+	waitReady()
 	t.Logf("the restarted manager leads and serves %s after the kill", time.Since(killedAt).Round(time.Millisecond))
 
 	for _, l := range long {
@@ -248,168 +264,15 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 			t.Errorf("release %s: %v", id, e)
 		}
 	}
-	waitFor(ctx, t, "the history to see every release", func() bool { return hist.live() == 0 })
-	n, problems := hist.check(capacity)
-	for _, p := range problems {
+	waitFor(ctx, t, "the history to see every release", func() bool { return hist.Live() == 0 })
+	rep := hist.Check(harness.Limits{Capacity: capacity})
+	for _, p := range rep.Problems {
 		t.Error(p)
 	}
-	t.Logf("history checked: %d lease object events, %d problems", n, len(problems))
-	if n < 2*(members*capacity+2) {
-		t.Errorf("the history has only %d events; the watch missed some", n)
+	t.Logf("history checked: %d lease object events, %d problems", rep.Events, len(rep.Problems))
+	if rep.Events < 2*(members*capacity+2) {
+		t.Errorf("the history has only %d events; the watch missed some", rep.Events)
 	}
-}
-
-// history records lease object events in the API server's order.
-type history struct {
-	mu     sync.Mutex
-	events []event
-}
-
-type event struct {
-	typ  watch.EventType
-	rec  leaseapi.Record
-	name string
-}
-
-func (h *history) watch(ctx context.Context, t *testing.T, c client.WithWatch) {
-	rv := ""
-	for ctx.Err() == nil {
-		w, err := c.Watch(ctx, &coordinationv1.LeaseList{}, client.InNamespace(ns),
-			client.MatchingLabels{leasestore.LabelComponent: leasestore.ComponentLease}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}})
-		if err != nil {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		for ev := range w.ResultChan() {
-			o, ok := ev.Object.(*coordinationv1.Lease)
-			if !ok {
-				continue
-			}
-			rv = o.ResourceVersion
-			r, err := leasestore.FromObject(o)
-			if err != nil {
-				t.Errorf("undecodable lease object in the history: %v", err)
-				continue
-			}
-			h.mu.Lock()
-			h.events = append(h.events, event{typ: ev.Type, rec: r, name: o.Name})
-			h.mu.Unlock()
-		}
-	}
-}
-
-func (h *history) live() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, e := range h.events {
-		switch e.typ {
-		case watch.Added:
-			n++
-		case watch.Deleted:
-			n--
-		}
-	}
-	return n
-}
-
-// check replays the history: a slot object is never added while it is held,
-// a lease id never lives on two slots, and a member never has more unexpired
-// holders than its capacity at the moment of a grant.
-func (h *history) check(capacity int) (int, []string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var problems []string
-	live := map[string]leaseapi.Record{} // object name -> record
-	byID := map[string]string{}
-	for _, e := range h.events {
-		switch e.typ {
-		case watch.Added:
-			if old, ok := live[e.name]; ok {
-				problems = append(problems, fmt.Sprintf("slot %s granted to %s while %s held it", e.name, e.rec.ID, old.ID))
-			}
-			if other, ok := byID[e.rec.ID]; ok && other != e.name {
-				problems = append(problems, fmt.Sprintf("lease %s held two slots: %s and %s", e.rec.ID, other, e.name))
-			}
-			holders := []string{}
-			for _, r := range live {
-				if r.Member == e.rec.Member && r.ExpiresAt.After(e.rec.AcquiredAt) {
-					holders = append(holders, r.ID)
-				}
-			}
-			if len(holders) >= capacity {
-				sort.Strings(holders)
-				problems = append(problems, fmt.Sprintf("member %s (capacity %d) granted to %s at %s while %s held it unexpired",
-					e.rec.Member, capacity, e.rec.ID, e.rec.AcquiredAt.Format(time.RFC3339Nano), strings.Join(holders, ", ")))
-			}
-			live[e.name] = e.rec
-			byID[e.rec.ID] = e.name
-		case watch.Modified:
-			if old, ok := live[e.name]; !ok || old.ID != e.rec.ID {
-				problems = append(problems, fmt.Sprintf("slot %s renewed for %s, which does not hold it", e.name, e.rec.ID))
-			}
-			live[e.name] = e.rec
-		case watch.Deleted:
-			delete(live, e.name)
-			delete(byID, e.rec.ID)
-		}
-	}
-	return len(h.events), problems
-}
-
-type manager struct {
-	t                       *testing.T
-	bin, kubeconfig, logDir string
-	probe, api              string
-	cmd                     *exec.Cmd
-	runs                    int
-	log                     *os.File
-}
-
-func (m *manager) start() {
-	m.runs++
-	f, err := os.Create(filepath.Join(m.logDir, fmt.Sprintf("manager-%d.log", m.runs)))
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	m.log = f
-	m.cmd = exec.Command(m.bin, "--metrics-bind-address=0", "--health-probe-bind-address="+m.probe,
-		"--lease-api-bind-address="+m.api, "--lease-api-insecure", "--lease-api-url=http://"+m.api,
-		"--leader-elect", "--leader-election-namespace=default",
-		"--leader-election-lease-duration=3s", "--leader-election-renew-deadline=2s", "--leader-election-retry-period=250ms")
-	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+m.kubeconfig)
-	m.cmd.Stdout, m.cmd.Stderr = f, f
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatalf("failed to start the manager: %v", err)
-	}
-	m.t.Cleanup(func() {
-		if m.t.Failed() {
-			raw, _ := os.ReadFile(f.Name())
-			m.t.Logf("manager run %d log (tail):\n%s", m.runs, tail(raw, 60))
-		}
-	})
-}
-
-func (m *manager) kill() {
-	if m.cmd == nil || m.cmd.Process == nil {
-		return
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGKILL)
-	_ = m.cmd.Wait()
-	m.cmd = nil
-	_ = m.log.Close()
-}
-
-func (m *manager) waitReady(ctx context.Context) {
-	waitFor(ctx, m.t, "the manager to lead and serve leases", func() bool {
-		resp, err := http.Get("http://" + m.api + "/v1/healthz")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var h leaseapi.Health
-		return json.NewDecoder(resp.Body).Decode(&h) == nil && h.Leader && h.Ready
-	})
 }
 
 type apiClient struct {
@@ -502,47 +365,9 @@ func tcpListener(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-func tail(raw []byte, n int) string {
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-func TestHistoryCheckerFindsDoubleGrants(t *testing.T) {
-	now := time.Now()
-	rec := func(id, member string) leaseapi.Record {
-		return leaseapi.Record{ID: id, Member: member, AcquiredAt: now, ExpiresAt: now.Add(time.Minute)}
-	}
-	h := &history{events: []event{
-		{typ: watch.Added, name: "db.m0.0", rec: rec("a", "m0")},
-		{typ: watch.Added, name: "db.m0.1", rec: rec("b", "m0")},
-		{typ: watch.Added, name: "db.m0.0", rec: rec("c", "m0")},
-	}}
-	_, problems := h.check(2)
-	if len(problems) != 2 {
-		t.Fatalf("want a slot and a capacity violation, got %q", problems)
 	}
 }
