@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make dev`: a local playground. Starts a control plane (etcd + kube-apiserver
-# from hack/setup-envtest.sh), installs the CRDs, runs the manager as its own
-# process, applies config/samples and prints the kubectl commands to look around.
+# from hack/setup-envtest.sh) with the workload webhook installed, installs the
+# CRDs, runs the manager as its own process (serving the lease API and the
+# webhook), applies config/samples and prints the kubectl commands to look around.
 # Ctrl-C stops everything it started.
 #
 # NEBULA_DEV_ONESHOT=1 runs the tour once and exits (used to check `make dev`).
@@ -58,7 +59,8 @@ step "installing the CRDs..."
 
 step "starting the manager (logs: .dev/manager.log)..."
 bin/manager --metrics-bind-address=127.0.0.1:8080 --health-probe-bind-address=127.0.0.1:8081 \
-  --lease-api-bind-address=127.0.0.1:18443 --lease-api-insecure --lease-api-url=http://127.0.0.1:18443 --zap-devel >"${state}/manager.log" 2>&1 &
+  --lease-api-bind-address=127.0.0.1:18443 --lease-api-insecure --lease-api-url=http://127.0.0.1:18443 \
+  --webhook-port=19443 --webhook-cert-dir="${state}/webhook" --zap-devel >"${state}/manager.log" 2>&1 &
 pids+=($!)
 manager_pid=$!
 for _ in $(seq 1 60); do
@@ -89,6 +91,10 @@ dev: ready. In another shell:
   ${root}/bin/nebulactl lease run -- sh -c 'echo leased \$NEBULA_MEMBER at \$NEBULA_HOST:\$NEBULA_PORT'
   ${root}/bin/nebulactl pool status
 
+  # a Job is projected by the webhook when it is created (binding nightly-postgres):
+  kubectl create -f config/samples/jobs/batch_v1_job_nightly.yaml
+  kubectl get jobs -l nebula.io/batch=nightly -o jsonpath='{.items[*].spec.template.spec.containers[0].envFrom}'
+
 Manager log: ${state}/manager.log. Ctrl-C stops everything.
 MSG
 
@@ -102,6 +108,10 @@ if [ "${NEBULA_DEV_ONESHOT:-}" = "1" ]; then
     eval "export $("${kubectl}" get secret etl-postgres-nebula-binding -o go-template='{{range $k,$v := .data}}{{$k}}={{$v|base64decode}} {{end}}')"
     bin/nebulactl lease run -- sh -c 'echo "leased $NEBULA_MEMBER at $NEBULA_HOST:$NEBULA_PORT"'
   )
+  "${kubectl}" wait --for=condition=PoolAvailable --timeout=60s resourcebinding/nightly-postgres
+  job="$("${kubectl}" create -f config/samples/jobs/batch_v1_job_nightly.yaml -o name)"
+  echo "${job} envFrom: $("${kubectl}" get "${job}" -o jsonpath='{.spec.template.spec.containers[0].envFrom}')"
+  "${kubectl}" wait --for=condition=Ready --timeout=60s resourcebinding/nightly-postgres
   exit 0
 fi
 wait "${manager_pid}"

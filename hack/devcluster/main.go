@@ -15,8 +15,10 @@ limitations under the License.
 */
 
 // Command devcluster runs a local control plane (etcd + kube-apiserver built by
-// hack/setup-envtest.sh) for `make dev`, writes an admin kubeconfig, and keeps
-// running until interrupted.
+// hack/setup-envtest.sh) for `make dev`, writes an admin kubeconfig, installs
+// the workload webhook of config/webhook pointing at a manager on this host
+// (with a fresh serving certificate for it), and keeps running until
+// interrupted.
 package main
 
 import (
@@ -32,18 +34,24 @@ import (
 
 func main() {
 	kubeconfig := flag.String("write-kubeconfig", ".dev/kubeconfig", "where to write the admin kubeconfig")
+	wh := envtest.WebhookInstallOptions{LocalServingHost: "127.0.0.1"}
+	certDir := flag.String("webhook-cert-dir", ".dev/webhook",
+		"where to write tls.crt and tls.key for the manager's workload webhook (its --webhook-cert-dir)")
+	flag.IntVar(&wh.LocalServingPort, "webhook-port", 19443, "the port the manager serves its workload webhook on (its --webhook-port)")
+	webhookManifests := flag.String("webhook-manifests", "config/webhook/manifests.yaml", "the webhook configuration to install")
 	flag.Parse()
-	if err := run(*kubeconfig); err != nil {
+	wh.Paths = []string{*webhookManifests}
+	if err := run(*kubeconfig, wh, *certDir); err != nil {
 		fmt.Fprintf(os.Stderr, "devcluster: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(kubeconfigPath string) error {
+func run(kubeconfigPath string, webhook envtest.WebhookInstallOptions, certDir string) error {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `bash hack/setup-envtest.sh` and export its output")
 	}
-	env := &envtest.Environment{}
+	env := &envtest.Environment{WebhookInstallOptions: webhook}
 	fmt.Fprintln(os.Stderr, "devcluster: starting etcd and kube-apiserver...")
 	if _, err := env.Start(); err != nil {
 		return fmt.Errorf("failed to start the control plane: %w", err)
@@ -54,6 +62,12 @@ func run(kubeconfigPath string) error {
 			fmt.Fprintf(os.Stderr, "devcluster: failed to stop cleanly: %v\n", err)
 		}
 	}()
+
+	// envtest wrote the serving certificate into a temporary directory of its
+	// own (removed by Stop); the manager reads it from certDir.
+	if err := copyFiles(env.WebhookInstallOptions.LocalServingCertDir, certDir, "tls.crt", "tls.key"); err != nil {
+		return fmt.Errorf("failed to hand the webhook certificate to the manager: %w", err)
+	}
 
 	admin, err := env.AddUser(envtest.User{Name: "dev-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
@@ -75,10 +89,28 @@ func run(kubeconfigPath string) error {
 		return fmt.Errorf("failed to write the kubeconfig: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "devcluster: control plane at %s, kubeconfig %s\n", env.Config.Host, kubeconfigPath)
+	fmt.Fprintf(os.Stderr, "devcluster: workload webhook installed for https://%s:%d (certificate in %s)\n",
+		webhook.LocalServingHost, webhook.LocalServingPort, certDir)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
 	_ = os.Remove(kubeconfigPath)
+	return nil
+}
+
+func copyFiles(from, to string, names ...string) error {
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(from, n))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(to, n), b, 0o600); err != nil {
+			return err
+		}
+	}
 	return nil
 }

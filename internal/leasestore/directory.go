@@ -52,7 +52,8 @@ func SecretName(binding string) string { return binding + "-nebula-binding" }
 
 func (d *Directory) Binding(ctx context.Context, namespace, name string) (*leaseapi.Binding, []byte, error) {
 	var b resourcesv1alpha1.ResourceBinding
-	if err := d.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &b); err != nil {
+	err := d.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &b)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil, fmt.Errorf("binding %s/%s: %w", namespace, name, leaseapi.ErrNotFound)
 		}
@@ -66,6 +67,9 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 		poolNS = b.Namespace
 	}
 	out := &leaseapi.Binding{Namespace: namespace, Name: name, Pool: poolNS + "/" + b.Spec.PoolRef.Name}
+	if out.Partition, err = d.partition(ctx, &b, types.NamespacedName{Namespace: poolNS, Name: b.Spec.PoolRef.Name}); err != nil {
+		return nil, nil, err
+	}
 	if b.Spec.Leases != nil {
 		out.MaxLeases = int(b.Spec.Leases.GetMax())
 		if b.Spec.Leases.Duration != nil {
@@ -84,7 +88,7 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 		secrets = d.Reader
 	}
 	key := types.NamespacedName{Namespace: namespace, Name: SecretName(name)}
-	err := secrets.Get(ctx, key, &secret)
+	err = secrets.Get(ctx, key, &secret)
 	if apierrors.IsNotFound(err) && d.Uncached != nil {
 		err = d.Uncached.Get(ctx, key, &secret)
 	}
@@ -98,6 +102,21 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 		return out, nil, nil // not the binding's own Secret
 	}
 	return out, secret.Data[b.Spec.Env.GetPrefix()+"TOKEN"], nil
+}
+
+// partition is the key of the pool partition binding b leases in: its
+// scope cut to the pool's partitionBy, the same Scope.PartitionKey the
+// Static path acquires with. "" when the pool does not exist (an acquire
+// then answers PoolNotFound) or is not partitioned.
+func (d *Directory) partition(ctx context.Context, b *resourcesv1alpha1.ResourceBinding, pool types.NamespacedName) (string, error) {
+	var p resourcesv1alpha1.ResourcePool
+	if err := d.Reader.Get(ctx, pool, &p); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("failed to get pool %s of binding %s/%s: %w", pool, b.Namespace, b.Name, err)
+	}
+	return b.Spec.Scope.PartitionKey(p.Spec.PartitionBy), nil
 }
 
 func (d *Directory) Pool(ctx context.Context, key string) (leaseapi.PoolInfo, error) {

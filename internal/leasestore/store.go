@@ -58,6 +58,10 @@ const (
 	AnnotationAcquired  = annotationPrefix + "acquired-at"
 	AnnotationDuration  = annotationPrefix + "duration"
 	AnnotationHolder    = annotationPrefix + "holder"
+	// AnnotationPartition is the pool partition the lease counts against
+	// (absent when it counts against none; objects written before
+	// partitions existed have none and decode with an empty partition).
+	AnnotationPartition = annotationPrefix + "partition"
 )
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
@@ -114,6 +118,20 @@ func toObject(r *leaseapi.Record) (*coordinationv1.Lease, error) {
 	acquired := metav1.NewMicroTime(r.AcquiredAt)
 	renewed := metav1.NewMicroTime(r.ExpiresAt.Add(-r.Duration))
 	holder := r.Binding + "/" + r.ID
+	annotations := map[string]string{
+		AnnotationLeaseID:   r.ID,
+		AnnotationPool:      r.Pool,
+		AnnotationBinding:   r.Binding,
+		AnnotationMember:    r.Member,
+		AnnotationSlot:      strconv.Itoa(r.Slot),
+		AnnotationExpiresAt: r.ExpiresAt.UTC().Format(time.RFC3339Nano),
+		AnnotationAcquired:  r.AcquiredAt.UTC().Format(time.RFC3339Nano),
+		AnnotationDuration:  r.Duration.String(),
+		AnnotationHolder:    r.Holder,
+	}
+	if r.Partition != "" {
+		annotations[AnnotationPartition] = r.Partition
+	}
 	return &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: poolNS, Name: ObjectName(poolName, r.Member, r.Slot), ResourceVersion: r.Version,
@@ -125,17 +143,7 @@ func toObject(r *leaseapi.Record) (*coordinationv1.Lease, error) {
 				LabelBindingNS:                   bNS,
 				LabelMember:                      r.Member,
 			},
-			Annotations: map[string]string{
-				AnnotationLeaseID:   r.ID,
-				AnnotationPool:      r.Pool,
-				AnnotationBinding:   r.Binding,
-				AnnotationMember:    r.Member,
-				AnnotationSlot:      strconv.Itoa(r.Slot),
-				AnnotationExpiresAt: r.ExpiresAt.UTC().Format(time.RFC3339Nano),
-				AnnotationAcquired:  r.AcquiredAt.UTC().Format(time.RFC3339Nano),
-				AnnotationDuration:  r.Duration.String(),
-				AnnotationHolder:    r.Holder,
-			},
+			Annotations: annotations,
 		},
 		Spec: coordinationv1.LeaseSpec{
 			HolderIdentity:       &holder,
@@ -151,7 +159,7 @@ func FromObject(o *coordinationv1.Lease) (leaseapi.Record, error) {
 	a := o.Annotations
 	r := leaseapi.Record{
 		ID: a[AnnotationLeaseID], Pool: a[AnnotationPool], Binding: a[AnnotationBinding], Member: a[AnnotationMember],
-		Holder: a[AnnotationHolder], Version: o.ResourceVersion,
+		Partition: a[AnnotationPartition], Holder: a[AnnotationHolder], Version: o.ResourceVersion,
 	}
 	var errs []error
 	var err error

@@ -18,6 +18,7 @@ package poolhost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,10 +37,14 @@ type token = struct{}
 func tokenFactory(context.Context) (token, error) { return token{}, nil }
 
 // partitionLocked returns the token pool of a partition, starting it on
-// first use.
+// first use. A closed pool starts none: Close has stopped them all, and a
+// partition started after it would never be stopped.
 func (p *Pool) partitionLocked(key string) (*poolruntime.Pool[token], error) {
 	if rt, ok := p.partitions[key]; ok {
 		return rt, nil
+	}
+	if p.closed {
+		return nil, fmt.Errorf("pool %s is shutting down: %w", p.name, poolruntime.KindClosed)
 	}
 	rt, err := poolruntime.New[token](poolruntime.FactoryFunc[token](tokenFactory), poolruntime.Config{
 		Name:           p.name + "/" + key,
@@ -73,8 +78,26 @@ func (p *Pool) resizePartitions() {
 	}
 }
 
+// PartitionFullError is returned by AcquireIn when the partition held its
+// cap of leases and none of them was released within the wait.
+type PartitionFullError struct {
+	Pool, Partition string
+	// Max is the per-partition cap.
+	Max int
+	// Err is why the wait ended (the acquire timeout or the context).
+	Err error
+}
+
+func (e *PartitionFullError) Error() string {
+	return fmt.Sprintf("failed to acquire in partition %q of pool %s (at most %d leases per partition): %v", e.Partition, e.Pool, e.Max, e.Err)
+}
+
+func (e *PartitionFullError) Unwrap() error { return e.Err }
+
 // AcquireIn leases a slot for partition key. Without partitioning (no
-// per-partition cap in the spec, or an empty key) it is Acquire.
+// per-partition cap in the spec, or an empty key) it is Acquire. When the
+// partition holds its cap it waits (FIFO within the partition) up to ctx and
+// the pool's acquire timeout, then fails with a *PartitionFullError.
 func (p *Pool) AcquireIn(ctx context.Context, key string, d time.Duration) (*Lease, error) {
 	p.mu.Lock()
 	if p.spec.PartitionMax == 0 || key == "" {
@@ -89,9 +112,11 @@ func (p *Pool) AcquireIn(ctx context.Context, key string, d time.Duration) (*Lea
 		return nil, err
 	}
 	tok, err := part.AcquireFor(ctx, d)
+	if errors.Is(err, poolruntime.KindClosed) {
+		return nil, fmt.Errorf("failed to acquire in partition %q of pool %s: %w", key, p.name, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("failed to acquire in partition %q of pool %s (at most %d leases per partition): %w",
-			key, p.name, limit, err)
+		return nil, &PartitionFullError{Pool: p.name, Partition: key, Max: limit, Err: err}
 	}
 	l, err := p.Acquire(ctx, d)
 	if err != nil {
@@ -103,37 +128,144 @@ func (p *Pool) AcquireIn(ctx context.Context, key string, d time.Duration) (*Lea
 }
 
 // AdoptIn is Adopt for a lease that was granted in partition key: the
-// adopted lease takes one of the partition's tokens too, so a restart does not
-// let a partition exceed its cap. If the partition is full it waits for a
-// token like any acquire (up to ctx and the pool's acquire timeout).
+// adopted lease holds one of the partition's tokens too, so that after a
+// restart the partition's leases still count against its cap.
+//
+// Adoption gives back a slot its holder already has, so the partition's cap
+// never refuses or delays it: waiting behind new acquires of the partition
+// would hold the restore up, and an adoption that failed would leave the
+// holder's slot free to be handed to someone else. When the partition is
+// full (its cap was lowered, or Static bindings filled it before the
+// restore), it gets one more token for this lease and its cap back at once:
+// it then holds more leases than its cap until enough of them end (a token
+// released above the cap is dropped), and new acquires of the partition
+// wait until it is under its cap again.
 func (p *Pool) AdoptIn(ctx context.Context, key, member string, deadline time.Time) (*Lease, error) {
 	p.mu.Lock()
-	if p.spec.PartitionMax == 0 || key == "" {
-		p.mu.Unlock()
-		return p.Adopt(ctx, member, deadline)
-	}
-	part, err := p.partitionLocked(key)
-	limit := p.spec.PartitionMax
-	d := deadline.Sub(p.clock())
+	partitioned := p.spec.PartitionMax > 0 && key != ""
 	p.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	if d <= 0 {
-		return nil, fmt.Errorf("pool %s: cannot adopt a lease on %s: %w", p.name, member, ErrLeaseExpired)
-	}
-	tok, err := part.AcquireFor(ctx, d)
-	if err != nil {
-		return nil, fmt.Errorf("failed to adopt a lease on %s in partition %q of pool %s (at most %d leases per partition): %w",
-			member, key, p.name, limit, err)
-	}
 	l, err := p.Adopt(ctx, member, deadline)
+	if err != nil || !partitioned {
+		return l, err
+	}
+	tok, err := p.adoptToken(ctx, key, deadline)
 	if err != nil {
-		tok.Release()
-		return nil, err
+		l.Release()
+		return nil, fmt.Errorf("failed to adopt a lease on %s in partition %q of pool %s: %w", member, key, p.name, err)
 	}
 	l.partition = tok
 	return l, nil
+}
+
+// adoptTokenTry bounds one attempt to take a token of a partition that has
+// room (creating a token is immediate).
+const adoptTokenTry = 250 * time.Millisecond
+
+// adoptToken takes a token of partition key for an adopted lease, making
+// room for it when the partition is full.
+func (p *Pool) adoptToken(ctx context.Context, key string, deadline time.Time) (poolruntime.Lease[token], error) {
+	// One adoption at a time (adoptMu also serializes Adopt): each one grows
+	// the partition and then sets its cap back, and interleaved, one would
+	// take back the room the other made.
+	p.adoptMu.Lock()
+	defer p.adoptMu.Unlock()
+	p.mu.Lock()
+	part, err := p.partitionLocked(key)
+	p.mu.Unlock()
+	if err != nil {
+		return poolruntime.Lease[token]{}, err
+	}
+	defer p.restorePartitionCap(key, part)
+	for {
+		d := deadline.Sub(p.clock())
+		if d <= 0 {
+			return poolruntime.Lease[token]{}, ErrLeaseExpired
+		}
+		if st := part.Stats(); st.Idle == 0 && st.Live >= st.MaxSize {
+			// Room for this lease only. Resize serves the partition's
+			// waiters first, so one of them may take it: then the next
+			// round makes room again (each such waiter was queued
+			// before the restore and holds a lease now, so the surplus
+			// is bounded and ends as leases end).
+			if err := part.Resize(0, st.Live+1); err != nil {
+				return poolruntime.Lease[token]{}, fmt.Errorf("failed to make room in partition %q: %w", key, err)
+			}
+		}
+		tctx, cancel := context.WithTimeout(ctx, adoptTokenTry)
+		tok, err := part.AcquireFor(tctx, d)
+		cancel()
+		if err == nil {
+			return tok, nil
+		}
+		if ctx.Err() != nil || errors.Is(err, poolruntime.KindClosed) {
+			return poolruntime.Lease[token]{}, err
+		}
+	}
+}
+
+// restorePartitionCap sets a partition's cap back to the spec's after
+// adoptToken grew it. Tokens held above the cap stay with their leases;
+// the runtime drops each one as it is released.
+func (p *Pool) restorePartitionCap(key string, part *poolruntime.Pool[token]) {
+	p.mu.Lock()
+	limit := p.spec.PartitionMax
+	p.mu.Unlock()
+	if limit == 0 {
+		return // partitioning was turned off: AcquireIn does not use the partition any more
+	}
+	if err := part.Resize(0, limit); err != nil && !errors.Is(err, poolruntime.KindClosed) {
+		p.log.Error("failed to restore the cap of a partition", "pool", p.name, "partition", key, "error", err)
+	}
+}
+
+// PartitionCap is the most leases each partition may hold; 0 when the pool
+// is not partitioned (AcquireIn is then Acquire).
+func (p *Pool) PartitionCap() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.spec.PartitionMax
+}
+
+// PartitionUsage is one partition's share of the pool.
+type PartitionUsage struct {
+	// Max is the per-partition cap (0: the pool is not partitioned).
+	Max int
+	// Leased is how many leases the partition holds. It exceeds Max after
+	// leases were adopted into a full partition (see AdoptIn).
+	Leased int
+	// Waiting is how many acquires wait for one of the partition's tokens.
+	Waiting int
+}
+
+// Partition reports how partition key uses its cap (zero counts until its
+// first lease).
+func (p *Pool) Partition(key string) PartitionUsage {
+	p.mu.Lock()
+	u := PartitionUsage{Max: p.spec.PartitionMax}
+	part := p.partitions[key]
+	p.mu.Unlock()
+	if part != nil {
+		st := part.Stats()
+		u.Leased, u.Waiting = st.Leased, st.Waiting
+	}
+	return u
+}
+
+// PartitionsWaiting counts the acquires waiting for a token of any
+// partition. They wait in front of the pool's own queue, so Snapshot's
+// Waiting does not count them.
+func (p *Pool) PartitionsWaiting() int {
+	p.mu.Lock()
+	parts := make([]*poolruntime.Pool[token], 0, len(p.partitions))
+	for _, rt := range p.partitions {
+		parts = append(parts, rt)
+	}
+	p.mu.Unlock()
+	n := 0
+	for _, rt := range parts {
+		n += rt.Stats().Waiting
+	}
+	return n
 }
 
 func (p *Pool) closePartitions(ctx context.Context) {

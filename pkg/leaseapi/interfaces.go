@@ -33,6 +33,10 @@ type Binding struct {
 	Duration time.Duration
 	// Forbidden, when set, says why the binding may not use its pool.
 	Forbidden string
+	// Partition is the key of the pool's partition the binding leases in:
+	// its scope cut to the pool's partitionBy (Scope.PartitionKey), as the
+	// Static path acquires. Empty when the pool is not partitioned.
+	Partition string
 }
 
 // Key is namespace/name.
@@ -60,11 +64,14 @@ type Directory interface {
 
 // Record is a persisted lease: one per held slot.
 type Record struct {
-	ID         string
-	Pool       string // namespace/name
-	Binding    string // namespace/name
-	Member     string
-	Slot       int
+	ID      string
+	Pool    string // namespace/name
+	Binding string // namespace/name
+	Member  string
+	Slot    int
+	// Partition is the pool partition the lease was granted in ("" for
+	// none), so that a restart adopts it back into the same partition.
+	Partition  string
 	Holder     string
 	AcquiredAt time.Time
 	ExpiresAt  time.Time

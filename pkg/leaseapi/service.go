@@ -55,12 +55,13 @@ type Config struct {
 }
 
 // Service is the lease table: it grants slots of the live pools to bindings,
-// persists every lease before acknowledging it, enforces quotas, serves
-// waiting acquires FIFO per pool, and rebuilds itself from the store when a
-// replica becomes leader.
+// persists every lease before acknowledging it, enforces quotas and the
+// pools' per-partition caps, serves waiting acquires FIFO per partition of a
+// pool (queue.go), and rebuilds itself from the store when a replica becomes
+// leader.
 //
 // Locking: s.mu guards the maps of the Service; ps.mu guards one pool's
-// queue and slot table; l.mu serializes the store writes of one lease. Order:
+// queues and slot table; l.mu serializes the store writes of one lease. Order:
 // l.mu may be held while taking s.mu or ps.mu briefly, never the reverse.
 type Service struct {
 	pools    *poolhost.Registry
@@ -122,17 +123,18 @@ type poolState struct {
 	key       string
 	restoreMu sync.Mutex
 
-	mu    sync.Mutex
-	queue []*waiter
-	slots map[string]map[int]slotEntry // member -> slot -> holder
+	mu     sync.Mutex
+	queues map[string][]*waiter         // partition key -> waiting acquires, FIFO (see queue.go)
+	slots  map[string]map[int]slotEntry // member -> slot -> holder
 }
 
 type waiter struct {
-	reqID   string
-	binding string
-	since   time.Time
-	turn    chan struct{}
-	head    bool
+	reqID     string
+	binding   string
+	partition string // the queue it waits in
+	since     time.Time
+	turn      chan struct{}
+	head      bool
 }
 
 // NewService returns a Service. Run must run on the leader for it to grant.
@@ -235,7 +237,8 @@ func (s *Service) restored(key string) bool {
 }
 
 // restorePool adopts the pool's persisted leases: unexpired ones go back to
-// their holders on their member and slot, expired ones are deleted.
+// their holders on their member and slot, and count against the partition
+// they were granted in; expired ones are deleted.
 func (s *Service) restorePool(ctx context.Context, ps *poolState) {
 	ps.restoreMu.Lock()
 	defer ps.restoreMu.Unlock()
@@ -261,7 +264,7 @@ func (s *Service) restorePool(ctx context.Context, ps *poolState) {
 			continue
 		}
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		h, err := pool.Adopt(actx, r.Member, r.ExpiresAt)
+		h, err := pool.AdoptIn(actx, r.Partition, r.Member, r.ExpiresAt)
 		cancel()
 		switch {
 		case errors.Is(err, poolhost.ErrLeaseExpired):
@@ -281,7 +284,8 @@ func (s *Service) restorePool(ctx context.Context, ps *poolState) {
 		ps.setSlotLocked(r.Member, r.Slot, slotEntry{l: l})
 		ps.mu.Unlock()
 		s.register(l)
-		s.log.Info("adopted persisted lease", "pool", r.Pool, "binding", r.Binding, "lease", r.ID, "member", r.Member, "expiresAt", r.ExpiresAt)
+		s.log.Info("adopted persisted lease", "pool", r.Pool, "binding", r.Binding, "lease", r.ID, "member", r.Member,
+			"partition", r.Partition, "expiresAt", r.ExpiresAt)
 	}
 	s.mu.Lock()
 	if len(left) == 0 {
@@ -311,7 +315,7 @@ func (s *Service) poolState(key string) *poolState {
 	defer s.mu.Unlock()
 	ps := s.poolsByKey[key]
 	if ps == nil {
-		ps = &poolState{key: key, slots: map[string]map[int]slotEntry{}}
+		ps = &poolState{key: key, queues: map[string][]*waiter{}, slots: map[string]map[int]slotEntry{}}
 		s.poolsByKey[key] = ps
 	}
 	return ps
@@ -359,51 +363,6 @@ func (ps *poolState) blockSlot(member string, slot int, until time.Time) {
 	ps.setSlotLocked(member, slot, slotEntry{b: &blocked{until: until}})
 }
 
-// enqueue adds w at the tail; it gets w.turn when it reaches the head.
-func (ps *poolState) enqueue(w *waiter) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	ps.queue = append(ps.queue, w)
-	if len(ps.queue) == 1 {
-		w.head = true
-		close(w.turn)
-	}
-}
-
-// leave removes w (served or given up) and hands the head to the next.
-func (ps *poolState) leave(w *waiter) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	for i, q := range ps.queue {
-		if q == w {
-			ps.queue = append(ps.queue[:i], ps.queue[i+1:]...)
-			break
-		}
-	}
-	if len(ps.queue) > 0 && !ps.queue[0].head {
-		ps.queue[0].head = true
-		close(ps.queue[0].turn)
-	}
-}
-
-// position is w's 1-based place in the queue (0 when gone) and the depth.
-func (ps *poolState) position(w *waiter) (int, int) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	for i, q := range ps.queue {
-		if q == w {
-			return i + 1, len(ps.queue)
-		}
-	}
-	return 0, len(ps.queue)
-}
-
-func (ps *poolState) depth() int {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return len(ps.queue)
-}
-
 // acquireParams are the parsed fields of an AcquireRequest.
 type acquireParams struct {
 	duration time.Duration
@@ -415,7 +374,8 @@ type acquireParams struct {
 // minAcquireBudget is how long an acquire without wait may take to create a slot.
 const minAcquireBudget = 100 * time.Millisecond
 
-// Acquire grants b a slot of its pool, waiting FIFO up to p.wait.
+// Acquire grants b a slot of its pool in b's partition, waiting FIFO (in
+// the partition's queue) up to p.wait.
 func (s *Service) acquire(ctx context.Context, b *Binding, p acquireParams) (*Lease, *Error) {
 	if e := s.gate(); e != nil {
 		return nil, e
@@ -440,7 +400,7 @@ func (s *Service) acquire(ctx context.Context, b *Binding, p acquireParams) (*Le
 		return nil, apiErr(429, CodeQuotaExceeded,
 			"binding %s holds or is acquiring %d leases, its quota (spec.leases.max) is %d; release one first", key, used, b.MaxLeases).retry(time.Second)
 	}
-	w := &waiter{reqID: p.reqID, binding: key, since: s.now(), turn: make(chan struct{})}
+	w := &waiter{reqID: p.reqID, binding: key, partition: queueKey(pool, b), since: s.now(), turn: make(chan struct{})}
 	if p.reqID != "" {
 		rk := key + "\x00" + p.reqID
 		if _, dup := s.requests[rk]; dup {
@@ -490,7 +450,7 @@ func (s *Service) acquire(ctx context.Context, b *Binding, p acquireParams) (*Le
 	var err error
 	select {
 	case <-w.turn:
-		h, err = pool.Acquire(wctx, d)
+		h, err = pool.AcquireIn(wctx, b.Partition, d)
 	case <-wctx.Done():
 		err = wctx.Err()
 	}
@@ -498,7 +458,7 @@ func (s *Service) acquire(ctx context.Context, b *Binding, p acquireParams) (*Le
 	s.metrics.queue.WithLabelValues(b.Pool).Set(float64(ps.depth()))
 	waited := time.Since(start)
 	if err != nil {
-		return nil, s.acquireError(ctx, b.Pool, pool, err, wait, waited)
+		return nil, s.acquireError(ctx, b.Pool, pool, err, wait, waited, ps)
 	}
 	s.metrics.wait.WithLabelValues(b.Pool).Observe(waited.Seconds())
 
@@ -535,7 +495,8 @@ func (s *Service) livePool(ctx context.Context, key string) (*poolhost.Pool, *Er
 	return nil, apiErr(503, CodePoolNotReady, "ResourcePool %s is not running yet; see kubectl describe resourcepool", key).retry(2 * time.Second)
 }
 
-func (s *Service) acquireError(ctx context.Context, key string, pool *poolhost.Pool, err error, wait, waited time.Duration) *Error {
+func (s *Service) acquireError(ctx context.Context, key string, pool *poolhost.Pool, err error, wait, waited time.Duration, ps *poolState) *Error {
+	var partitionFull *poolhost.PartitionFullError
 	switch {
 	case errors.Is(err, poolhost.ErrUnavailable):
 		return apiErr(503, CodePoolUnavailable, "%v", err).retry(5 * time.Second)
@@ -544,13 +505,37 @@ func (s *Service) acquireError(ctx context.Context, key string, pool *poolhost.P
 	case ctx.Err() != nil:
 		return apiErr(503, CodePoolExhausted, "the acquire was canceled after %s", waited.Round(time.Millisecond))
 	}
-	snap := pool.Snapshot()
 	hint := ""
 	if wait == 0 {
 		hint = "; pass \"wait\" (up to the pool's leases.acquireTimeout) to queue for a slot"
 	}
+	if errors.As(err, &partitionFull) {
+		// The same code as an exhausted pool: to the caller both mean "no
+		// slot for you now, retry or wait"; the message says which cap.
+		return apiErr(503, CodePoolExhausted,
+			"partition %q of pool %s is full (spec.size.maxPerPartition: %d leases per partition) and none of its leases was released within %s%s",
+			partitionFull.Partition, key, partitionFull.Max, waited.Round(time.Millisecond), hint).retry(time.Second)
+	}
+	snap := pool.Snapshot()
 	return apiErr(503, CodePoolExhausted, "all %d slots of pool %s are leased and none was freed within %s (%d acquires waiting)%s",
-		snap.Total, key, waited.Round(time.Millisecond), snap.Waiting, hint).retry(time.Second)
+		snap.Total, key, waited.Round(time.Millisecond), waitingFor(pool, snap, ps), hint).retry(time.Second)
+}
+
+// waitingFor counts every acquire waiting for pool, each once: the heads of
+// the service's queues (and Static bindings' acquires) wait inside the pool,
+// for a slot (snap.Waiting) or for a token of their partition; the
+// acquires queued behind the heads wait only here.
+func waitingFor(pool *poolhost.Pool, snap poolhost.Snapshot, ps *poolState) int {
+	return snap.Waiting + pool.PartitionsWaiting() + ps.behindHeads()
+}
+
+// queueKey is the queue b's acquires wait in: its partition's when the pool
+// caps partitions, else the pool's one queue.
+func queueKey(pool *poolhost.Pool, b *Binding) string {
+	if pool.PartitionCap() == 0 {
+		return ""
+	}
+	return b.Partition
 }
 
 // grant persists the new lease h for b and registers it. On any failure
@@ -568,7 +553,7 @@ func (s *Service) grant(ctx context.Context, ps *poolState, pool *poolhost.Pool,
 		exp = now.Add(d)
 	}
 	l := &lease{h: h, ep: ep, rec: Record{
-		ID: newID(), Pool: b.Pool, Binding: b.Key(), Member: h.Member, Holder: holder,
+		ID: newID(), Pool: b.Pool, Binding: b.Key(), Member: h.Member, Partition: b.Partition, Holder: holder,
 		AcquiredAt: now, ExpiresAt: exp, Duration: d,
 	}}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.storeTO)
@@ -905,7 +890,7 @@ func (s *Service) waiting(ps *poolState, w *waiter) (Waiting, bool) {
 	if pos == 0 {
 		return Waiting{}, false
 	}
-	return Waiting{RequestID: w.reqID, Position: pos, QueueDepth: depth, Since: w.since,
+	return Waiting{RequestID: w.reqID, Partition: w.partition, Position: pos, QueueDepth: depth, Since: w.since,
 		Waited: s.now().Sub(w.since).Round(time.Millisecond).String()}, true
 }
 
@@ -919,7 +904,7 @@ func (s *Service) acquireStatus(b *Binding, reqID string) (*Waiting, *Error) {
 	}
 	wt, ok := s.waiting(s.poolState(b.Pool), w)
 	if !ok { // being granted right now
-		return &Waiting{RequestID: reqID, Position: 0, Since: w.since, Waited: s.now().Sub(w.since).Round(time.Millisecond).String()}, nil
+		return &Waiting{RequestID: reqID, Partition: w.partition, Position: 0, Since: w.since, Waited: s.now().Sub(w.since).Round(time.Millisecond).String()}, nil
 	}
 	return &wt, nil
 }
@@ -931,11 +916,12 @@ func (s *Service) poolStatus(ctx context.Context, b *Binding) (*PoolStatus, *Err
 		return nil, e
 	}
 	snap := pool.Snapshot()
-	// The head of the service's queue is the one waiting inside the pool
-	// (counted in snap.Waiting); only the ones behind it are added.
-	behind := max(s.poolState(b.Pool).depth()-1, 0)
 	out := &PoolStatus{Pool: b.Pool, Total: snap.Total, Available: snap.Available, Leased: snap.Leased,
-		Unhealthy: snap.Unhealthy, Waiting: snap.Waiting + behind, Quota: b.MaxLeases}
+		Unhealthy: snap.Unhealthy, Waiting: waitingFor(pool, snap, s.poolState(b.Pool)), Quota: b.MaxLeases}
+	if key := queueKey(pool, b); key != "" {
+		use := pool.Partition(key)
+		out.Partition, out.PartitionMax, out.PartitionLeased = key, use.Max, use.Leased
+	}
 	for _, m := range snap.Members {
 		out.Members = append(out.Members, MemberStatus{Name: m.Name, State: string(m.State), Capacity: m.Capacity, Leased: m.Leased, Reason: string(m.Reason)})
 	}
@@ -950,7 +936,7 @@ func (s *Service) view(ctx context.Context, l *lease) Lease {
 	r := l.rec
 	l.mu.Unlock()
 	out := Lease{
-		ID: r.ID, Pool: r.Pool, Binding: r.Binding, Member: r.Member, Slot: r.Slot,
+		ID: r.ID, Pool: r.Pool, Binding: r.Binding, Member: r.Member, Slot: r.Slot, Partition: r.Partition,
 		Host: l.ep.Host, Port: l.ep.Port, URI: l.ep.URI, Attributes: l.ep.Attributes,
 		AcquiredAt: r.AcquiredAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), Duration: r.Duration.String(), Holder: r.Holder,
 	}

@@ -25,8 +25,9 @@ type AcquireRequest struct {
 	// leases.duration, else the pool's leases.defaultDuration. Capped at the
 	// pool's leases.maxDuration.
 	Duration string `json:"duration,omitempty"`
-	// Wait is how long to wait (FIFO) for a slot when all are leased ("30s").
-	// Default 0: answer at once. Capped at the pool's leases.acquireTimeout.
+	// Wait is how long to wait (FIFO) for a slot when all are leased, or when
+	// the binding's partition holds its cap ("30s"). Default 0: answer at
+	// once. Capped at the pool's leases.acquireTimeout.
 	Wait string `json:"wait,omitempty"`
 	// RequestID names this acquire while it waits, so its queue position can
 	// be read at GET .../acquires/{requestId}. 1-64 of [A-Za-z0-9._-].
@@ -49,6 +50,9 @@ type Lease struct {
 	Member  string `json:"member"`
 	// Slot is the lease slot on the member (0..capacity-1).
 	Slot int `json:"slot"`
+	// Partition is the pool partition the lease counts against (see
+	// ResourcePool spec.partitionBy); empty when the pool is not partitioned.
+	Partition string `json:"partition,omitempty"`
 	// Address is host:port of the member.
 	Address    string            `json:"address"`
 	Host       string            `json:"host"`
@@ -64,11 +68,19 @@ type Lease struct {
 }
 
 // Waiting is an acquire that waits for a slot.
+//
+// Acquires wait in one FIFO queue per partition of the pool (one queue for
+// the whole pool when it is not partitioned), so that a full partition never
+// holds up the acquires of the others. The head of each queue (Position 1)
+// waits for a token of its partition, then for a slot of the pool, behind
+// the heads of other partitions that asked for one first.
 type Waiting struct {
 	RequestID string `json:"requestId"`
-	// Position in the pool's FIFO queue, 1 being served next.
+	// Partition names the queue the acquire waits in (empty: the pool's).
+	Partition string `json:"partition,omitempty"`
+	// Position in that FIFO queue, 1 being served next.
 	Position int `json:"position"`
-	// QueueDepth is how many acquires wait for the pool in all.
+	// QueueDepth is how many acquires wait in that queue in all.
 	QueueDepth int       `json:"queueDepth"`
 	Since      time.Time `json:"since"`
 	Waited     string    `json:"waited"`
@@ -96,11 +108,19 @@ type PoolStatus struct {
 	Available int            `json:"available"`
 	Leased    int            `json:"leased"`
 	Unhealthy int            `json:"unhealthy"`
-	Waiting   int            `json:"waiting"`
+	Waiting   int            `json:"waiting"` // acquires waiting for the pool, in any partition
 	Members   []MemberStatus `json:"members"`
 	// BindingLeases is how many leases the calling binding holds; Quota its leases.max (0: none).
 	BindingLeases int `json:"bindingLeases"`
 	Quota         int `json:"quota"`
+	// Partition is the calling binding's partition when the pool caps its
+	// partitions (spec.size.maxPerPartition); the binding can lease while
+	// PartitionLeased is below PartitionMax and the pool has a slot available.
+	// PartitionLeased may exceed PartitionMax for a while after a restart
+	// re-adopted leases into a partition whose cap was lowered or filled.
+	Partition       string `json:"partition,omitempty"`
+	PartitionMax    int    `json:"partitionMax,omitempty"`
+	PartitionLeased int    `json:"partitionLeased,omitempty"`
 }
 
 // MemberStatus is one member in PoolStatus.

@@ -339,6 +339,71 @@ var _ = Describe("Lease API", func() {
 		Expect(r.apiError().Code).To(Equal("RequestNotFound"))
 	})
 
+	It("caps each partition of a partitioned pool, and a full partition holds up none of the others", func() {
+		createPool(ctx, ns, "db", poolOpts{members: []string{addr, addr, addr}, waitReady: true, acquireTimeout: time.Minute,
+			partitionBy: resourcesv1alpha1.PartitionByTenant, maxPerPartition: 1})
+		tenantA, tenantB := resourcesv1alpha1.Scope{Tenant: "a"}, resourcesv1alpha1.Scope{Tenant: "b"}
+		tokenA1 := createScopedBinding(ctx, ns, "a1", "", "db", 0, tenantA)
+		tokenA2 := createScopedBinding(ctx, ns, "a2", "", "db", 0, tenantA)
+		tokenB := createScopedBinding(ctx, ns, "b", "", "db", 0, tenantB)
+
+		r := call("POST", leasesPath(ns, "a1"), tokenA1, nil)
+		Expect(r.status).To(Equal(201), "%s", r.body)
+		first := decode[leaseapi.Lease](r)
+		Expect(first.Partition).To(Equal("a"))
+		objs := holders("db")
+		Expect(objs).To(HaveLen(1))
+		Expect(objs[0].Annotations).To(HaveKeyWithValue(leasestore.AnnotationPartition, "a"), "the partition is persisted for a restart")
+
+		By("a second lease of tenant a is refused like an exhausted pool, naming the partition and its cap")
+		r = call("POST", leasesPath(ns, "a2"), tokenA2, nil)
+		Expect(r.status).To(Equal(503))
+		e := r.apiError()
+		Expect(e.Code).To(Equal("PoolExhausted"))
+		Expect(e.Retryable).To(BeTrue())
+		Expect(r.header.Get("Retry-After")).To(Equal("1"))
+		Expect(e.Message).To(ContainSubstring(`partition "a"`))
+		Expect(e.Message).To(ContainSubstring("maxPerPartition: 1"))
+		Expect(string(r.body)).NotTo(ContainSubstring(tokenA2))
+
+		By("tenant b still gets a lease")
+		r = call("POST", leasesPath(ns, "b"), tokenB, nil)
+		Expect(r.status).To(Equal(201), "%s", r.body)
+		Expect(decode[leaseapi.Lease](r).Partition).To(Equal("b"))
+		Expect(call("DELETE", leasesPath(ns, "b")+"/"+decode[leaseapi.Lease](r).ID, tokenB, nil).status).To(Equal(200))
+
+		By("a tenant-a acquire waiting for its partition does not delay tenant b")
+		waited := make(chan reply, 1)
+		go func() {
+			defer GinkgoRecover()
+			waited <- call("POST", leasesPath(ns, "a2"), tokenA2, leaseapi.AcquireRequest{Wait: "5s", RequestID: "a2-wait"})
+		}()
+		Eventually(func() leaseapi.Waiting {
+			r := call("GET", "/v1/bindings/"+ns+"/a2/acquires/a2-wait", tokenA2, nil)
+			if r.status != 200 {
+				return leaseapi.Waiting{}
+			}
+			return decode[leaseapi.Waiting](r)
+		}, 3*time.Second).Should(And(HaveField("Position", 1), HaveField("Partition", "a")))
+		start := time.Now()
+		r = call("POST", leasesPath(ns, "b"), tokenB, nil)
+		Expect(r.status).To(Equal(201), "%s", r.body)
+		Expect(time.Since(start)).To(BeNumerically("<", time.Second), "tenant b does not queue behind tenant a")
+		Eventually(func() leaseapi.PoolStatus {
+			return decode[leaseapi.PoolStatus](call("GET", "/v1/bindings/"+ns+"/a2/pool", tokenA2, nil))
+		}, 2*time.Second).Should(And(HaveField("Waiting", 1), HaveField("Leased", 2),
+			HaveField("Partition", "a"), HaveField("PartitionMax", 1), HaveField("PartitionLeased", 1)))
+
+		By("the waiting acquire is served once tenant a's first lease is released")
+		Consistently(waited, 200*time.Millisecond).ShouldNot(Receive())
+		Expect(call("DELETE", leasesPath(ns, "a1")+"/"+first.ID, tokenA1, nil).status).To(Equal(200))
+		var got reply
+		Eventually(waited, 4*time.Second).Should(Receive(&got))
+		Expect(got.status).To(Equal(201), "%s", got.body)
+		Expect(decode[leaseapi.Lease](got).Partition).To(Equal("a"))
+		Expect(holders("db")).To(HaveLen(2))
+	})
+
 	It("reclaims an expired lease: 409 LeaseExpired, record deleted, event and counter", func() {
 		createPool(ctx, ns, "db", poolOpts{members: []string{addr}, waitReady: true})
 		token := createBinding(ctx, ns, "app", "", "db", 0)

@@ -67,6 +67,9 @@ type poolOpts struct {
 	acquireTimeout time.Duration
 	maxDuration    time.Duration
 	waitReady      bool
+	// partitionBy and maxPerPartition (0: unset) split the pool into capped partitions.
+	partitionBy     resourcesv1alpha1.PartitionBy
+	maxPerPartition int32
 }
 
 func createPool(ctx context.Context, ns, name string, o poolOpts) *resourcesv1alpha1.ResourcePool {
@@ -94,6 +97,10 @@ func createPool(ctx context.Context, ns, name string, o poolOpts) *resourcesv1al
 	if o.maxDuration > 0 {
 		pool.Spec.Leases.MaxDuration = &metav1.Duration{Duration: o.maxDuration}
 	}
+	pool.Spec.PartitionBy = o.partitionBy
+	if o.maxPerPartition > 0 {
+		pool.Spec.Size.MaxPerPartition = &o.maxPerPartition
+	}
 	Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 	if o.waitReady {
 		Eventually(func() string {
@@ -115,10 +122,16 @@ func createPool(ctx context.Context, ns, name string, o poolOpts) *resourcesv1al
 // createBinding creates a Dynamic binding (quota max, 0 for none) to
 // poolNS/poolName and returns its token from its Secret.
 func createBinding(ctx context.Context, ns, name, poolNS, poolName string, max int32) string {
+	return createScopedBinding(ctx, ns, name, poolNS, poolName, max, resourcesv1alpha1.Scope{})
+}
+
+// createScopedBinding is createBinding for work of the given scope.
+func createScopedBinding(ctx context.Context, ns, name, poolNS, poolName string, max int32, scope resourcesv1alpha1.Scope) string {
 	b := &resourcesv1alpha1.ResourceBinding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: resourcesv1alpha1.ResourceBindingSpec{
 			PoolRef:  resourcesv1alpha1.PoolReference{Name: poolName, Namespace: poolNS},
+			Scope:    scope,
 			Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "app"},
 		},
 	}

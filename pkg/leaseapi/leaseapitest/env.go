@@ -42,19 +42,32 @@ type Options struct {
 	Capacity       int // per member, default 1
 	AcquireTimeout time.Duration
 	MaxLeases      int // the binding's quota, 0 for none
+	// PartitionMax caps the leases of each partition of the pool
+	// (spec.size.maxPerPartition); 0 leaves the pool unpartitioned. Give
+	// bindings a partition with Env.AddBinding.
+	PartitionMax int
+	// Store, when set, is the lease store instead of an empty one: pass the
+	// Store of another Env to start on its records, as a restarted manager
+	// does.
+	Store *leaseapi.MemoryStore
+	// BeforeStart, when set, is called with the live pool before the lease
+	// service starts (to take leases outside the lease API, as Static
+	// bindings do, before the service re-adopts persisted ones).
+	BeforeStart func(*poolhost.Pool)
 }
 
 // Env is a running lease API.
 type Env struct {
-	URL      string
-	Binding  string // namespace/name
-	Token    string
-	Pool     string
-	Service  *leaseapi.Service
-	Store    *leaseapi.MemoryStore
-	Handler  *leaseapi.Server
-	Leader   atomic.Bool
-	Registry *poolhost.Registry
+	URL       string
+	Binding   string // namespace/name
+	Token     string
+	Pool      string
+	Service   *leaseapi.Service
+	Store     *leaseapi.MemoryStore
+	Handler   *leaseapi.Server
+	Leader    atomic.Bool
+	Registry  *poolhost.Registry
+	Directory *Directory
 }
 
 // Directory is a fixed leaseapi.Directory.
@@ -79,6 +92,29 @@ func (d *Directory) Pool(_ context.Context, key string) (leaseapi.PoolInfo, erro
 	return leaseapi.PoolInfo{CredentialVersion: "v1"}, nil
 }
 
+// SetBinding adds or replaces binding b (with its Partition, quota, ...) and
+// its token; safe while the API serves.
+func (d *Directory) SetBinding(b leaseapi.Binding, token string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.Bindings == nil {
+		d.Bindings = map[string]*leaseapi.Binding{}
+	}
+	if d.Tokens == nil {
+		d.Tokens = map[string][]byte{}
+	}
+	d.Bindings[b.Key()] = &b
+	d.Tokens[b.Key()] = []byte(token)
+}
+
+// AddBinding adds binding team/name on the Env's pool, leasing in
+// partition ("" for none), and returns its token.
+func (e *Env) AddBinding(name, partition string) string {
+	token := "token-of-" + name + "-0123456789abcdef"
+	e.Directory.SetBinding(leaseapi.Binding{Namespace: "team", Name: name, Pool: e.Pool, Partition: partition}, token)
+	return token
+}
+
 // New starts an Env; it stops with the test.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
@@ -96,6 +132,7 @@ func New(t testing.TB, o Options) *Env {
 		Driver: driver, Max: o.Members * o.Capacity,
 		HealthInterval: time.Second, HealthTimeout: time.Second, FailureThreshold: 1, SuccessThreshold: 1,
 		DefaultLeaseDuration: time.Minute, MaxLeaseDuration: time.Hour, AcquireTimeout: o.AcquireTimeout,
+		PartitionMax: o.PartitionMax,
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -116,7 +153,10 @@ func New(t testing.TB, o Options) *Env {
 			Member: drivers.Member{Name: fmt.Sprintf("m%d", i), Address: ln.Addr().String()}, Capacity: o.Capacity})
 	}
 	e := &Env{Binding: "team/app", Token: "test-token-0123456789abcdef", Pool: "team/db", Registry: poolhost.NewRegistry(),
-		Store: leaseapi.NewMemoryStore()}
+		Store: o.Store}
+	if e.Store == nil {
+		e.Store = leaseapi.NewMemoryStore()
+	}
 	e.Leader.Store(true)
 	pool, err := e.Registry.Ensure(e.Pool, spec, poolhost.Options{})
 	if err != nil {
@@ -134,14 +174,17 @@ func New(t testing.TB, o Options) *Env {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	dir := &Directory{
+	if o.BeforeStart != nil {
+		o.BeforeStart(pool)
+	}
+	e.Directory = &Directory{
 		Bindings: map[string]*leaseapi.Binding{
 			e.Binding:    {Namespace: "team", Name: "app", Pool: e.Pool, MaxLeases: o.MaxLeases},
 			"team/other": {Namespace: "team", Name: "other", Pool: e.Pool},
 		},
 		Tokens: map[string][]byte{e.Binding: []byte(e.Token), "team/other": []byte("other-token-0123456789")},
 	}
-	e.Service = leaseapi.NewService(leaseapi.Config{Pools: e.Registry, Directory: dir, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard()})
+	e.Service = leaseapi.NewService(leaseapi.Config{Pools: e.Registry, Directory: e.Directory, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.Service.Run(ctx) }()
