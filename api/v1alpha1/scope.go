@@ -167,14 +167,25 @@ func (s Scope) Validate() error {
 // PartitionKey returns the key of the sub-pool that work with scope s falls into in
 // a pool partitioned by by: the Key of s cut to the tenant (PartitionByTenant) or to
 // the tenant and workflow (PartitionByWorkflow). It is "" when by is empty (no
-// partitioning); scopes without a tenant all get "" and share one partition.
+// partitioning); scopes without a tenant all get UnscopedPartition and share
+// that one partition (an empty key would mean "not partitioned" and escape the
+// per-partition cap).
 func (s Scope) PartitionKey(by PartitionBy) string {
+	var key string
 	switch by {
 	case PartitionByTenant:
-		return s.Truncate(1).Key()
+		key = s.Truncate(1).Key()
 	case PartitionByWorkflow:
-		return s.Truncate(2).Key()
+		key = s.Truncate(2).Key()
 	default:
 		return ""
 	}
+	if key == "" {
+		return UnscopedPartition
+	}
+	return key
 }
+
+// UnscopedPartition is the partition of work without a tenant in a
+// partitioned pool. "-" is no valid tenant name, so it cannot collide.
+const UnscopedPartition = "-"

@@ -185,7 +185,7 @@ func TestScopeTruncateAndPartitionKey(t *testing.T) {
 	if got := s.PartitionKey(PartitionByWorkflow); got != "acme/etl" {
 		t.Errorf("PartitionKey(Workflow) = %q", got)
 	}
-	if got := (Scope{}).PartitionKey(PartitionByTenant); got != "" {
+	if got := (Scope{}).PartitionKey(PartitionByTenant); got != UnscopedPartition {
 		t.Errorf("empty scope PartitionKey(Tenant) = %q", got)
 	}
 	if got := (Scope{Tenant: "acme"}).PartitionKey(PartitionByWorkflow); got != "acme" {
