@@ -251,10 +251,10 @@ func (p *Pool) Partition(key string) PartitionUsage {
 	return u
 }
 
-// PartitionsWaiting counts the acquires waiting for a token of any
-// partition. They wait in front of the pool's own queue, so Snapshot's
-// Waiting does not count them.
-func (p *Pool) PartitionsWaiting() int {
+// partitionsWaiting counts the acquires waiting for a token of any
+// partition (in front of the pool's own queue; Snapshot adds them to its
+// Waiting).
+func (p *Pool) partitionsWaiting() int {
 	p.mu.Lock()
 	parts := make([]*poolruntime.Pool[token], 0, len(p.partitions))
 	for _, rt := range p.partitions {

@@ -255,3 +255,37 @@ func TestUpdateWithTheSameSpecDoesNotTriggerChecks(t *testing.T) {
 	}
 	waitFor(t, "a check of the new address", func() bool { return counting.checks.Load() >= 2 })
 }
+
+func TestSnapshotCountsAcquiresWaitingForAPartitionToken(t *testing.T) {
+	a := listener(t)
+	spec := tcpSpec(t, 3, memberSpec("a", a.Addr().String(), 3))
+	spec.PartitionMax = 1
+	spec.AcquireTimeout = time.Minute
+	p, err := New("ns/pool", spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	waitFor(t, "member healthy", func() bool { return p.Snapshot().Available == 3 })
+	held, err := p.AcquireIn(t.Context(), "tenant-1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		l, err := p.AcquireIn(t.Context(), "tenant-1", 0)
+		if err == nil {
+			l.Release()
+		}
+		got <- err
+	}()
+	// Slots are free; the acquire waits only for tenant-1's token.
+	waitFor(t, "the waiting acquire counted", func() bool { return p.Snapshot().Waiting == 1 })
+	held.Release()
+	if err := <-got; err != nil {
+		t.Fatalf("the waiting acquire failed after the release: %v", err)
+	}
+	if w := p.Snapshot().Waiting; w != 0 {
+		t.Fatalf("waiting = %d after the acquire was served", w)
+	}
+}

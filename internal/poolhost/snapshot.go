@@ -29,7 +29,8 @@ type Snapshot struct {
 	Leased    int
 	// Unhealthy slots: capacity out of rotation because its member is not healthy.
 	Unhealthy int
-	Waiting   int
+	// Waiting acquires: for a slot, or for a token of their partition.
+	Waiting int
 	Members   []MemberStatus
 	Stats     poolruntime.Stats
 	Closed    bool
@@ -38,6 +39,7 @@ type Snapshot struct {
 // Snapshot returns counts and per-member state.
 func (p *Pool) Snapshot() Snapshot {
 	stats := p.rt.Stats()
+	partitionWaiting := p.partitionsWaiting()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	perMember := map[string]int{}
@@ -48,7 +50,7 @@ func (p *Pool) Snapshot() Snapshot {
 		}
 		perMember[l.Member]++
 	}
-	s := Snapshot{Waiting: stats.Waiting, Stats: stats, Closed: p.closed, Leased: len(p.leases)}
+	s := Snapshot{Waiting: stats.Waiting + partitionWaiting, Stats: stats, Closed: p.closed, Leased: len(p.leases)}
 	offered := 0
 	for _, name := range p.order {
 		m := p.members[name]

@@ -518,15 +518,15 @@ func (s *Service) acquireError(ctx context.Context, key string, pool *poolhost.P
 	}
 	snap := pool.Snapshot()
 	return apiErr(503, CodePoolExhausted, "all %d slots of pool %s are leased and none was freed within %s (%d acquires waiting)%s",
-		snap.Total, key, waited.Round(time.Millisecond), waitingFor(pool, snap, ps), hint).retry(time.Second)
+		snap.Total, key, waited.Round(time.Millisecond), waitingFor(snap, ps), hint).retry(time.Second)
 }
 
 // waitingFor counts every acquire waiting for pool, each once: the heads of
 // the service's queues (and Static bindings' acquires) wait inside the pool,
-// for a slot (snap.Waiting) or for a token of their partition; the
-// acquires queued behind the heads wait only here.
-func waitingFor(pool *poolhost.Pool, snap poolhost.Snapshot, ps *poolState) int {
-	return snap.Waiting + pool.PartitionsWaiting() + ps.behindHeads()
+// for a slot or for a token of their partition (snap.Waiting); the acquires
+// queued behind the heads wait only here.
+func waitingFor(snap poolhost.Snapshot, ps *poolState) int {
+	return snap.Waiting + ps.behindHeads()
 }
 
 // queueKey is the queue b's acquires wait in: its partition's when the pool
@@ -917,7 +917,7 @@ func (s *Service) poolStatus(ctx context.Context, b *Binding) (*PoolStatus, *Err
 	}
 	snap := pool.Snapshot()
 	out := &PoolStatus{Pool: b.Pool, Total: snap.Total, Available: snap.Available, Leased: snap.Leased,
-		Unhealthy: snap.Unhealthy, Waiting: waitingFor(pool, snap, s.poolState(b.Pool)), Quota: b.MaxLeases}
+		Unhealthy: snap.Unhealthy, Waiting: waitingFor(snap, s.poolState(b.Pool)), Quota: b.MaxLeases}
 	if key := queueKey(pool, b); key != "" {
 		use := pool.Partition(key)
 		out.Partition, out.PartitionMax, out.PartitionLeased = key, use.Max, use.Leased
