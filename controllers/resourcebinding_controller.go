@@ -166,6 +166,9 @@ type bindingReconcile struct {
 	secret  *corev1.Secret
 	// stop ends the phase list early without an error (a condition says why).
 	stop bool
+	// adoptionPending: a Static binding's leases recorded before a restart
+	// wait to be re-adopted, so the next reconcile comes soon.
+	adoptionPending bool
 }
 
 // Reconcile fetches the binding, handles deletion and the finalizer, runs
@@ -278,7 +281,9 @@ func (r *ResourceBindingReconciler) namespaceAllowed(ctx context.Context, pool *
 }
 
 // reconcileStaticLeases holds spec.leases.max leases for a Static binding,
-// renews them, and re-acquires any that were lost.
+// renews them, and re-acquires any that were lost. The first time this
+// process sees the binding, it re-adopts the leases status recorded (after a
+// restart), so that the Secret and the workloads do not change.
 func (r *ResourceBindingReconciler) reconcileStaticLeases(ctx context.Context, rc *bindingReconcile) error {
 	b := rc.binding
 	if b.Spec.GetMode() != resourcesv1alpha1.BindingModeStatic {
@@ -287,9 +292,22 @@ func (r *ResourceBindingReconciler) reconcileStaticLeases(ctx context.Context, r
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	held := slices.DeleteFunc(r.static[b.UID], func(h heldLease) bool { return !h.lease.Valid() })
 	want := int(b.Spec.Leases.GetMax())
 	duration := b.Spec.Leases.GetDuration(rc.pool.Spec.Leases.GetDefaultDuration())
+	held, known := r.static[b.UID]
+	if !known && len(b.Status.StaticLeases) > 0 {
+		adopted, err := r.adoptRecordedLeases(ctx, rc, want, duration)
+		if err != nil {
+			// Status keeps the record and the Secret stays as it is until
+			// the leases are back.
+			setWorkloadProjected(b, false, resourcesv1alpha1.ReasonLeasesPending,
+				fmt.Sprintf("Re-adopting the leases held before the manager restarted: %s", err))
+			rc.stop, rc.adoptionPending = true, true
+			return nil
+		}
+		held = adopted
+	}
+	held = slices.DeleteFunc(held, func(h heldLease) bool { return !h.lease.Valid() })
 	for len(held) > want {
 		held[len(held)-1].lease.Release()
 		held = held[:len(held)-1]
@@ -336,6 +354,9 @@ func (r *ResourceBindingReconciler) reconcileStaticLeases(ctx context.Context, r
 }
 
 func (r *ResourceBindingReconciler) staticRenewEvery(rc *bindingReconcile) time.Duration {
+	if rc.adoptionPending {
+		return adoptRetryEvery
+	}
 	d := time.Minute
 	if rc.pool != nil {
 		d = rc.binding.Spec.Leases.GetDuration(rc.pool.Spec.Leases.GetDefaultDuration()) / 3

@@ -66,7 +66,9 @@ func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time) (*L
 		p.mu.Lock()
 		p.pin = ""
 		p.mu.Unlock()
+		p.resize() // back to the healthy capacity; the adopted slot counts until released
 	}()
+	p.makeRoomToAdopt()
 	l, err := p.rt.AcquireFor(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("failed to adopt a lease on %s in pool %s: %w", member, p.name, err)
@@ -81,6 +83,22 @@ func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time) (*L
 	p.leases[lease] = struct{}{}
 	p.mu.Unlock()
 	return lease, nil
+}
+
+// makeRoomToAdopt lets the runtime create one more slot if it is at its
+// size limit. That limit follows the healthy capacity (see resize), which
+// leaves out a member that is unhealthy or not checked yet; an adopted slot
+// is bounded by its member's capacity instead (createPinnedLocked), or a
+// lease on such a member could not come back once the healthy slots are
+// taken.
+func (p *Pool) makeRoomToAdopt() {
+	s := p.rt.Stats()
+	if s.Live < s.MaxSize {
+		return
+	}
+	if err := p.rt.Resize(s.MinIdle, s.Live+1); err != nil {
+		p.log.Error("failed to make room for an adopted lease", "pool", p.name, "error", err)
+	}
 }
 
 // createPinnedLocked creates a slot on the pinned member if it has room,

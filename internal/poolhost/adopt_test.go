@@ -113,6 +113,44 @@ func TestAdoptedLeaseIsReclaimedByTheRuntimeAtItsDeadline(t *testing.T) {
 	}
 }
 
+func TestAdoptOntoAnUnhealthyMemberWhenTheHealthyCapacityIsInUse(t *testing.T) {
+	up, down := listener(t), listener(t)
+	downAddr := down.Addr().String()
+	_ = down.Close() // refuses connections: b is checked unhealthy
+	p, err := New("ns/adopt4", tcpSpec(t, 2, memberSpec("a", up.Addr().String(), 1), memberSpec("b", downAddr, 1)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeQuickly(p)
+	waitFor(t, "b checked unhealthy", func() bool {
+		s := p.Snapshot()
+		return p.HealthChecked() && s.Unhealthy == 1 && s.Stats.MaxSize == 1
+	})
+	ctx := context.Background()
+	deadline := time.Now().Add(time.Minute)
+	if _, err := p.Adopt(ctx, "a", deadline); err != nil {
+		t.Fatalf("adopt on a: %v", err)
+	}
+	// The runtime is sized to the healthy capacity (a's one slot, now
+	// adopted); a lease on b still comes back, whatever b's health.
+	actx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	l, err := p.Adopt(actx, "b", deadline)
+	if err != nil {
+		t.Fatalf("adopt on unhealthy b while a's slot is in use: %v", err)
+	}
+	if l.Member != "b" {
+		t.Fatalf("adopted on %s, want b", l.Member)
+	}
+	if s := p.Snapshot(); s.Leased != 2 {
+		t.Fatalf("leased %d, want 2", s.Leased)
+	}
+	// The room made for the adoption is not capacity for new leases.
+	if _, err := p.Acquire(ctx, time.Minute); err == nil {
+		t.Fatal("an acquire succeeded with every healthy slot adopted")
+	}
+}
+
 // closeQuickly closes p without waiting for the leases a test still holds.
 func closeQuickly(p *Pool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

@@ -1,0 +1,111 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/nebula-io/nebula-resource/internal/poolhost"
+)
+
+// Static leases live in the manager's memory; status.staticLeases records
+// them (id, member, expiry). After a restart the binding reconciler re-adopts
+// them from that record, so a restart changes no binding Secret and rolls no
+// workload out.
+
+// adoptRetryEvery is how soon a reconcile retries re-adopting the leases
+// recorded before a restart: they must come back before they expire.
+const adoptRetryEvery = 2 * time.Second
+
+// adoptRecordedLeases re-takes the leases a Static binding recorded in
+// status before the manager restarted: each on the same member, under the
+// same id, until the recorded expiry, in the recorded order. A lease that
+// cannot come back (its member left the pool or is full, or it expired) is
+// left out, to be replaced by a new acquire. Any other failure (the pool is
+// not running or not checked yet, a timeout) releases what was adopted and
+// returns an error: the next reconcile tries them all again.
+func (r *ResourceBindingReconciler) adoptRecordedLeases(ctx context.Context, rc *bindingReconcile, want int, duration time.Duration) ([]heldLease, error) {
+	b := rc.binding
+	if rc.live == nil {
+		return nil, errors.New("the pool is not running yet")
+	}
+	if !rc.live.HealthChecked() {
+		// As the lease API's restore does: until the first health round
+		// no member could take the replacement of a lease that cannot
+		// come back.
+		return nil, errors.New("the pool's members are not checked yet")
+	}
+	recorded := b.Status.StaticLeases[:min(want, len(b.Status.StaticLeases))]
+	partition := b.Spec.Scope.PartitionKey(rc.pool.Spec.PartitionBy)
+	log := logf.FromContext(ctx)
+	var adopted []heldLease
+	var lost []string
+	for _, sl := range recorded {
+		// A lease recorded without an expiry never lapsed.
+		deadline := r.now().Add(duration)
+		if sl.ExpiresAt != nil {
+			deadline = sl.ExpiresAt.Time
+		}
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		l, err := rc.live.AdoptIn(actx, partition, sl.Member, deadline)
+		cancel()
+		if err == nil {
+			log.Info("static lease re-adopted after a restart", "lease", sl.ID, "member", sl.Member, "expiresAt", deadline)
+			adopted = append(adopted, heldLease{id: sl.ID, lease: l})
+			continue
+		}
+		why := whyNotAdoptable(err)
+		if why == "" {
+			for _, h := range adopted {
+				h.lease.Release()
+			}
+			return nil, fmt.Errorf("failed to re-adopt lease %s on member %s: %w", sl.ID, sl.Member, err)
+		}
+		log.Info("static lease cannot be re-adopted after a restart; it is replaced", "lease", sl.ID, "member", sl.Member, "reason", why)
+		lost = append(lost, fmt.Sprintf("lease %s on %s: %s", sl.ID, sl.Member, why))
+	}
+	if len(lost) > 0 {
+		r.recorder.Eventf(b, nil, corev1.EventTypeNormal, eventStaticLeasesReplaced, "Adopt",
+			"Replacing %d of the %d leases held before the manager restarted (%s)", len(lost), len(recorded), strings.Join(lost, "; "))
+	}
+	return adopted, nil
+}
+
+// eventStaticLeasesReplaced: leases a Static binding held before a restart
+// could not be re-adopted, so new ones (and a workload rollout) follow.
+const eventStaticLeasesReplaced = "StaticLeasesReplaced"
+
+// whyNotAdoptable says why a lease can never be re-adopted, or "" when the
+// failure may pass.
+func whyNotAdoptable(err error) string {
+	switch {
+	case errors.Is(err, poolhost.ErrLeaseExpired):
+		return "expired"
+	case errors.Is(err, poolhost.ErrUnknownMember):
+		return "the member is no longer in the pool"
+	case errors.Is(err, poolhost.ErrUnavailable):
+		return "the member is full"
+	}
+	return ""
+}
