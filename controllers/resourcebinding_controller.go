@@ -287,6 +287,7 @@ func (r *ResourceBindingReconciler) namespaceAllowed(ctx context.Context, pool *
 func (r *ResourceBindingReconciler) reconcileStaticLeases(ctx context.Context, rc *bindingReconcile) error {
 	b := rc.binding
 	if b.Spec.GetMode() != resourcesv1alpha1.BindingModeStatic {
+		r.releaseStatic(b.UID) // switched from Static: its claims end now, not at expiry
 		b.Status.StaticLeases = nil
 		return nil
 	}

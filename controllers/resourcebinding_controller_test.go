@@ -237,6 +237,36 @@ var _ = Describe("ResourceBinding reconciler", func() {
 		Eventually(func() int { return live.Snapshot().Leased }, 10*time.Second).Should(BeZero())
 	})
 
+	It("releases a Static binding's leases when it is switched to Dynamic", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		readyTCPPool(ctx, ns, "dbs", 2, resourcesv1alpha1.Scope{})
+		Expect(k8sClient.Create(ctx, deployment(ns, "tests", map[string]string{"app": "tests"}))).To(Succeed())
+		b := &resourcesv1alpha1.ResourceBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "claim"},
+			Spec: resourcesv1alpha1.ResourceBindingSpec{
+				PoolRef:  resourcesv1alpha1.PoolReference{Name: "dbs"},
+				Mode:     resourcesv1alpha1.BindingModeStatic,
+				Leases:   &resourcesv1alpha1.BindingLeases{Max: 2},
+				Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "tests"},
+			},
+		}
+		Expect(k8sClient.Create(ctx, b)).To(Succeed())
+		getB := fetchBinding(ctx, ns, "claim")
+		Eventually(getB, 15*time.Second).Should(WithTransform(bindingCondition("Ready"), Equal("True/Bound")))
+		live, ok := pools.Get(ns + "/dbs")
+		Expect(ok).To(BeTrue())
+		Expect(live.Snapshot().Leased).To(Equal(2))
+
+		b = getB()
+		b.Spec.Mode = resourcesv1alpha1.BindingModeDynamic
+		Expect(k8sClient.Update(ctx, b)).To(Succeed())
+		Eventually(func() int { return live.Snapshot().Leased }, 10*time.Second).Should(BeZero(),
+			"the claims of a binding that is no longer Static are released, not kept until they expire")
+		Eventually(getB, 10*time.Second).Should(WithTransform(func(b *resourcesv1alpha1.ResourceBinding) int {
+			return len(b.Status.StaticLeases)
+		}, BeZero()))
+	})
+
 	It("caps each partition of a partitioned pool", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		one := int32(1)
