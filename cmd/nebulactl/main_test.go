@@ -87,6 +87,17 @@ func TestLeaseRunWaitsShowingTheQueuePosition(t *testing.T) {
 	}
 }
 
+func TestPoolStatusShowsThePartitionCap(t *testing.T) {
+	got := formatPoolStatus(leaseapi.PoolStatus{Pool: "team/db", Total: 4, Leased: 2, Available: 2,
+		BindingLeases: 1, Partition: "acme", PartitionMax: 2, PartitionLeased: 2})
+	if want := `its partition "acme" holds 2 of at most 2 lease(s)`; !strings.Contains(got, want) {
+		t.Errorf("pool status lacks %q:\n%s", want, got)
+	}
+	if got := formatPoolStatus(leaseapi.PoolStatus{Pool: "team/db", Total: 4}); strings.Contains(got, "partition") {
+		t.Errorf("an unpartitioned pool's status mentions partitions:\n%s", got)
+	}
+}
+
 func TestPoolStatusDrawsAUtilizationBar(t *testing.T) {
 	env := leaseapitest.New(t, leaseapitest.Options{Members: 2, Capacity: 2, MaxLeases: 3})
 	setEnv(t, env)
