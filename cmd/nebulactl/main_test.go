@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
 )
 
