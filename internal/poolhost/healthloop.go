@@ -126,6 +126,7 @@ func (p *Pool) checkMembers(ctx context.Context) {
 	}
 	// Every round refreshes last-check times, so status is told each time.
 	p.onChange()
+	p.reapIdlePartitions(ctx)
 }
 
 // Transition is a change of a member's health state.

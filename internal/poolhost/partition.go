@@ -37,10 +37,13 @@ type token = struct{}
 func tokenFactory(context.Context) (token, error) { return token{}, nil }
 
 // partitionLocked returns the token pool of a partition, starting it on
-// first use. A closed pool starts none: Close has stopped them all, and a
-// partition started after it would never be stopped.
+// first use, and counts the caller as one of its users until it calls
+// leavePartition (reapIdlePartitions leaves a partition in use alone). A
+// closed pool starts none: Close has stopped them all, and a partition
+// started after it would never be stopped.
 func (p *Pool) partitionLocked(key string) (*poolruntime.Pool[token], error) {
 	if rt, ok := p.partitions[key]; ok {
+		p.partitionUsers[key]++
 		return rt, nil
 	}
 	if p.closed {
@@ -56,7 +59,44 @@ func (p *Pool) partitionLocked(key string) (*poolruntime.Pool[token], error) {
 		return nil, fmt.Errorf("failed to start partition %q of pool %s: %w", key, p.name, err)
 	}
 	p.partitions[key] = rt
+	p.partitionUsers[key]++
 	return rt, nil
+}
+
+// leavePartition ends a use begun by partitionLocked: by then the caller
+// holds one of the partition's tokens (which keeps the partition alive) or
+// gave up.
+func (p *Pool) leavePartition(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.partitionUsers[key]--; p.partitionUsers[key] <= 0 {
+		delete(p.partitionUsers, key)
+	}
+}
+
+// reapIdlePartitions stops the partitions that hold no lease, have nobody
+// waiting and nobody about to take a token. Each one is a runtime pool with
+// a maintenance timer of its own, and a pool that served many tenants over
+// time would otherwise keep one for every tenant it ever saw. A reaped
+// partition starts afresh on its next acquire.
+func (p *Pool) reapIdlePartitions(ctx context.Context) {
+	p.mu.Lock()
+	var idle []*poolruntime.Pool[token]
+	for key, rt := range p.partitions {
+		if p.partitionUsers[key] > 0 {
+			continue
+		}
+		if st := rt.Stats(); st.Leased == 0 && st.Waiting == 0 && st.Creating == 0 {
+			delete(p.partitions, key)
+			idle = append(idle, rt)
+		}
+	}
+	p.mu.Unlock()
+	for _, rt := range idle {
+		if err := rt.Close(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("failed to stop an idle partition", "pool", p.name, "partition", rt.Name(), "error", err)
+		}
+	}
 }
 
 // resizePartitions applies a changed per-partition cap to running partitions.
@@ -112,6 +152,7 @@ func (p *Pool) AcquireIn(ctx context.Context, key string, d time.Duration) (*Lea
 		return nil, err
 	}
 	tok, err := part.AcquireFor(ctx, d)
+	p.leavePartition(key)
 	if errors.Is(err, poolruntime.KindClosed) {
 		return nil, fmt.Errorf("failed to acquire in partition %q of pool %s: %w", key, p.name, err)
 	}
@@ -175,6 +216,7 @@ func (p *Pool) adoptToken(ctx context.Context, key string, deadline time.Time) (
 	if err != nil {
 		return poolruntime.Lease[token]{}, err
 	}
+	defer p.leavePartition(key)
 	defer p.restorePartitionCap(key, part)
 	for {
 		d := deadline.Sub(p.clock())

@@ -88,6 +88,9 @@ type Pool struct {
 	order      []string            // member names in spec order, for stable output
 	leases     map[*Lease]struct{} // held leases; expired ones are pruned on Snapshot
 	partitions map[string]*poolruntime.Pool[token]
+	// partitionUsers counts, per partition, the acquires between looking
+	// the partition up and holding (or giving up on) a token.
+	partitionUsers map[string]int
 	// transitions not yet taken by TakeTransitions, oldest first (bounded).
 	transitions []Transition
 	closed      bool
@@ -127,14 +130,15 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 		return nil, fmt.Errorf("invalid pool %s: %w", name, err)
 	}
 	p := &Pool{
-		name:       name,
-		clock:      opts.Now,
-		onChange:   opts.OnChange,
-		log:        opts.Logger,
-		members:    map[string]*member{},
-		leases:     map[*Lease]struct{}{},
-		partitions: map[string]*poolruntime.Pool[token]{},
-		wake:       make(chan struct{}, 1),
+		name:           name,
+		clock:          opts.Now,
+		onChange:       opts.OnChange,
+		log:            opts.Logger,
+		members:        map[string]*member{},
+		leases:         map[*Lease]struct{}{},
+		partitions:     map[string]*poolruntime.Pool[token]{},
+		partitionUsers: map[string]int{},
+		wake:           make(chan struct{}, 1),
 	}
 	if p.clock == nil {
 		p.clock = time.Now

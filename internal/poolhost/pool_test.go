@@ -289,3 +289,50 @@ func TestSnapshotCountsAcquiresWaitingForAPartitionToken(t *testing.T) {
 		t.Fatalf("waiting = %d after the acquire was served", w)
 	}
 }
+
+func TestIdlePartitionsAreStoppedAndBusyOnesKept(t *testing.T) {
+	a := listener(t)
+	spec := tcpSpec(t, 3, memberSpec("a", a.Addr().String(), 3))
+	spec.PartitionMax = 1
+	p, err := New("ns/pool", spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	waitFor(t, "member healthy", func() bool { return p.Snapshot().Available == 3 })
+	running := func(key string) bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		_, ok := p.partitions[key]
+		return ok
+	}
+	ctx := context.Background()
+
+	busy, err := p.AcquireIn(ctx, "busy", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := p.AcquireIn(ctx, "done", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done.Release()
+	waitFor(t, "the idle partition stopped", func() bool { return !running("done") })
+	if !running("busy") {
+		t.Fatal("a partition holding a lease was stopped")
+	}
+	if _, err := p.AcquireIn(ctx, "busy", 0); err == nil {
+		t.Fatal("the busy partition's cap of 1 no longer holds")
+	}
+
+	// A stopped partition starts afresh, with its cap.
+	again, err := p.AcquireIn(ctx, "done", 0)
+	if err != nil {
+		t.Fatalf("acquire in a stopped partition: %v", err)
+	}
+	if _, err := p.AcquireIn(ctx, "done", 0); err == nil {
+		t.Fatal("the restarted partition's cap of 1 does not hold")
+	}
+	again.Release()
+	busy.Release()
+}
