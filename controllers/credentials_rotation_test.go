@@ -85,6 +85,7 @@ var _ = Describe("credential rotation", func() {
 		updateSecretPassword(ctx, ns, "pg-creds", canary+"-v2")
 		Eventually(func() string { return credentialVersion(get()) }, 20*time.Second).ShouldNot(Equal(v1))
 		v2 := credentialVersion(get())
+		Expect(get().Status.Credentials.Retiring).To(ConsistOf(HaveField("Version", v1)), "v1 is honoured for its grace period")
 		Eventually(get, 20*time.Second).Should(WithTransform(poolCondition("Ready"), Equal("True/AllMembersHealthy")))
 		Expect(poolCondition("CredentialsReady")(get())).To(Equal("True/CredentialsValid"))
 		Eventually(func() []string { return eventReasons(ctx, ns, "pg") }, 10*time.Second).Should(ContainElement(resourcesv1alpha1.EventCredentialsRotated))

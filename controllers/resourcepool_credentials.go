@@ -32,7 +32,9 @@ import (
 
 // poolCredentials is what the pool reconciler needs of pkg/credentials: a
 // cache of values, an audit trail and each pool's version history (so that
-// leases on an old version last until its grace period ends).
+// leases on an old version last until its grace period ends). The history
+// lives in memory and is recorded in status.credentials, from which it is
+// rebuilt when a started manager first sees the pool.
 type poolCredentials struct {
 	cache *credentials.Cache
 	audit *credentials.Auditor
@@ -45,7 +47,10 @@ func newPoolCredentials(cache *credentials.Cache, audit *credentials.Auditor) *p
 	return &poolCredentials{cache: cache, audit: audit, rotations: map[string]*credentials.Rotation{}}
 }
 
-// rotation returns the pool's version tracker, seeded from status after a restart.
+// rotation returns the pool's version tracker. The first call for a pool
+// since the process started restores it from status: the current version
+// and the previous versions still retiring, with their retireAt, so a
+// restart neither drops their grace period nor extends it.
 func (c *poolCredentials) rotation(pool *resourcesv1alpha1.ResourcePool) *credentials.Rotation {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -55,13 +60,17 @@ func (c *poolCredentials) rotation(pool *resourcesv1alpha1.ResourcePool) *creden
 	}
 	var since time.Time
 	var current credentials.Version
+	var retiring []credentials.Retiring
 	if st := pool.Status.Credentials; st != nil {
 		current = credentials.Version(st.Version)
 		if st.LastRotationTime != nil {
 			since = st.LastRotationTime.Time
 		}
+		for _, x := range st.Retiring {
+			retiring = append(retiring, credentials.Retiring{Version: credentials.Version(x.Version), RetireAt: x.RetireAt.Time})
+		}
 	}
-	r := credentials.NewRotation(current, since)
+	r := credentials.RestoreRotation(current, since, retiring)
 	c.rotations[key] = r
 	return r
 }
@@ -86,10 +95,17 @@ func credentialsRef(pool *resourcesv1alpha1.ResourcePool) (credentials.Reference
 	}, true
 }
 
-// reconcileCredentials reads the pool's credentials through the cache and
-// decides whether to rotate. A missing Secret or key is reported in
-// CredentialsReady and is not retried: the Secret watch brings the pool back.
+// reconcileCredentials retires the previous versions whose grace period is
+// over, reads the pool's credentials through the cache and decides whether
+// to rotate. A missing Secret or key is reported in CredentialsReady and is
+// not retried: the Secret watch brings the pool back.
 func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *poolReconcile) error {
+	// Before anything can fail: a grace period ends whatever the Secret's
+	// state, and Decide wants no retirement overdue.
+	now := r.now()
+	rot := r.creds.rotation(rc.pool)
+	r.retireCredentialVersions(ctx, rc.pool, rot, now)
+
 	ref, ok := credentialsRef(rc.pool)
 	if !ok {
 		setCredentialsReady(rc.pool, true, resourcesv1alpha1.ReasonCredentialsNotRequired, "The pool uses no credentials.")
@@ -119,10 +135,9 @@ func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *p
 			st.LastRotation = cs.LastRotationTime.Time
 		}
 	}
-	rot := r.creds.rotation(rc.pool)
 	st.NextRetirement = rot.NextRetirement()
 	rotation := rc.pool.Spec.Credentials.Rotation
-	rc.decision = credentials.Schedule{Interval: rotation.GetInterval(), GracePeriod: rotation.GetGracePeriod()}.Decide(r.now(), st)
+	rc.decision = credentials.Schedule{Interval: rotation.GetInterval(), GracePeriod: rotation.GetGracePeriod()}.Decide(now, st)
 	if rc.decision.Rotate && rc.decision.Trigger != credentials.TriggerInitial {
 		if rc.decision.Trigger == credentials.TriggerInterval || rc.decision.Trigger == credentials.TriggerRequested {
 			// A timed or requested rotation reads the source afresh.
@@ -163,41 +178,51 @@ func (r *ResourcePoolReconciler) verifyRotation(ctx context.Context, rc *poolRec
 	return true
 }
 
-// recordRotation makes the new version current once the live pool uses it,
-// and ends leases on versions whose grace period is over.
+// recordRotation makes the new version current once the live pool uses it;
+// the version it replaces joins the retiring ones in status.
 func (r *ResourcePoolReconciler) recordRotation(ctx context.Context, rc *poolReconcile) {
-	if rc.value.IsZero() {
+	if rc.value.IsZero() || !rc.decision.Rotate {
 		return
 	}
 	rot := r.creds.rotation(rc.pool)
 	now := r.now()
-	if rc.decision.Rotate {
-		grace := rc.pool.Spec.Credentials.Rotation.GetGracePeriod()
-		previous, _ := rot.Accept(rc.value.Version, now, grace)
-		t := metav1.NewTime(now)
-		rc.pool.Status.Credentials = &resourcesv1alpha1.CredentialsStatus{
-			Version: string(rc.value.Version), LastRotationTime: &t, LastHandledRotateRequest: rc.decision.HandledRequest,
-		}
-		r.creds.audit.Record(ctx, credentials.Event{
-			Action: credentials.ActionRotate, Access: credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"},
-			Version: rc.value.Version, PreviousVersion: previous, Trigger: rc.decision.Trigger,
-		})
-		if rc.decision.Trigger != credentials.TriggerInitial {
-			r.recorder.Eventf(rc.pool, nil, corev1.EventTypeNormal, resourcesv1alpha1.EventCredentialsRotated, "RotateCredentials",
-				"Credentials rotated to version %s (%s); leases on version %s last until %s", rc.value.Version, rc.decision.Trigger,
-				previous, now.Add(grace).Format(time.RFC3339))
-		}
+	grace := rc.pool.Spec.Credentials.Rotation.GetGracePeriod()
+	previous, _ := rot.Accept(rc.value.Version, now, grace)
+	t := metav1.NewTime(now)
+	rc.pool.Status.Credentials = &resourcesv1alpha1.CredentialsStatus{
+		Version: string(rc.value.Version), LastRotationTime: &t, LastHandledRotateRequest: rc.decision.HandledRequest,
 	}
+	r.creds.audit.Record(ctx, credentials.Event{
+		Action: credentials.ActionRotate, Access: credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"},
+		Version: rc.value.Version, PreviousVersion: previous, Trigger: rc.decision.Trigger,
+	})
+	if rc.decision.Trigger != credentials.TriggerInitial {
+		r.recorder.Eventf(rc.pool, nil, corev1.EventTypeNormal, resourcesv1alpha1.EventCredentialsRotated, "RotateCredentials",
+			"Credentials rotated to version %s (%s); leases on version %s last until %s", rc.value.Version, rc.decision.Trigger,
+			previous, statusTime(now.Add(grace)).Format(time.RFC3339))
+	}
+	// Accept may have cut the grace period of the oldest short (MaxRetiring).
+	r.retireCredentialVersions(ctx, rc.pool, rot, now)
+}
+
+// retireCredentialVersions ends the leases on previous versions whose grace
+// period is over, audits each retirement and records in status the versions
+// still retiring. On the first reconcile after a start this retires at once
+// what came due while the manager was down.
+func (r *ResourcePoolReconciler) retireCredentialVersions(ctx context.Context, pool *resourcesv1alpha1.ResourcePool,
+	rot *credentials.Rotation, now time.Time) {
+	live, _ := r.pools.Get(poolKey(pool))
 	for _, old := range rot.Retire(now) {
 		ended := 0
-		if rc.live != nil {
-			ended = rc.live.RevokeCredentialVersion(string(old.Version))
+		if live != nil {
+			ended = live.RevokeCredentialVersion(string(old.Version))
 		}
 		r.creds.audit.Record(ctx, credentials.Event{
-			Action: credentials.ActionRetire, Access: credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"},
+			Action: credentials.ActionRetire, Access: credentials.Access{Pool: poolKey(pool), Actor: "resourcepool-controller"},
 			Version: old.Version, Reason: fmt.Sprintf("grace period over; %d lease(s) ended", ended),
 		})
 	}
+	setRetiringCredentials(pool, rot.Retiring())
 }
 
 func currentVersion(pool *resourcesv1alpha1.ResourcePool) string {

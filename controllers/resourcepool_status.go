@@ -19,12 +19,14 @@ package controllers
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/credentials"
 )
 
 // One setter per condition of a ResourcePool.
@@ -62,6 +64,37 @@ func setStatusCondition(conds *[]metav1.Condition, generation int64, condType st
 	meta.SetStatusCondition(conds, metav1.Condition{
 		Type: condType, Status: s, Reason: reason, Message: msg, ObservedGeneration: generation,
 	})
+}
+
+// setRetiringCredentials records the previous credential versions still
+// honoured: versions and times, never a value. It is what a restarted
+// manager rebuilds its rotation state from (poolCredentials.rotation).
+func setRetiringCredentials(p *resourcesv1alpha1.ResourcePool, retiring []credentials.Retiring) {
+	var out []resourcesv1alpha1.RetiringCredentialVersion
+	for _, x := range retiring {
+		out = append(out, resourcesv1alpha1.RetiringCredentialVersion{
+			Version: string(x.Version), RetireAt: metav1.NewTime(statusTime(x.RetireAt)),
+		})
+	}
+	if p.Status.Credentials == nil {
+		if len(out) == 0 {
+			return
+		}
+		p.Status.Credentials = &resourcesv1alpha1.CredentialsStatus{}
+	}
+	p.Status.Credentials.Retiring = out
+}
+
+// statusTime rounds a deadline up to the whole second that a status time
+// keeps (RFC 3339), so a deadline read back from status is never earlier
+// than the one written, and an unchanged one compares equal to what was
+// read back (no status write per reconcile).
+func statusTime(t time.Time) time.Time {
+	s := t.Truncate(time.Second)
+	if s.Before(t) {
+		s = s.Add(time.Second)
+	}
+	return s
 }
 
 func findCondition(p *resourcesv1alpha1.ResourcePool, condType string) *metav1.Condition {

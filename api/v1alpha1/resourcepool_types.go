@@ -486,7 +486,8 @@ type MemberStatus struct {
 	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`
 }
 
-// CredentialsStatus is the credential version in use.
+// CredentialsStatus is the credential version in use and the previous ones still
+// honoured.
 type CredentialsStatus struct {
 	// version identifies the credential version in use (derived from the Secret;
 	// never the values).
@@ -503,6 +504,32 @@ type CredentialsStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	LastHandledRotateRequest string `json:"lastHandledRotateRequest,omitempty"`
+
+	// retiring lists the previous credential versions still honoured: leases
+	// granted under one keep working until its retireAt, then the controller
+	// ends them. It is the controller's durable record, so a restarted manager
+	// retires each version at the same time. At most 16 (a burst of rotations
+	// within one grace period ends the oldest early); versions only, never values.
+	// +optional
+	// +listType=map
+	// +listMapKey=version
+	// +kubebuilder:validation:MaxItems=16
+	Retiring []RetiringCredentialVersion `json:"retiring,omitempty"`
+}
+
+// RetiringCredentialVersion is a previous credential version in its grace period.
+type RetiringCredentialVersion struct {
+	// version identifies the previous credential version (like
+	// credentials.version: derived from the Secret, never the values).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Version string `json:"version"`
+
+	// retireAt is when its grace period ends: from then on the version is no
+	// longer honoured, and leases still holding it are ended.
+	// +required
+	RetireAt metav1.Time `json:"retireAt"`
 }
 
 // PoolStats are cumulative lease counters.

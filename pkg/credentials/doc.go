@@ -42,7 +42,9 @@ limitations under the License.
 //   - Schedule.Decide is the rotation schedule: a pure function of now, the
 //     interval, the versions, the rotate annotation and the last handled
 //     request. Rotation tracks one pool's current version and the previous
-//     versions in their grace period (Accept, Valid, Retire).
+//     versions in their grace period (Accept, Valid, Retire), at most
+//     MaxRetiring of them; RestoreRotation rebuilds it from a record of
+//     Current and Retiring after a restart.
 //   - Auditor writes one structured record per read, rotation, retirement and
 //     failure (pool, binding, actor, Secret, version, outcome, time) to its
 //     own *slog.Logger and counts them in Metrics, which are registered
@@ -86,10 +88,12 @@ limitations under the License.
 //
 // Each reconcile:
 //
+//	// First sight of the pool since the process started:
+//	rotation := credentials.RestoreRotation(status.Version, status.LastRotationTime, status.Retiring)
+//	retired := rotation.Retire(now) // end their leases; audit ActionRetire for each
 //	v, err := cache.Get(ctx, ref, credentials.Access{Pool: key, Actor: "resourcepool-controller"})
 //	// err: set CredentialsReady=False with credentials.ReasonOf(err) and
 //	// err.Error(); return err only when credentials.IsRetryable(err).
-//	retired := rotation.Retire(now)      // audit ActionRetire for each
 //	d := credentials.Schedule{Interval: ..., GracePeriod: ...}.Decide(now, credentials.ScheduleState{
 //		LastRotation: status.LastRotationTime, CurrentVersion: status.Version,
 //		LatestVersion: v.Version, RotateRequest: pool.Annotations[AnnotationRotate],
@@ -101,16 +105,21 @@ limitations under the License.
 //		// Hand v.Credentials() to the live pool (members re-validated),
 //		// then, on success only:
 //		prev, _ := rotation.Accept(v.Version, now, grace)
+//		rotation.Retire(now) // versions Accept pushed past MaxRetiring
 //		// status: Version=v.Version, LastRotationTime=now,
 //		// LastHandledRotateRequest=d.HandledRequest; audit ActionRotate
 //		// (Trigger d.Trigger, PreviousVersion prev); event CredentialsRotated.
 //	}
+//	// status: Retiring=rotation.Retiring(), whenever it changed.
 //	// RequeueAfter: min(other requeues, d.RequeueAfter(now)).
 //
-// The lease API checks rotation.Valid(leaseVersion, now), so leases on the
-// previous version keep working until released or until its grace period
-// ends. A Rotation is in memory: rebuild it after a restart with
-// NewRotation(status.Version, status.LastRotationTime).
+// Leases on a previous version keep working until released or until its
+// grace period ends; then the reconciler ends the leases granted under it
+// that are still held. Rotation.Valid answers the same
+// question for a caller that checks a version itself. A Rotation lives in
+// memory; status.credentials (version, lastRotationTime, retiring) is its
+// durable record, so a restarted manager honours and retires the same
+// versions at the same times.
 //
 // # Locking
 //
@@ -130,8 +139,11 @@ limitations under the License.
 //   - FileProvider versions are keyed per provider instance: a restarted
 //     process sees new versions (one extra rotation) but a version never
 //     reveals a value, not even a weak one.
-//   - Previous versions are not persisted: after a restart only the current
-//     version is accepted.
+//   - Previous versions are recorded with second precision (status times
+//     are RFC 3339): a restarted manager retires them up to a second later
+//     than the one that accepted the rotation would have, never earlier.
+//   - More than MaxRetiring rotations within one grace period end the grace
+//     period of the oldest previous versions early.
 //   - drivers.Secret redacts itself through its methods; a Secret stored in
 //     an unexported struct field of some other type is printed raw by fmt
 //     (see drivers.Secret). Value keeps it in an exported field and

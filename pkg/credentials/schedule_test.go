@@ -269,7 +269,8 @@ func TestRotationAcceptValidRetire(t *testing.T) {
 
 // Model-based: each replaced version is valid exactly until its rotation
 // time plus the grace period given then (unless taken back into use), and
-// Retire returns exactly the versions due.
+// Retire returns exactly the versions due, across restarts that rebuild the
+// tracker from its own record (RestoreRotation of Current and Retiring).
 func TestRotationProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		r := NewRotation("", time.Time{})
@@ -278,6 +279,10 @@ func TestRotationProperty(t *testing.T) {
 		retireAt := map[Version]time.Time{}
 		for range rapid.IntRange(1, 50).Draw(rt, "steps") {
 			now = now.Add(time.Duration(rapid.Int64Range(0, int64(10*time.Minute)).Draw(rt, "advance")))
+			if rapid.IntRange(0, 4).Draw(rt, "restart") == 0 {
+				cur, since := r.Current()
+				r = RestoreRotation(cur, since, r.Retiring())
+			}
 			if rapid.Bool().Draw(rt, "accept") {
 				v := Version(rapid.SampledFrom([]string{"v1", "v2", "v3", "v4"}).Draw(rt, "version"))
 				grace := time.Duration(rapid.Int64Range(0, int64(15*time.Minute)).Draw(rt, "grace"))

@@ -63,6 +63,16 @@ const (
 	deployment = "poolRef: {name: p}\nworkload: {kind: Deployment, name: app}\n"
 )
 
+// retiringVersions returns n entries of status.credentials.retiring in YAML
+// flow style, one minute apart.
+func retiringVersions(n int) string {
+	entries := make([]string, n)
+	for i := range n {
+		entries[i] = fmt.Sprintf("{version: v%d, retireAt: '2026-11-25T12:%02d:00Z'}", i+1, i)
+	}
+	return strings.Join(entries, ", ")
+}
+
 // members returns n tcp members in YAML block style, each with attrs attributes.
 func members(n, attrs int) string {
 	var b strings.Builder
@@ -245,6 +255,54 @@ size: {max: 4}`),
 		Entry("binding scope: workflow without tenant", binding(deployment+"scope: {workflow: etl}"),
 			"spec.scope", "scope.workflow requires scope.tenant"),
 	)
+
+	// status.credentials.retiring is what a restarted manager rebuilds its
+	// rotation state from, so a malformed record must not get stored.
+	DescribeTable("rejects a malformed status.credentials.retiring written through /status",
+		func(credentials string, want ...string) {
+			obj := decode(pool(tcpPool), testNamespace)
+			obj.SetName("")
+			obj.SetGenerateName("retiring-")
+			Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+			DeferCleanup(func() { _ = k8sClient.Delete(ctx, obj) })
+			status := map[string]any{}
+			Expect(yaml.Unmarshal([]byte(credentials), &status)).To(Succeed())
+			Expect(unstructured.SetNestedMap(obj.Object, status, "status", "credentials")).To(Succeed())
+
+			err := k8sClient.Status().Update(ctx, obj)
+			Expect(err).To(HaveOccurred(), "the API server accepted status.credentials %s", credentials)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %T: %v", err, err)
+			for _, w := range want {
+				Expect(err.Error()).To(ContainSubstring(w))
+			}
+		},
+		Entry("without retireAt", "{version: v2, retiring: [{version: v1}]}",
+			"status.credentials.retiring[0].retireAt", "Required value"),
+		Entry("with a retireAt that is not a time", "{version: v2, retiring: [{version: v1, retireAt: 'in an hour'}]}",
+			"status.credentials.retiring[0].retireAt"),
+		Entry("with an empty version", "{version: v2, retiring: [{version: '', retireAt: '2026-11-25T12:00:00Z'}]}",
+			"status.credentials.retiring[0].version"),
+		Entry("with a version listed twice", `{version: v3, retiring: [{version: v1, retireAt: '2026-11-25T12:00:00Z'},
+			{version: v1, retireAt: '2026-11-25T13:00:00Z'}]}`,
+			"status.credentials.retiring[1]", "Duplicate value"),
+		Entry("with more versions than the limit", "{version: v0, retiring: ["+retiringVersions(17)+"]}",
+			"status.credentials.retiring", "must have at most 16 items"),
+	)
+
+	It("stores a well-formed status.credentials.retiring at its limit", func() {
+		obj := decode(pool(tcpPool), testNamespace)
+		obj.SetName("retiring-at-the-limit")
+		Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, obj) })
+		status := map[string]any{}
+		Expect(yaml.Unmarshal([]byte("{version: v0, retiring: ["+retiringVersions(16)+"]}"), &status)).To(Succeed())
+		Expect(unstructured.SetNestedMap(obj.Object, status, "status", "credentials")).To(Succeed())
+		Expect(k8sClient.Status().Update(ctx, obj)).To(Succeed())
+		got, found, err := unstructured.NestedSlice(obj.Object, "status", "credentials", "retiring")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(found).To(BeTrue())
+		Expect(got).To(HaveLen(16))
+	})
 
 	It("accepts a pool at every list limit within the CEL cost budget", func() {
 		// 128 members with 32 attributes each: every rule that iterates members or
