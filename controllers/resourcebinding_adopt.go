@@ -68,7 +68,7 @@ func (r *ResourceBindingReconciler) adoptRecordedLeases(ctx context.Context, rc 
 			deadline = sl.ExpiresAt.Time
 		}
 		actx, cancel := context.WithTimeout(ctx, time.Second)
-		l, err := rc.live.AdoptIn(actx, partition, sl.Member, deadline)
+		l, err := rc.live.AdoptIn(actx, partition, sl.Member, deadline, sl.CredentialVersion)
 		cancel()
 		if err == nil {
 			log.Info("static lease re-adopted after a restart", "lease", sl.ID, "member", sl.Member, "expiresAt", deadline)

@@ -335,7 +335,7 @@ func (r *ResourceBindingReconciler) reconcileStaticLeases(ctx context.Context, r
 
 	b.Status.StaticLeases = b.Status.StaticLeases[:0]
 	for _, h := range held {
-		sl := resourcesv1alpha1.StaticLease{ID: h.id, Member: h.lease.Member}
+		sl := resourcesv1alpha1.StaticLease{ID: h.id, Member: h.lease.Member, CredentialVersion: h.lease.CredentialVersion}
 		if dl := h.lease.Deadline(); !dl.IsZero() {
 			t := metav1.NewTime(dl)
 			sl.ExpiresAt = &t

@@ -253,6 +253,12 @@ type StaticLease struct {
 	// expiresAt is when the lease expires unless renewed.
 	// +optional
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+	// credentialVersion is the pool's credential version the lease was
+	// granted under (a name, never a value): the lease ends when that
+	// version's grace period does, across manager restarts too.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	CredentialVersion string `json:"credentialVersion,omitempty"`
 }
 
 // ResourceBinding binds workloads to a ResourcePool: it checks that the pool

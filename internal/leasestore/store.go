@@ -62,6 +62,10 @@ const (
 	// (absent when it counts against none; objects written before
 	// partitions existed have none and decode with an empty partition).
 	AnnotationPartition = annotationPrefix + "partition"
+	// AnnotationCredentialVersion is the pool's credential version the lease
+	// was granted under (a name, never a value), so that a restart ends it
+	// when that version retires (absent on objects written before it).
+	AnnotationCredentialVersion = annotationPrefix + "credential-version"
 )
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
@@ -132,6 +136,9 @@ func toObject(r *leaseapi.Record) (*coordinationv1.Lease, error) {
 	if r.Partition != "" {
 		annotations[AnnotationPartition] = r.Partition
 	}
+	if r.CredentialVersion != "" {
+		annotations[AnnotationCredentialVersion] = r.CredentialVersion
+	}
 	return &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: poolNS, Name: ObjectName(poolName, r.Member, r.Slot), ResourceVersion: r.Version,
@@ -159,7 +166,8 @@ func FromObject(o *coordinationv1.Lease) (leaseapi.Record, error) {
 	a := o.Annotations
 	r := leaseapi.Record{
 		ID: a[AnnotationLeaseID], Pool: a[AnnotationPool], Binding: a[AnnotationBinding], Member: a[AnnotationMember],
-		Partition: a[AnnotationPartition], Holder: a[AnnotationHolder], Version: o.ResourceVersion,
+		Partition: a[AnnotationPartition], CredentialVersion: a[AnnotationCredentialVersion], Holder: a[AnnotationHolder],
+		Version: o.ResourceVersion,
 	}
 	var errs []error
 	var err error

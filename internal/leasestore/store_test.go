@@ -26,13 +26,16 @@ import (
 func TestLeaseObjectsKeepTheRecordsPartition(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	rec := leaseapi.Record{ID: "0123456789abcdef0123456789abcdef", Pool: "ns/db", Binding: "ns/app", Member: "m0", Slot: 2,
-		Partition: "acme/etl", Holder: "pod-1", AcquiredAt: now, ExpiresAt: now.Add(time.Minute), Duration: time.Minute, Version: "7"}
+		Partition: "acme/etl", CredentialVersion: "v1", Holder: "pod-1", AcquiredAt: now, ExpiresAt: now.Add(time.Minute), Duration: time.Minute, Version: "7"}
 	o, err := toObject(&rec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := o.Annotations[AnnotationPartition]; got != "acme/etl" {
 		t.Errorf("partition annotation = %q", got)
+	}
+	if got := o.Annotations[AnnotationCredentialVersion]; got != "v1" {
+		t.Errorf("credential version annotation = %q", got)
 	}
 	back, err := FromObject(o)
 	if err != nil {

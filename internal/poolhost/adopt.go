@@ -44,7 +44,11 @@ func (p *Pool) Name() string { return p.name }
 // cannot be adopted onto. While Adopt runs, idle slots on other members are
 // not handed out (they are destroyed and re-created later), so call it
 // before the pool serves traffic where possible.
-func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time) (*Lease, error) {
+//
+// credentialVersion is the credential version the lease was granted under
+// (the lease is ended when that version retires); "" means the pool's
+// current one, for records that predate versions.
+func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time, credentialVersion string) (*Lease, error) {
 	p.adoptMu.Lock()
 	defer p.adoptMu.Unlock()
 	d := deadline.Sub(p.clock())
@@ -79,7 +83,10 @@ func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time) (*L
 	}
 	lease := &Lease{rt: l, Member: member, pool: p}
 	p.mu.Lock()
-	lease.CredentialVersion = p.spec.CredentialVersion
+	lease.CredentialVersion = credentialVersion
+	if credentialVersion == "" {
+		lease.CredentialVersion = p.spec.CredentialVersion
+	}
 	p.leases[lease] = struct{}{}
 	p.mu.Unlock()
 	return lease, nil

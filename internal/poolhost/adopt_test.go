@@ -39,7 +39,7 @@ func TestAdoptTakesASlotOnTheNamedMemberAndCountsAgainstCapacity(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	var adopted []*Lease
 	for range 2 {
-		l, err := p.Adopt(ctx, "b", deadline)
+		l, err := p.Adopt(ctx, "b", deadline, "")
 		if err != nil {
 			t.Fatalf("adopt on b: %v", err)
 		}
@@ -53,7 +53,7 @@ func TestAdoptTakesASlotOnTheNamedMemberAndCountsAgainstCapacity(t *testing.T) {
 	}
 	actx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	if _, err := p.Adopt(actx, "b", deadline); err == nil {
+	if _, err := p.Adopt(actx, "b", deadline, ""); err == nil {
 		t.Fatal("a third adoption on b (capacity 2) succeeded")
 	}
 	// The remaining capacity is a's two slots: new acquires land there.
@@ -83,10 +83,10 @@ func TestAdoptRejectsExpiredDeadlinesAndUnknownMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeQuickly(p)
-	if _, err := p.Adopt(context.Background(), "a", time.Now().Add(-time.Second)); !errors.Is(err, ErrLeaseExpired) {
+	if _, err := p.Adopt(context.Background(), "a", time.Now().Add(-time.Second), ""); !errors.Is(err, ErrLeaseExpired) {
 		t.Fatalf("expired deadline: got %v", err)
 	}
-	if _, err := p.Adopt(context.Background(), "zz", time.Now().Add(time.Minute)); !errors.Is(err, ErrUnknownMember) {
+	if _, err := p.Adopt(context.Background(), "zz", time.Now().Add(time.Minute), ""); !errors.Is(err, ErrUnknownMember) {
 		t.Fatalf("unknown member: got %v", err)
 	}
 }
@@ -98,7 +98,7 @@ func TestAdoptedLeaseIsReclaimedByTheRuntimeAtItsDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeQuickly(p)
-	l, err := p.Adopt(context.Background(), "a", time.Now().Add(100*time.Millisecond))
+	l, err := p.Adopt(context.Background(), "a", time.Now().Add(100*time.Millisecond), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,14 +128,14 @@ func TestAdoptOntoAnUnhealthyMemberWhenTheHealthyCapacityIsInUse(t *testing.T) {
 	})
 	ctx := context.Background()
 	deadline := time.Now().Add(time.Minute)
-	if _, err := p.Adopt(ctx, "a", deadline); err != nil {
+	if _, err := p.Adopt(ctx, "a", deadline, ""); err != nil {
 		t.Fatalf("adopt on a: %v", err)
 	}
 	// The runtime is sized to the healthy capacity (a's one slot, now
 	// adopted); a lease on b still comes back, whatever b's health.
 	actx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	l, err := p.Adopt(actx, "b", deadline)
+	l, err := p.Adopt(actx, "b", deadline, "")
 	if err != nil {
 		t.Fatalf("adopt on unhealthy b while a's slot is in use: %v", err)
 	}
@@ -156,4 +156,33 @@ func closeQuickly(p *Pool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_ = p.Close(ctx)
+}
+
+func TestAdoptedLeaseKeepsItsCredentialVersionAndEndsWhenItRetires(t *testing.T) {
+	a := listener(t)
+	spec := tcpSpec(t, 2, memberSpec("a", a.Addr().String(), 2))
+	spec.CredentialVersion = "v2"
+	p, err := New("ns/adopt-version", spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeQuickly(p)
+	deadline := time.Now().Add(time.Minute)
+	old, err := p.Adopt(context.Background(), "a", deadline, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unversioned, err := p.Adopt(context.Background(), "a", deadline, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.CredentialVersion != "v1" || unversioned.CredentialVersion != "v2" {
+		t.Fatalf("versions %q and %q, want v1 (as granted) and v2 (the pool's, for a record without one)",
+			old.CredentialVersion, unversioned.CredentialVersion)
+	}
+	if n := p.RevokeCredentialVersion("v1"); n != 1 || old.Valid() || !unversioned.Valid() {
+		t.Fatalf("retiring v1 ended %d lease(s) (v1 lease valid: %v, v2 lease valid: %v), want exactly the v1 one",
+			n, old.Valid(), unversioned.Valid())
+	}
+	unversioned.Release()
 }

@@ -181,11 +181,11 @@ func (p *Pool) AcquireIn(ctx context.Context, key string, d time.Duration) (*Lea
 // it then holds more leases than its cap until enough of them end (a token
 // released above the cap is dropped), and new acquires of the partition
 // wait until it is under its cap again.
-func (p *Pool) AdoptIn(ctx context.Context, key, member string, deadline time.Time) (*Lease, error) {
+func (p *Pool) AdoptIn(ctx context.Context, key, member string, deadline time.Time, credentialVersion string) (*Lease, error) {
 	p.mu.Lock()
 	partitioned := p.spec.PartitionMax > 0 && key != ""
 	p.mu.Unlock()
-	l, err := p.Adopt(ctx, member, deadline)
+	l, err := p.Adopt(ctx, member, deadline, credentialVersion)
 	if err != nil || !partitioned {
 		return l, err
 	}

@@ -71,11 +71,15 @@ type Record struct {
 	Slot    int
 	// Partition is the pool partition the lease was granted in ("" for
 	// none), so that a restart adopts it back into the same partition.
-	Partition  string
-	Holder     string
-	AcquiredAt time.Time
-	ExpiresAt  time.Time
-	Duration   time.Duration
+	Partition string
+	// CredentialVersion is the pool's credential version the lease was
+	// granted under, so that a restart still ends it when that version
+	// retires ("" in records written before it was kept).
+	CredentialVersion string
+	Holder            string
+	AcquiredAt        time.Time
+	ExpiresAt         time.Time
+	Duration          time.Duration
 	// Version is the store's optimistic-concurrency token (the resourceVersion).
 	Version string
 }

@@ -264,7 +264,7 @@ func (s *Service) restorePool(ctx context.Context, ps *poolState) {
 			continue
 		}
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		h, err := pool.AdoptIn(actx, r.Partition, r.Member, r.ExpiresAt)
+		h, err := pool.AdoptIn(actx, r.Partition, r.Member, r.ExpiresAt, r.CredentialVersion)
 		cancel()
 		switch {
 		case errors.Is(err, poolhost.ErrLeaseExpired):
@@ -553,8 +553,8 @@ func (s *Service) grant(ctx context.Context, ps *poolState, pool *poolhost.Pool,
 		exp = now.Add(d)
 	}
 	l := &lease{h: h, ep: ep, rec: Record{
-		ID: newID(), Pool: b.Pool, Binding: b.Key(), Member: h.Member, Partition: b.Partition, Holder: holder,
-		AcquiredAt: now, ExpiresAt: exp, Duration: d,
+		ID: newID(), Pool: b.Pool, Binding: b.Key(), Member: h.Member, Partition: b.Partition,
+		CredentialVersion: h.CredentialVersion, Holder: holder, AcquiredAt: now, ExpiresAt: exp, Duration: d,
 	}}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.storeTO)
 	defer cancel()

@@ -46,6 +46,8 @@ type Options struct {
 	// (spec.size.maxPerPartition); 0 leaves the pool unpartitioned. Give
 	// bindings a partition with Env.AddBinding.
 	PartitionMax int
+	// CredentialVersion is the pool's credential version (default "").
+	CredentialVersion string
 	// Store, when set, is the lease store instead of an empty one: pass the
 	// Store of another Env to start on its records, as a restarted manager
 	// does.
@@ -132,7 +134,7 @@ func New(t testing.TB, o Options) *Env {
 		Driver: driver, Max: o.Members * o.Capacity,
 		HealthInterval: time.Second, HealthTimeout: time.Second, FailureThreshold: 1, SuccessThreshold: 1,
 		DefaultLeaseDuration: time.Minute, MaxLeaseDuration: time.Hour, AcquireTimeout: o.AcquireTimeout,
-		PartitionMax: o.PartitionMax,
+		PartitionMax: o.PartitionMax, CredentialVersion: o.CredentialVersion,
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
