@@ -106,6 +106,8 @@ func whyNotAdoptable(err error) string {
 		return "the member is no longer in the pool"
 	case errors.Is(err, poolhost.ErrUnavailable):
 		return "the member is full"
+	case errors.Is(err, poolhost.ErrCredentialVersionRetired):
+		return "its credential version was retired"
 	}
 	return ""
 }

@@ -211,12 +211,10 @@ func (r *ResourcePoolReconciler) recordRotation(ctx context.Context, rc *poolRec
 // what came due while the manager was down.
 func (r *ResourcePoolReconciler) retireCredentialVersions(ctx context.Context, pool *resourcesv1alpha1.ResourcePool,
 	rot *credentials.Rotation, now time.Time) {
-	live, _ := r.pools.Get(poolKey(pool))
 	for _, old := range rot.Retire(now) {
-		ended := 0
-		if live != nil {
-			ended = live.RevokeCredentialVersion(string(old.Version))
-		}
+		// Through the registry: right after a start the pool may not run
+		// yet, and its persisted leases of this version must not come back.
+		ended := r.pools.RetireCredentialVersion(poolKey(pool), string(old.Version))
 		r.creds.audit.Record(ctx, credentials.Event{
 			Action: credentials.ActionRetire, Access: credentials.Access{Pool: poolKey(pool), Actor: "resourcepool-controller"},
 			Version: old.Version, Reason: fmt.Sprintf("grace period over; %d lease(s) ended", ended),

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
@@ -63,6 +64,11 @@ func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time, cre
 	if m := p.members[member]; m == nil {
 		p.mu.Unlock()
 		return nil, fmt.Errorf("pool %s: cannot adopt a lease on %s: %w", p.name, member, ErrUnknownMember)
+	}
+	if credentialVersion != "" && slices.Contains(p.retiredVersions, credentialVersion) {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("pool %s: cannot adopt a lease on %s granted under credential version %s: %w",
+			p.name, member, credentialVersion, ErrCredentialVersionRetired)
 	}
 	p.pin = member
 	p.mu.Unlock()

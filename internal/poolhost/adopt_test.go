@@ -186,3 +186,33 @@ func TestAdoptedLeaseKeepsItsCredentialVersionAndEndsWhenItRetires(t *testing.T)
 	}
 	unversioned.Release()
 }
+
+func TestALeaseOfARetiredCredentialVersionIsNotAdopted(t *testing.T) {
+	a := listener(t)
+	spec := tcpSpec(t, 2, memberSpec("a", a.Addr().String(), 2))
+	spec.CredentialVersion = "v3"
+	reg := NewRegistry()
+	// Retired before the pool runs, as on the first reconcile after a restart.
+	if n := reg.RetireCredentialVersion("ns/retired", "v1"); n != 0 {
+		t.Fatalf("retiring in a pool that does not run ended %d leases", n)
+	}
+	p, err := reg.Ensure("ns/retired", spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeQuickly(p)
+	deadline := time.Now().Add(time.Minute)
+	if _, err := p.Adopt(context.Background(), "a", deadline, "v1"); !errors.Is(err, ErrCredentialVersionRetired) {
+		t.Fatalf("adopting a lease of retired v1: %v, want ErrCredentialVersionRetired", err)
+	}
+	l, err := p.Adopt(context.Background(), "a", deadline, "v2")
+	if err != nil {
+		t.Fatalf("adopting a lease of v2, still in its grace period: %v", err)
+	}
+	if n := reg.RetireCredentialVersion("ns/retired", "v2"); n != 1 || l.Valid() {
+		t.Fatalf("retiring v2 ended %d lease(s), lease valid: %v; want the v2 lease ended", n, l.Valid())
+	}
+	if _, err := p.Adopt(context.Background(), "a", deadline, "v2"); !errors.Is(err, ErrCredentialVersionRetired) {
+		t.Fatalf("adopting a lease of v2 after it retired: %v, want ErrCredentialVersionRetired", err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
@@ -39,10 +40,21 @@ func (p *Pool) VerifyCredentials(ctx context.Context, creds drivers.Credentials)
 	return errors.Join(rejected...)
 }
 
+// ErrCredentialVersionRetired is wrapped by Adopt when the lease was granted
+// under a credential version that has retired since: it must not come back.
+var ErrCredentialVersionRetired = errors.New("its credential version was retired")
+
+// maxRetiredVersions bounds the retired credential versions a pool (and the
+// registry, for a pool not running yet) remembers; a lease outlives a few
+// rotations at most.
+const maxRetiredVersions = 16
+
 // RevokeCredentialVersion ends the leases granted under version, once its
-// grace period is over. It returns how many leases it ended.
+// grace period is over, and refuses to adopt leases of that version from then
+// on. It returns how many leases it ended.
 func (p *Pool) RevokeCredentialVersion(version string) int {
 	p.mu.Lock()
+	p.retiredVersions = rememberVersion(p.retiredVersions, version)
 	var ended []*Lease
 	for l := range p.leases {
 		if l.CredentialVersion == version {
@@ -54,4 +66,13 @@ func (p *Pool) RevokeCredentialVersion(version string) int {
 		l.Release()
 	}
 	return len(ended)
+}
+
+// rememberVersion appends version to the bounded list of retired versions.
+func rememberVersion(list []string, version string) []string {
+	if slices.Contains(list, version) {
+		return list
+	}
+	list = append(list, version)
+	return list[max(0, len(list)-maxRetiredVersions):]
 }

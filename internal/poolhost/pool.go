@@ -82,12 +82,15 @@ type Pool struct {
 	onChange func()
 	log      *slog.Logger
 
-	mu         sync.Mutex
-	spec       Spec
-	members    map[string]*member
-	order      []string            // member names in spec order, for stable output
-	leases     map[*Lease]struct{} // held leases; expired ones are pruned on Snapshot
-	partitions map[string]*poolruntime.Pool[token]
+	mu      sync.Mutex
+	spec    Spec
+	members map[string]*member
+	order   []string            // member names in spec order, for stable output
+	leases  map[*Lease]struct{} // held leases; expired ones are pruned on Snapshot
+	// retiredVersions are credential versions whose grace period is over
+	// (RevokeCredentialVersion): Adopt refuses leases granted under them.
+	retiredVersions []string
+	partitions      map[string]*poolruntime.Pool[token]
 	// partitionUsers counts, per partition, the acquires between looking
 	// the partition up and holding (or giving up on) a token.
 	partitionUsers map[string]int

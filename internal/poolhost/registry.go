@@ -18,6 +18,7 @@ package poolhost
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -27,10 +28,17 @@ import (
 type Registry struct {
 	mu    sync.RWMutex
 	pools map[string]*Pool
+	// retired credential versions by pool key, kept for pools that do not
+	// run yet: after a restart the pool reconciler retires what came due
+	// while the manager was down before the pool is started (see
+	// RetireCredentialVersion).
+	retired map[string][]string
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{pools: map[string]*Pool{}} }
+func NewRegistry() *Registry {
+	return &Registry{pools: map[string]*Pool{}, retired: map[string][]string{}}
+}
 
 // Get returns the pool for key, if it runs.
 func (r *Registry) Get(key string) (*Pool, bool) {
@@ -52,8 +60,24 @@ func (r *Registry) Ensure(key string, spec Spec, opts Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.retiredVersions = slices.Clone(r.retired[key]) // before anyone can adopt into it
 	r.pools[key] = p
 	return p, nil
+}
+
+// RetireCredentialVersion ends the leases of pool key granted under version
+// (RevokeCredentialVersion) and remembers the version as retired even if the
+// pool does not run yet, so that a lease granted under it is not adopted
+// when the pool starts. It returns how many leases it ended.
+func (r *Registry) RetireCredentialVersion(key, version string) int {
+	r.mu.Lock()
+	r.retired[key] = rememberVersion(r.retired[key], version)
+	p := r.pools[key]
+	r.mu.Unlock()
+	if p == nil {
+		return 0
+	}
+	return p.RevokeCredentialVersion(version)
 }
 
 // Remove closes and forgets the pool for key (waiting for held leases up to ctx).
@@ -61,6 +85,7 @@ func (r *Registry) Remove(ctx context.Context, key string) error {
 	r.mu.Lock()
 	p, ok := r.pools[key]
 	delete(r.pools, key)
+	delete(r.retired, key)
 	r.mu.Unlock()
 	if !ok {
 		return nil

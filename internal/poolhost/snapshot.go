@@ -31,9 +31,9 @@ type Snapshot struct {
 	Unhealthy int
 	// Waiting acquires: for a slot, or for a token of their partition.
 	Waiting int
-	Members   []MemberStatus
-	Stats     poolruntime.Stats
-	Closed    bool
+	Members []MemberStatus
+	Stats   poolruntime.Stats
+	Closed  bool
 }
 
 // Snapshot returns counts and per-member state.

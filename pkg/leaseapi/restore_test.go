@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nebula-io/nebula-resource/internal/poolhost"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
 )
@@ -55,4 +56,22 @@ func TestARestartKeepsTheCredentialVersionALeaseWasGrantedUnder(t *testing.T) {
 	if got := call(t, env, http.MethodGet, "b1", tokens["b1"], "/leases/"+fresh.ID, nil).status; got != http.StatusOK {
 		t.Fatalf("the v2 lease answers %d after v1 retired, want 200", got)
 	}
+}
+
+// A persisted lease of a credential version that retired while no leader ran
+// is not adopted back: its record is reclaimed and the slot is free again.
+func TestARestartDropsALeaseOfARetiredCredentialVersion(t *testing.T) {
+	before := leaseapitest.New(t, leaseapitest.Options{Members: 1, CredentialVersion: "v1"})
+	held := acquire(t, before, "a1", before.AddBinding("a1", ""), leaseapi.AcquireRequest{}).lease(t)
+
+	env, tokens := restart(t, before, leaseapitest.Options{Members: 1, CredentialVersion: "v2",
+		BeforeStart: func(p *poolhost.Pool) { p.RevokeCredentialVersion("v1") }})
+	eventually(t, 5*time.Second, "the record of the v1 lease is reclaimed", func() bool {
+		recs, err := env.Store.List(context.Background())
+		return err == nil && len(recs) == 0
+	})
+	if got := call(t, env, http.MethodGet, "a1", tokens["a1"], "/leases/"+held.ID, nil).status; got == http.StatusOK {
+		t.Fatal("the lease of a retired credential version is still served")
+	}
+	acquire(t, env, "b1", tokens["b1"], leaseapi.AcquireRequest{}).lease(t) // its only slot is free again
 }

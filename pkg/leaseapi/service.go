@@ -273,6 +273,9 @@ func (s *Service) restorePool(ctx context.Context, ps *poolState) {
 		case errors.Is(err, poolhost.ErrUnknownMember):
 			s.reclaimRecord(ctx, r, "its member was removed from the pool")
 			continue
+		case errors.Is(err, poolhost.ErrCredentialVersionRetired):
+			s.reclaimRecord(ctx, r, "its credential version was retired")
+			continue
 		case err != nil:
 			s.log.Error(err, "failed to adopt a persisted lease; will retry", "pool", r.Pool, "lease", r.ID, "member", r.Member)
 			left = append(left, r)
