@@ -17,9 +17,9 @@ limitations under the License.
 package leaseapi
 
 // Acquires wait in FIFO queues in front of the live pool, one per partition
-// of the pool (key "" when the pool caps no partition, and for bindings
-// without one). Only the head of a queue acquires from the pool, so a queue
-// is served in the order of arrival; and since a partition at its cap holds
+// of the pool (key "" when the pool caps no partition). Only the head of a
+// queue acquires from the pool, so a queue is served in the order of
+// arrival; and since a partition at its cap holds
 // up only its own queue's head, the heads of the other partitions go on to
 // the pool's slots (no head-of-line blocking across partitions). The heads
 // then wait in the pool's own FIFO queue when every slot is leased.
