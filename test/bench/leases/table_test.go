@@ -226,7 +226,11 @@ func table(rows []*row) string {
 		case r.tg.System == "nebula" && r.tg.Storage == "kubernetes":
 			vs = fmtRatio(ratio(r, bShipped)) + " shipped, " + fmtRatio(ratio(r, bRaised)) + " unlimited Boskos crd"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %s | %.2f | %s | %d | %d | %s |\n", r.tg.System, r.tg.Storage, r.tg.Members,
+		members := "-" // the echo has none
+		if r.tg.Members > 0 {
+			members = fmt.Sprint(r.tg.Members)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s | %s | %.2f | %s | %d | %d | %s |\n", r.tg.System, r.tg.Storage, members,
 			res.rate(), ms(res.P50), ms(res.P99), res.writesPerCycle(), vs, res.Retries, res.Errors, r.tg.Note)
 	}
 	b.WriteString("\nTargets:\n")
