@@ -20,7 +20,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,7 +34,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
@@ -135,15 +133,7 @@ var _ = Describe("credential rotation across a manager restart", func() {
 	It("honours a previous version for the rest of its grace period, then retires it, and retires at once what came due while down", func(ctx SpecContext) {
 		// A control plane of its own: the suite's manager would otherwise
 		// reconcile the pool too, with rotation state that never restarts.
-		plane := &envtest.Environment{
-			CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
-			ErrorIfCRDPathMissing: true,
-		}
-		planeCfg, err := plane.Start()
-		Expect(err).NotTo(HaveOccurred(), "failed to start a second kube-apiserver and etcd")
-		DeferCleanup(plane.Stop)
-		c, err := client.New(planeCfg, client.Options{Scheme: scheme})
-		Expect(err).NotTo(HaveOccurred())
+		planeCfg, c := startPrivateControlPlane()
 
 		pg, err := testservers.StartPostgres(GinkgoT(), testservers.WithPassword(canary))
 		Expect(err).NotTo(HaveOccurred())
@@ -153,19 +143,10 @@ var _ = Describe("credential rotation across a manager restart", func() {
 		ns, key := nsObj.Name, nsObj.Name+"/pg"
 		Expect(c.Create(ctx, credentialsSecret(ns, "pg-creds", "app", canary+"-v1"))).To(Succeed())
 		const grace = time.Hour
-		Expect(c.Create(ctx, &resourcesv1alpha1.ResourcePool{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
-			Spec: resourcesv1alpha1.ResourcePoolSpec{
-				Driver:  resourcesv1alpha1.DriverPostgres,
-				Members: []resourcesv1alpha1.PoolMember{{Name: "primary", Address: pg.Addr(), Capacity: 2}},
-				Size:    resourcesv1alpha1.PoolSize{Max: 2},
-				Credentials: &resourcesv1alpha1.PoolCredentials{
-					SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "pg-creds"},
-					Rotation:  &resourcesv1alpha1.CredentialRotation{GracePeriod: &metav1.Duration{Duration: grace}},
-				},
-				HealthCheck: fastHealth(),
-			},
-		})).To(Succeed())
+		pool := postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 2},
+			[]resourcesv1alpha1.PoolMember{{Name: "primary", Address: pg.Addr(), Capacity: 2}})
+		pool.Spec.Credentials.Rotation = &resourcesv1alpha1.CredentialRotation{GracePeriod: &metav1.Duration{Duration: grace}}
+		Expect(c.Create(ctx, pool)).To(Succeed())
 		get := func() *resourcesv1alpha1.ResourcePool {
 			p := &resourcesv1alpha1.ResourcePool{}
 			Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "pg"}, p)).To(Succeed())

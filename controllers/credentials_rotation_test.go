@@ -43,19 +43,10 @@ var _ = Describe("credential rotation", func() {
 		Expect(pg.CreateUser("app", canary+"-v1")).To(Succeed())
 		ns := newNamespace(ctx)
 		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", "app", canary+"-v1"))).To(Succeed())
-		Expect(k8sClient.Create(ctx, &resourcesv1alpha1.ResourcePool{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pg"},
-			Spec: resourcesv1alpha1.ResourcePoolSpec{
-				Driver:  resourcesv1alpha1.DriverPostgres,
-				Members: []resourcesv1alpha1.PoolMember{{Name: "primary", Address: pg.Addr(), Capacity: 2}},
-				Size:    resourcesv1alpha1.PoolSize{Max: 2},
-				Credentials: &resourcesv1alpha1.PoolCredentials{
-					SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "pg-creds"},
-					Rotation:  &resourcesv1alpha1.CredentialRotation{GracePeriod: &metav1.Duration{Duration: time.Hour}},
-				},
-				HealthCheck: fastHealth(),
-			},
-		})).To(Succeed())
+		pool := postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 2},
+			[]resourcesv1alpha1.PoolMember{{Name: "primary", Address: pg.Addr(), Capacity: 2}})
+		pool.Spec.Credentials.Rotation = &resourcesv1alpha1.CredentialRotation{GracePeriod: &metav1.Duration{Duration: time.Hour}}
+		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 		Expect(k8sClient.Create(ctx, deployment(ns, "api", map[string]string{"app": "api"}))).To(Succeed())
 		Expect(k8sClient.Create(ctx, &resourcesv1alpha1.ResourceBinding{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "api-db"},

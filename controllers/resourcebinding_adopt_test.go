@@ -18,7 +18,6 @@ package controllers
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -34,7 +33,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
@@ -169,16 +167,7 @@ var _ = Describe("Static binding leases across a manager restart", func() {
 		c        client.Client
 	)
 	BeforeEach(func() {
-		plane := &envtest.Environment{
-			CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
-			ErrorIfCRDPathMissing: true,
-		}
-		var err error
-		planeCfg, err = plane.Start()
-		Expect(err).NotTo(HaveOccurred(), "failed to start a second kube-apiserver and etcd")
-		DeferCleanup(plane.Stop)
-		c, err = client.New(planeCfg, client.Options{Scheme: scheme})
-		Expect(err).NotTo(HaveOccurred())
+		planeCfg, c = startPrivateControlPlane()
 	})
 
 	namespace := func(ctx context.Context) string {

@@ -174,3 +174,20 @@ func expectNoCanary(ctx context.Context) {
 	Expect(capturedLogs.String()).To(ContainSubstring("member health changed"), "the logs were not captured")
 	Expect(capturedLogs.String()).NotTo(ContainSubstring(canary), "the password leaked into the logs")
 }
+
+// startPrivateControlPlane starts a kube-apiserver and etcd of the spec's own,
+// with the CRDs installed, stopped when the spec ends. Specs that run
+// operators of their own (restarts) use one, so that the suite's manager
+// does not reconcile their objects too.
+func startPrivateControlPlane() (*rest.Config, client.Client) {
+	plane := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := plane.Start()
+	Expect(err).NotTo(HaveOccurred(), "failed to start a second kube-apiserver and etcd")
+	DeferCleanup(plane.Stop)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	return cfg, c
+}
