@@ -110,20 +110,6 @@ func threeMemberPool(ns string) *resourcesv1alpha1.ResourcePool {
 	}
 }
 
-// staticClaim is a Static binding "claim" of two leases on pool "dbs",
-// projected into Deployment "tests".
-func staticClaim(ns string) *resourcesv1alpha1.ResourceBinding {
-	return &resourcesv1alpha1.ResourceBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "claim"},
-		Spec: resourcesv1alpha1.ResourceBindingSpec{
-			PoolRef:  resourcesv1alpha1.PoolReference{Name: "dbs"},
-			Mode:     resourcesv1alpha1.BindingModeStatic,
-			Leases:   &resourcesv1alpha1.BindingLeases{Max: 2},
-			Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "tests"},
-		},
-	}
-}
-
 // heldBy lists a binding's static leases as "id@member", in status order.
 func heldBy(b *resourcesv1alpha1.ResourceBinding) []string {
 	var out []string

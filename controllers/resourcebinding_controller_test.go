@@ -84,6 +84,20 @@ func deployment(ns, name string, labels map[string]string, env ...corev1.EnvVar)
 	}
 }
 
+// staticClaim is a Static binding "claim" of two leases on pool "dbs",
+// projected into Deployment "tests".
+func staticClaim(ns string) *resourcesv1alpha1.ResourceBinding {
+	return &resourcesv1alpha1.ResourceBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "claim"},
+		Spec: resourcesv1alpha1.ResourceBindingSpec{
+			PoolRef:  resourcesv1alpha1.PoolReference{Name: "dbs"},
+			Mode:     resourcesv1alpha1.BindingModeStatic,
+			Leases:   &resourcesv1alpha1.BindingLeases{Max: 2},
+			Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "tests"},
+		},
+	}
+}
+
 func fetchDeployment(ctx context.Context, ns, name string) func() *appsv1.Deployment {
 	return func() *appsv1.Deployment {
 		d := &appsv1.Deployment{}
@@ -205,15 +219,7 @@ var _ = Describe("ResourceBinding reconciler", func() {
 		ns := newNamespace(ctx)
 		readyTCPPool(ctx, ns, "dbs", 3, resourcesv1alpha1.Scope{})
 		Expect(k8sClient.Create(ctx, deployment(ns, "tests", map[string]string{"app": "tests"}))).To(Succeed())
-		Expect(k8sClient.Create(ctx, &resourcesv1alpha1.ResourceBinding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "claim"},
-			Spec: resourcesv1alpha1.ResourceBindingSpec{
-				PoolRef:  resourcesv1alpha1.PoolReference{Name: "dbs"},
-				Mode:     resourcesv1alpha1.BindingModeStatic,
-				Leases:   &resourcesv1alpha1.BindingLeases{Max: 2},
-				Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "tests"},
-			},
-		})).To(Succeed())
+		Expect(k8sClient.Create(ctx, staticClaim(ns))).To(Succeed())
 		getB := fetchBinding(ctx, ns, "claim")
 		Eventually(getB, 15*time.Second).Should(WithTransform(bindingCondition("Ready"), Equal("True/Bound")))
 		b := getB()
@@ -241,23 +247,14 @@ var _ = Describe("ResourceBinding reconciler", func() {
 		ns := newNamespace(ctx)
 		readyTCPPool(ctx, ns, "dbs", 2, resourcesv1alpha1.Scope{})
 		Expect(k8sClient.Create(ctx, deployment(ns, "tests", map[string]string{"app": "tests"}))).To(Succeed())
-		b := &resourcesv1alpha1.ResourceBinding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "claim"},
-			Spec: resourcesv1alpha1.ResourceBindingSpec{
-				PoolRef:  resourcesv1alpha1.PoolReference{Name: "dbs"},
-				Mode:     resourcesv1alpha1.BindingModeStatic,
-				Leases:   &resourcesv1alpha1.BindingLeases{Max: 2},
-				Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "tests"},
-			},
-		}
-		Expect(k8sClient.Create(ctx, b)).To(Succeed())
+		Expect(k8sClient.Create(ctx, staticClaim(ns))).To(Succeed())
 		getB := fetchBinding(ctx, ns, "claim")
 		Eventually(getB, 15*time.Second).Should(WithTransform(bindingCondition("Ready"), Equal("True/Bound")))
 		live, ok := pools.Get(ns + "/dbs")
 		Expect(ok).To(BeTrue())
 		Expect(live.Snapshot().Leased).To(Equal(2))
 
-		b = getB()
+		b := getB()
 		b.Spec.Mode = resourcesv1alpha1.BindingModeDynamic
 		Expect(k8sClient.Update(ctx, b)).To(Succeed())
 		Eventually(func() int { return live.Snapshot().Leased }, 10*time.Second).Should(BeZero(),
