@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,10 +30,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
@@ -71,35 +67,14 @@ type poolReconcilerRun struct {
 // wires it, with the injected clock now. (SetupWithManager registers
 // process-wide metrics, once per test binary, so it cannot be used here.)
 func startPoolReconciler(cfg *rest.Config, pools *poolhost.Registry, now func() time.Time) *poolReconcilerRun {
-	skipNameValidation := true // every run registers the same controller name
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:     scheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
-	})
-	Expect(err).NotTo(HaveOccurred())
+	mgr := newRunManager(cfg)
 	run := &poolReconcilerRun{audit: &syncBuffer{}}
 	audit := credentials.NewAuditor(credentials.AuditOptions{Logger: slog.New(slog.NewTextHandler(run.audit, nil)), Now: now})
 	cache := credentials.NewCache(credentials.NewSecretProvider(mgr.GetAPIReader(), mgr.GetClient()),
 		credentials.CacheOptions{Now: now, Audit: audit})
 	Expect(NewResourcePoolReconciler(mgr.GetClient(), mgr.GetEventRecorder("resourcepool-controller"), pools, cache, audit, now).
 		SetupWithManager(mgr)).To(Succeed())
-
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(stopped)
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
-	var once sync.Once
-	run.stop = func() {
-		once.Do(func() {
-			cancel()
-			Eventually(stopped, 30*time.Second).Should(BeClosed())
-		})
-	}
-	DeferCleanup(run.stop)
+	run.stop = runManager(mgr)
 	return run
 }
 

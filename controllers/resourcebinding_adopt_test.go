@@ -30,10 +30,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
@@ -53,13 +50,7 @@ type operatorRun struct {
 // per test binary. Without withPools only the binding controller runs, as
 // right after a restart when it gets to a binding before its pool runs.
 func startOperator(cfg *rest.Config, withPools bool) *operatorRun {
-	skipNameValidation := true // every run registers the same controller names
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:     scheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
-	})
-	Expect(err).NotTo(HaveOccurred())
+	mgr := newRunManager(cfg)
 	creds := credentials.NewCache(credentials.NewSecretProvider(mgr.GetAPIReader(), mgr.GetClient()), credentials.CacheOptions{})
 	run := &operatorRun{pools: poolhost.NewRegistry()}
 	if withPools {
@@ -68,19 +59,11 @@ func startOperator(cfg *rest.Config, withPools bool) *operatorRun {
 	}
 	Expect(NewResourceBindingReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("resourcebinding-controller"),
 		run.pools, creds, time.Now, testLeaseEndpoint).SetupWithManager(mgr)).To(Succeed())
-
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(stopped)
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
+	stopManager := runManager(mgr)
 	var once sync.Once
 	run.stop = func() {
 		once.Do(func() {
-			cancel()
-			Eventually(stopped, 30*time.Second).Should(BeClosed())
+			stopManager()
 			run.pools.Each(func(key string, _ *poolhost.Pool) {
 				closeCtx, cancelClose := context.WithTimeout(context.Background(), 100*time.Millisecond)
 				defer cancelClose()

@@ -38,6 +38,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -190,4 +191,39 @@ func startPrivateControlPlane() (*rest.Config, client.Client) {
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 	return cfg, c
+}
+
+// newRunManager is a manager against cfg for one run of a spec that restarts
+// the operator: every run registers the same controller names, so name
+// validation is off, and it serves no metrics.
+func newRunManager(cfg *rest.Config) ctrl.Manager {
+	skipNameValidation := true
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:     scheme,
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return mgr
+}
+
+// runManager starts mgr and returns what stops it, as a process exit would;
+// stopping is idempotent and happens at the end of the spec at the latest.
+func runManager(mgr ctrl.Manager) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(stopped)
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			Eventually(stopped, 30*time.Second).Should(BeClosed())
+		})
+	}
+	DeferCleanup(stop)
+	return stop
 }
