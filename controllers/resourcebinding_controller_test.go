@@ -254,9 +254,11 @@ var _ = Describe("ResourceBinding reconciler", func() {
 		Expect(ok).To(BeTrue())
 		Expect(live.Snapshot().Leased).To(Equal(2))
 
-		b := getB()
-		b.Spec.Mode = resourcesv1alpha1.BindingModeDynamic
-		Expect(k8sClient.Update(ctx, b)).To(Succeed())
+		Eventually(func() error { // the controller writes the binding too: retry on conflict
+			b := getB()
+			b.Spec.Mode = resourcesv1alpha1.BindingModeDynamic
+			return k8sClient.Update(ctx, b)
+		}, 10*time.Second).Should(Succeed())
 		Eventually(func() int { return live.Snapshot().Leased }, 10*time.Second).Should(BeZero(),
 			"the claims of a binding that is no longer Static are released, not kept until they expire")
 		Eventually(getB, 10*time.Second).Should(WithTransform(func(b *resourcesv1alpha1.ResourceBinding) int {
