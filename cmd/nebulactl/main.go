@@ -116,6 +116,17 @@ func (c *common) client() (*leaseclient.Client, error) {
 	return leaseclient.New(cfg)
 }
 
+// connect parses the args of a subcommand that takes only the common flags
+// and returns the client they configure; its errors are usage errors.
+func (c *common) connect(name string, args []string) (*leaseclient.Client, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	c.bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return c.client()
+}
+
 func firstNonEmpty(v ...string) string {
 	for _, s := range v {
 		if s != "" {
@@ -274,12 +285,7 @@ func leaseRelease(ctx context.Context, args []string, stdout io.Writer) (int, er
 
 func leaseList(ctx context.Context, args []string, stdout io.Writer) (int, error) {
 	var c common
-	fs := flag.NewFlagSet("lease list", flag.ContinueOnError)
-	c.bind(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2, err
-	}
-	cl, err := c.client()
+	cl, err := c.connect("lease list", args)
 	if err != nil {
 		return 2, err
 	}
@@ -415,12 +421,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 func poolStatus(ctx context.Context, args []string, stdout io.Writer) (int, error) {
 	var c common
-	fs := flag.NewFlagSet("pool status", flag.ContinueOnError)
-	c.bind(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2, err
-	}
-	cl, err := c.client()
+	cl, err := c.connect("pool status", args)
 	if err != nil {
 		return 2, err
 	}
