@@ -351,24 +351,6 @@ func envValue(env []string, key string) string {
 
 // ---- workload processes ----
 
-type workloadReport struct {
-	Name              string    `json:"name"`
-	RequestedAt       time.Time `json:"requestedAt"`
-	AcquiredAt        time.Time `json:"acquiredAt"`
-	ReleasedAt        time.Time `json:"releasedAt"`
-	LeaseID           string    `json:"leaseID"`
-	Member            string    `json:"member"`
-	Slot              int       `json:"slot"`
-	Address           string    `json:"address"`
-	CredentialVersion string    `json:"credentialVersion"`
-	Attempts          int       `json:"attempts"`
-	AcquireErrors     []string  `json:"acquireErrors"`
-	QueryUser         string    `json:"queryUser"`
-	QueryResult       int       `json:"queryResult"`
-	Lost              bool      `json:"lost"`
-	Error             string    `json:"error"`
-}
-
 type workloadProc struct {
 	name   string
 	cmd    *exec.Cmd
@@ -396,10 +378,10 @@ func startWorkload(name string, env []string, args ...string) *workloadProc {
 }
 
 // wait waits for the process and returns its report (the last JSON line on stdout).
-func (w *workloadProc) wait(timeout time.Duration) workloadReport {
+func (w *workloadProc) wait(timeout time.Duration) harness.WorkloadReport {
 	GinkgoHelper()
 	w.finish(timeout)
-	var r workloadReport
+	var r harness.WorkloadReport
 	lines := strings.Split(strings.TrimSpace(w.out.String()), "\n")
 	Expect(json.Unmarshal([]byte(lines[len(lines)-1]), &r)).To(Succeed(), "workload %s stdout: %s\nstderr: %s", w.name, w.out.String(), w.errOut.String())
 	return r
@@ -418,7 +400,7 @@ func (w *workloadProc) finish(timeout time.Duration) {
 }
 
 // succeeded waits and asserts the workload leased, queried and released.
-func (w *workloadProc) succeeded(timeout time.Duration) workloadReport {
+func (w *workloadProc) succeeded(timeout time.Duration) harness.WorkloadReport {
 	GinkgoHelper()
 	r := w.wait(timeout)
 	if w.err != nil {

@@ -246,7 +246,7 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 			Eventually(func() int { return queued(env) }, 20*time.Second, 50*time.Millisecond).Should(
 				Equal(i+1-dynSlots), "%s to queue", name)
 		}
-		var reports []workloadReport
+		var reports []harness.WorkloadReport
 		for _, p := range procs {
 			r := p.succeeded(90 * time.Second)
 			Expect(r.QueryResult).To(Equal(42))
@@ -374,7 +374,7 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		Expect(mgr.Start()).To(Succeed())
 		Expect(mgr.WaitReady(suiteCtx, 60*time.Second, 100*time.Millisecond)).To(Succeed())
 
-		var reports []workloadReport
+		var reports []harness.WorkloadReport
 		for _, p := range procs {
 			reports = append(reports, p.succeeded(90*time.Second))
 		}

@@ -40,26 +40,8 @@ import (
 
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
+	"github.com/nebula-io/nebula-resource/test/internal/harness"
 )
-
-// Report is what the workload prints.
-type Report struct {
-	Name              string    `json:"name"`
-	RequestedAt       time.Time `json:"requestedAt"`
-	AcquiredAt        time.Time `json:"acquiredAt"`
-	ReleasedAt        time.Time `json:"releasedAt"`
-	LeaseID           string    `json:"leaseID"`
-	Member            string    `json:"member"`
-	Slot              int       `json:"slot"`
-	Address           string    `json:"address"`
-	CredentialVersion string    `json:"credentialVersion"`
-	Attempts          int       `json:"attempts"`
-	AcquireErrors     []string  `json:"acquireErrors,omitempty"`
-	QueryUser         string    `json:"queryUser,omitempty"`
-	QueryResult       int       `json:"queryResult,omitempty"`
-	Lost              bool      `json:"lost"`
-	Error             string    `json:"error,omitempty"`
-}
 
 func main() {
 	name := flag.String("name", "workload", "holder name")
@@ -73,7 +55,7 @@ func main() {
 	fromLeaseEnv := flag.Bool("from-lease-env", false, "use the lease nebulactl lease run exported instead of acquiring")
 	flag.Parse()
 
-	r := Report{Name: *name}
+	r := harness.WorkloadReport{Name: *name}
 	err := run(&r, *leasePrefix, *credPrefix, *duration, *wait, *retryFor, *hold, *query, *fromLeaseEnv)
 	if err != nil {
 		r.Error = err.Error()
@@ -84,7 +66,7 @@ func main() {
 	}
 }
 
-func run(r *Report, leasePrefix, credPrefix string, duration, wait, retryFor, hold time.Duration, query, fromLeaseEnv bool) error {
+func run(r *harness.WorkloadReport, leasePrefix, credPrefix string, duration, wait, retryFor, hold time.Duration, query, fromLeaseEnv bool) error {
 	ctx := context.Background()
 	if fromLeaseEnv {
 		port, _ := strconv.Atoi(os.Getenv(leasePrefix + "PORT"))
@@ -141,7 +123,7 @@ func run(r *Report, leasePrefix, credPrefix string, duration, wait, retryFor, ho
 	return runErr
 }
 
-func connect(ctx context.Context, r *Report, host string, port int, database, credPrefix string) error {
+func connect(ctx context.Context, r *harness.WorkloadReport, host string, port int, database, credPrefix string) error {
 	user, password := os.Getenv(credPrefix+"USERNAME"), os.Getenv(credPrefix+"PASSWORD")
 	if user == "" || password == "" {
 		return fmt.Errorf("no credentials in the env (%sUSERNAME, %sPASSWORD)", credPrefix, credPrefix)
