@@ -18,7 +18,6 @@ package controllers
 
 import (
 	"context"
-	"net"
 	"strings"
 	"time"
 
@@ -32,22 +31,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/internal/testservers"
 )
 
 // tcpMember is a real TCP listener on loopback that accepts and closes.
 func tcpMember() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := testservers.StartTCP(GinkgoT())
 	Expect(err).NotTo(HaveOccurred())
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
-	DeferCleanup(func() { _ = ln.Close() })
 	return ln.Addr().String()
 }
 

@@ -25,26 +25,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
 
 // listener is a real TCP member on loopback that can be closed.
 func listener(t *testing.T) net.Listener {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := testservers.StartTCP(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
 	return ln
 }
 

@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -36,22 +35,13 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/leasestore"
+	"github.com/nebula-io/nebula-resource/internal/testservers"
 )
 
 // tcpMember is a real TCP listener on loopback; stop closes it.
 func tcpMember() (addr string, stop func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := testservers.StartTCP(GinkgoT())
 	Expect(err).NotTo(HaveOccurred())
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
-	DeferCleanup(func() { _ = ln.Close() })
 	return ln.Addr().String(), func() { _ = ln.Close() }
 }
 

@@ -27,7 +27,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,6 +45,7 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/leasestore"
+	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/test/internal/harness"
 )
@@ -348,20 +348,10 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 }
 
 func tcpListener(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := testservers.StartTCP(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close() })
 	return ln.Addr().String()
 }
 

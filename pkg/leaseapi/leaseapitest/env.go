@@ -22,7 +22,6 @@ package leaseapitest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -32,6 +31,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 )
@@ -136,20 +136,10 @@ func New(t testing.TB, o Options) *Env {
 		DefaultLeaseDuration: time.Minute, MaxLeaseDuration: time.Hour, AcquireTimeout: o.AcquireTimeout,
 		PartitionMax: o.PartitionMax, CredentialVersion: o.CredentialVersion,
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := testservers.StartTCP(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close() })
 	for i := range o.Members {
 		spec.Members = append(spec.Members, poolhost.MemberSpec{
 			Member: drivers.Member{Name: fmt.Sprintf("m%d", i), Address: ln.Addr().String()}, Capacity: o.Capacity})
