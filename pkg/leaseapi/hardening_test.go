@@ -26,6 +26,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -577,5 +578,60 @@ func TestUnknownBindingAnswersLikeWrongToken(t *testing.T) {
 		if unknownHeader.Get(h) != wrongHeader.Get(h) || unknownHeader.Get(h) != tokenlessHeader.Get(h) {
 			t.Fatalf("header %s differs: %q, %q, %q", h, unknownHeader.Get(h), wrongHeader.Get(h), tokenlessHeader.Get(h))
 		}
+	}
+}
+
+// TestRoutesAnswerJSON404And405: unknown paths answer 404 NotFound, known
+// paths with another method 405 MethodNotAllowed with Allow (HEAD only
+// where GET is health's), as before routing moved to http.ServeMux; the
+// Middleware wraps the business routes and not health.
+func TestRoutesAnswerJSON404And405(t *testing.T) {
+	env := leaseapitest.New(t, leaseapitest.Options{})
+	var wrapped atomic.Int64
+	srv := leaseapi.NewServer("", nil, logr.Discard(), env.Service, leaseapi.ServerOptions{
+		Middleware: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				wrapped.Add(1)
+				next.ServeHTTP(w, r)
+			})
+		},
+	})
+	id := "0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code         leaseapi.Code
+		allow        string
+	}{
+		{http.MethodGet, "/v1/bindings/team/app/nothing", 404, leaseapi.CodeNotFound, ""},
+		{http.MethodGet, "/v2/healthz", 404, leaseapi.CodeNotFound, ""},
+		{http.MethodGet, "/", 404, leaseapi.CodeNotFound, ""},
+		{http.MethodPut, "/v1/bindings/team/app/leases", 405, leaseapi.CodeMethodNotAllowed, "GET, POST"},
+		{http.MethodHead, "/v1/bindings/team/app/leases", 405, leaseapi.CodeMethodNotAllowed, "GET, POST"},
+		{http.MethodPost, "/v1/bindings/team/app/leases/" + id, 405, leaseapi.CodeMethodNotAllowed, "GET, DELETE"},
+		{http.MethodGet, "/v1/bindings/team/app/leases/" + id + "/renew", 405, leaseapi.CodeMethodNotAllowed, "POST"},
+		{http.MethodDelete, "/v1/bindings/team/app/acquires/r1", 405, leaseapi.CodeMethodNotAllowed, "GET"},
+		{http.MethodPost, "/v1/bindings/team/app/pool", 405, leaseapi.CodeMethodNotAllowed, "GET"},
+		{http.MethodPost, "/v1/healthz", 405, leaseapi.CodeMethodNotAllowed, "GET, HEAD"},
+		{http.MethodHead, "/v1/healthz", 200, "", ""},
+		{http.MethodGet, "/v1/bindings/team/app/pool", 200, "", ""},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+env.Token)
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != tc.status || rec.Header().Get("Allow") != tc.allow || rec.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s answered %d (Allow %q, %s), want %d (Allow %q)", tc.method, tc.path, rec.Code,
+				rec.Header().Get("Allow"), rec.Header().Get("Content-Type"), tc.status, tc.allow)
+			continue
+		}
+		if tc.code != "" && tc.method != http.MethodHead {
+			if e := errorCode(t, rec.Body.Bytes()); e.Code != tc.code {
+				t.Errorf("%s %s answered code %s, want %s", tc.method, tc.path, e.Code, tc.code)
+			}
+		}
+	}
+	if wrapped.Load() != 1 {
+		t.Errorf("the middleware saw %d requests, want 1 (the one business request that was routed)", wrapped.Load())
 	}
 }
