@@ -58,6 +58,8 @@ type options struct {
 	leaseAPIInsecure bool
 	leaseAPICertDir  string
 	leaseAPIURL      string
+	leaseAPILimits   leaseapi.ServerOptions
+	leaseAPIWaiters  int
 	webhookPort      int
 	webhookCertDir   string
 	leaderElect      bool
@@ -84,6 +86,14 @@ func parseFlags(args []string) (options, error) {
 		"Directory with tls.crt and tls.key for the lease API; rotated files are picked up without restart.")
 	fs.BoolVar(&o.leaseAPIInsecure, "lease-api-insecure", false,
 		"Serve the lease API over plain HTTP when no certificate is given. For local development only.")
+	fs.IntVar(&o.leaseAPILimits.MaxConnections, "lease-api-max-connections", leaseapi.DefaultMaxConnections,
+		"Open connections the lease API accepts; more are closed at once.")
+	fs.DurationVar(&o.leaseAPILimits.ReadTimeout, "lease-api-read-timeout", leaseapi.DefaultReadTimeout,
+		"How long the lease API waits for a request's headers, and then for its body (not for a long-poll acquire's wait).")
+	fs.DurationVar(&o.leaseAPILimits.IdleTimeout, "lease-api-idle-timeout", leaseapi.DefaultIdleTimeout,
+		"How long the lease API keeps an idle keep-alive connection open.")
+	fs.IntVar(&o.leaseAPIWaiters, "lease-api-max-waiters", leaseapi.DefaultMaxWaiters,
+		"Acquires that may wait for one pool; more answer 503 QueueFull (retryable).")
 	fs.IntVar(&o.webhookPort, "webhook-port", 9443,
 		"Port of the webhook that projects bindings into Jobs and Pods at creation.")
 	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "",
@@ -170,11 +180,11 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		svc, err := leaseService(mgr, cfg, scheme, pools)
+		svc, err := leaseService(mgr, cfg, scheme, pools, opts.leaseAPIWaiters)
 		if err != nil {
 			return err
 		}
-		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"), svc)
+		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"), svc, opts.leaseAPILimits)
 		if err := mgr.Add(srv); err != nil {
 			return fmt.Errorf("failed to add the lease API server: %w", err)
 		}
@@ -199,7 +209,7 @@ func run(args []string) error {
 // leaseService wires the lease table: leases persisted as coordination
 // Leases, bindings and tokens read from the manager's cache, granting only
 // on the leader (the table is rebuilt by a leader-only runnable).
-func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry) (*leaseapi.Service, error) {
+func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry, maxWaiters int) (*leaseapi.Service, error) {
 	// Writes go straight to the API server; the store reads (a List when
 	// leadership starts, a Get on a slot conflict) must not come from a cache.
 	storeClient, err := client.New(cfg, client.Options{Scheme: scheme})
@@ -238,8 +248,9 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 				return false
 			}
 		},
-		Metrics: metrics,
-		Log:     ctrl.Log.WithName("leaseapi"),
+		Metrics:    metrics,
+		Log:        ctrl.Log.WithName("leaseapi"),
+		MaxWaiters: maxWaiters,
 	})
 	if err := mgr.Add(svc); err != nil {
 		return nil, fmt.Errorf("failed to add the lease table: %w", err)

@@ -17,6 +17,7 @@ limitations under the License.
 package leasestore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -50,16 +51,23 @@ var _ leaseapi.Directory = (*Directory)(nil)
 // SecretName is the binding Secret's name (as the binding controller writes it).
 func SecretName(binding string) string { return binding + "-nebula-binding" }
 
+// readOnly skips the cache's deep copy: the objects are only read here and
+// the copies were most of the cost of a lookup (a pool's copy grows with
+// its members), a cost an unknown binding did not pay.
+var readOnly = client.UnsafeDisableDeepCopy
+
 func (d *Directory) Binding(ctx context.Context, namespace, name string) (*leaseapi.Binding, []byte, error) {
 	var b resourcesv1alpha1.ResourceBinding
-	err := d.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &b)
+	err := d.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &b, readOnly)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
+			d.readsOfAKnownBinding(ctx, namespace, name)
 			return nil, nil, fmt.Errorf("binding %s/%s: %w", namespace, name, leaseapi.ErrNotFound)
 		}
 		return nil, nil, fmt.Errorf("failed to get binding %s/%s: %w", namespace, name, err)
 	}
 	if !b.DeletionTimestamp.IsZero() {
+		d.readsOfAKnownBinding(ctx, namespace, name)
 		return nil, nil, fmt.Errorf("binding %s/%s is being deleted: %w", namespace, name, leaseapi.ErrNotFound)
 	}
 	poolNS := b.Spec.PoolRef.Namespace
@@ -83,12 +91,8 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 		}
 	}
 	var secret corev1.Secret
-	secrets := d.Secrets
-	if secrets == nil {
-		secrets = d.Reader
-	}
 	key := types.NamespacedName{Namespace: namespace, Name: SecretName(name)}
-	err = secrets.Get(ctx, key, &secret)
+	err = d.secrets().Get(ctx, key, &secret, readOnly)
 	if apierrors.IsNotFound(err) && d.Uncached != nil {
 		err = d.Uncached.Get(ctx, key, &secret)
 	}
@@ -101,7 +105,25 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 	if secret.Labels[resourcesv1alpha1.LabelBinding] != name || !ownedBy(&secret, &b) {
 		return out, nil, nil // not the binding's own Secret
 	}
-	return out, secret.Data[b.Spec.Env.GetPrefix()+"TOKEN"], nil
+	return out, bytes.Clone(secret.Data[b.Spec.Env.GetPrefix()+"TOKEN"]), nil
+}
+
+// readsOfAKnownBinding makes an unknown binding cost what a known one does
+// (its pool and Secret reads, measured by the envtest spec in
+// test/leaseapi/auth_test.go: one more cache miss, for the Secret, balances
+// them), so that it takes as long to turn down as a wrong token: the lease
+// API must not tell which bindings exist. Never the uncached reader: an
+// unknown name must not cost the API server a request.
+func (d *Directory) readsOfAKnownBinding(ctx context.Context, namespace, name string) {
+	var secret corev1.Secret
+	_ = d.secrets().Get(ctx, types.NamespacedName{Namespace: namespace, Name: SecretName(name)}, &secret, readOnly)
+}
+
+func (d *Directory) secrets() client.Reader {
+	if d.Secrets != nil {
+		return d.Secrets
+	}
+	return d.Reader
 }
 
 // partition is the key of the pool partition binding b leases in: its
@@ -110,7 +132,7 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 // then answers PoolNotFound) or is not partitioned.
 func (d *Directory) partition(ctx context.Context, b *resourcesv1alpha1.ResourceBinding, pool types.NamespacedName) (string, error) {
 	var p resourcesv1alpha1.ResourcePool
-	if err := d.Reader.Get(ctx, pool, &p); err != nil {
+	if err := d.Reader.Get(ctx, pool, &p, readOnly); err != nil {
 		if apierrors.IsNotFound(err) {
 			return "", nil
 		}

@@ -21,7 +21,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
@@ -66,4 +69,35 @@ func BenchmarkAcquireRelease(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(env.Store.Writes()-w0)/float64(b.N), "writes/cycle")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
+}
+
+// BenchmarkAuthTurnedDown compares, in process, the two ways a request is
+// turned down with 401: a binding that does not exist, and a wrong token
+// for one that does. They must cost the same (the API must not tell which
+// bindings exist). The two alternate, and each one's median is reported,
+// so that a shared machine's noise falls on both alike.
+func BenchmarkAuthTurnedDown(b *testing.B) {
+	env := leaseapitest.New(b, leaseapitest.Options{})
+	h := env.Handler.Handler()
+	turnDown := func(binding string) time.Duration {
+		req := httptest.NewRequest(http.MethodGet, "/v1/bindings/team/"+binding+"/leases", nil)
+		req.Header.Set("Authorization", "Bearer not-the-token-0123456789abcdef")
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		d := time.Since(start)
+		if rec.Code != http.StatusUnauthorized {
+			b.Fatalf("answered %d", rec.Code)
+		}
+		return d
+	}
+	var unknown, wrong []time.Duration
+	for b.Loop() {
+		unknown = append(unknown, turnDown("ghost"))
+		wrong = append(wrong, turnDown("app"))
+	}
+	median := func(d []time.Duration) float64 { slices.Sort(d); return float64(d[len(d)/2]) }
+	b.ReportMetric(median(unknown), "unknown-ns")
+	b.ReportMetric(median(wrong), "wrong-token-ns")
+	b.ReportMetric(median(unknown)/median(wrong), "unknown/wrong")
 }

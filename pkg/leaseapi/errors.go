@@ -48,6 +48,8 @@ const (
 	CodeRequestNotFound Code = "RequestNotFound"
 	// CodeMethodNotAllowed (405): the route exists with other methods.
 	CodeMethodNotAllowed Code = "MethodNotAllowed"
+	// CodeRequestTimeout (408): the request body did not arrive within the server's read timeout.
+	CodeRequestTimeout Code = "RequestTimeout"
 	// CodeLeaseExpired (409): the lease passed its deadline and was reclaimed.
 	CodeLeaseExpired Code = "LeaseExpired"
 	// CodeConflict (409): a request with the same request id is already waiting.
@@ -62,6 +64,8 @@ const (
 	CodePoolUnavailable Code = "PoolUnavailable"
 	// CodePoolExhausted (503): every slot is leased and none was freed within the wait.
 	CodePoolExhausted Code = "PoolExhausted"
+	// CodeQueueFull (503): as many acquires as the server allows already wait for the pool.
+	CodeQueueFull Code = "QueueFull"
 	// CodeNotLeader (503): this replica does not grant leases; the leader does.
 	CodeNotLeader Code = "NotLeader"
 	// CodeRestoring (503): the leader is rebuilding the lease table after a restart.

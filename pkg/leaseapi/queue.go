@@ -25,16 +25,24 @@ package leaseapi
 // then wait in the pool's own FIFO queue when every slot is leased.
 
 // enqueue adds w at the tail of its partition's queue; w.turn is closed when
-// it reaches the head.
-func (ps *poolState) enqueue(w *waiter) {
+// it reaches the head. It refuses (false) an acquire that would wait behind
+// others when maxWaiters acquires already wait for the pool (0: no cap).
+// One that would be the head of its partition's queue is never refused, so
+// a partition at its cap does not lock the others out of the pool, and the
+// heads are bounded by the partitions anyway.
+func (ps *poolState) enqueue(w *waiter, maxWaiters int) bool {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	if maxWaiters > 0 && len(ps.queues[w.partition]) > 0 && ps.depthLocked() >= maxWaiters {
+		return false
+	}
 	q := append(ps.queues[w.partition], w)
 	ps.queues[w.partition] = q
 	if len(q) == 1 {
 		w.head = true
 		close(w.turn)
 	}
+	return true
 }
 
 // leave removes w (served or given up) and hands the head of its queue to
@@ -78,6 +86,10 @@ func (ps *poolState) position(w *waiter) (int, int) {
 func (ps *poolState) depth() int {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	return ps.depthLocked()
+}
+
+func (ps *poolState) depthLocked() int {
 	n := 0
 	for _, q := range ps.queues {
 		n += len(q)

@@ -19,6 +19,8 @@ package leaseapi
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
 	"encoding/json"
@@ -41,19 +43,33 @@ type Server struct {
 	log       logr.Logger
 	tlsConfig *tls.Config // nil serves plain HTTP (explicitly allowed only)
 	svc       *Service    // nil: health only
+	opts      ServerOptions
 	handler   http.Handler
 	ready     chan struct{}
 	boundAddr string
+	// dummyToken stands in for the token of a binding that does not exist
+	// (or has none yet), so that authenticating against it costs what a
+	// wrong token costs.
+	dummyToken [sha256.Size]byte
 }
 
 // MaxBodyBytes bounds request bodies.
 const MaxBodyBytes = 64 << 10
 
 // NewServer returns a server for addr serving svc. With a nil tlsConfig it
-// serves plain HTTP; with a nil svc only health answers.
-func NewServer(addr string, tlsConfig *tls.Config, log logr.Logger, svc *Service) *Server {
-	s := &Server{addr: addr, log: log, tlsConfig: tlsConfig, svc: svc, ready: make(chan struct{})}
-	s.handler = http.HandlerFunc(s.serve)
+// serves plain HTTP; with a nil svc only health answers. opts (at most one)
+// bound what clients can hold and wrap the business routes; the zero value
+// takes the defaults.
+func NewServer(addr string, tlsConfig *tls.Config, log logr.Logger, svc *Service, opts ...ServerOptions) *Server {
+	var o ServerOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	s := &Server{addr: addr, log: log, tlsConfig: tlsConfig, svc: svc, opts: o.withDefaults(), ready: make(chan struct{})}
+	if _, err := rand.Read(s.dummyToken[:]); err != nil {
+		panic(fmt.Sprintf("failed to read random bytes for the lease API: %v", err)) // crypto/rand never fails on Linux
+	}
+	s.handler = s.routes()
 	return s
 }
 
@@ -76,20 +92,27 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to listen for the lease API on %s: %w", s.addr, err)
 	}
+	// Counted below TLS, so that a handshake never started still holds a place.
+	ln = newRefusingListener(ln, s.opts.MaxConnections, s.log)
 	if s.tlsConfig != nil {
 		ln = tls.NewListener(ln, s.tlsConfig)
 	}
 	s.boundAddr = ln.Addr().String()
 	close(s.ready)
+	// No ReadTimeout or WriteTimeout: they would cut long-poll acquires.
+	// Bodies get their own deadline per request (bodyDeadline), headers
+	// ReadHeaderTimeout, idle keep-alive connections IdleTimeout.
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.opts.ReadTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          nil,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("lease API listening", "address", s.boundAddr, "tls", s.tlsConfig != nil)
+	s.log.Info("lease API listening", "address", s.boundAddr, "tls", s.tlsConfig != nil,
+		"maxConnections", s.opts.MaxConnections, "readTimeout", s.opts.ReadTimeout, "idleTimeout", s.opts.IdleTimeout)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("lease API server failed: %w", err)
@@ -103,205 +126,39 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// route is a parsed request path.
-type route struct {
-	kind      string // health, leases, lease, renew, acquire, pool
-	namespace string
-	name      string
-	id        string
-}
-
-// parseRoute maps a path to a route; ok is false for unknown paths.
-func parseRoute(path string) (route, bool) {
-	if path == "/v1/healthz" {
-		return route{kind: "health"}, true
-	}
-	rest, ok := strings.CutPrefix(path, "/v1/bindings/")
-	if !ok {
-		return route{}, false
-	}
-	seg := strings.Split(rest, "/")
-	if len(seg) < 3 {
-		return route{}, false
-	}
-	rt := route{namespace: seg[0], name: seg[1]}
-	switch {
-	case len(seg) == 3 && seg[2] == "leases":
-		rt.kind = "leases"
-	case len(seg) == 3 && seg[2] == "pool":
-		rt.kind = "pool"
-	case len(seg) == 4 && seg[2] == "leases":
-		rt.kind, rt.id = "lease", seg[3]
-	case len(seg) == 5 && seg[2] == "leases" && seg[4] == "renew":
-		rt.kind, rt.id = "renew", seg[3]
-	case len(seg) == 4 && seg[2] == "acquires":
-		rt.kind, rt.id = "acquire", seg[3]
-	default:
-		return route{}, false
-	}
-	return rt, true
-}
-
-var allowed = map[string][]string{
-	"health":  {http.MethodGet, http.MethodHead},
-	"leases":  {http.MethodGet, http.MethodPost},
-	"lease":   {http.MethodGet, http.MethodDelete},
-	"renew":   {http.MethodPost},
-	"acquire": {http.MethodGet},
-	"pool":    {http.MethodGet},
-}
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.Error(fmt.Errorf("panic: %v", p), "lease API handler panicked", "method", r.Method, "path", r.URL.Path)
-			writeError(w, apiErr(500, CodeInternal, "the lease API failed on this request; this is a bug"))
-		}
-	}()
-	rt, ok := parseRoute(r.URL.Path)
-	if !ok {
-		writeError(w, apiErr(404, CodeNotFound, "no route for %s %s; the lease API lives under /v1/bindings/{namespace}/{name}/leases", r.Method, truncate(r.URL.Path, 200)))
-		return
-	}
-	methods := allowed[rt.kind]
-	if !contains(methods, r.Method) {
-		w.Header().Set("Allow", strings.Join(methods, ", "))
-		writeError(w, apiErr(405, CodeMethodNotAllowed, "%s is not allowed here; use %s", truncate(r.Method, 20), strings.Join(methods, " or ")))
-		return
-	}
-	if rt.kind == "health" {
-		h := Health{Status: "ok"}
-		if s.svc != nil {
-			h.Leader, h.Ready = s.svc.Leader(), s.svc.Ready()
-		}
-		writeJSON(w, http.StatusOK, h)
-		return
-	}
-	if s.svc == nil {
-		writeError(w, apiErr(503, CodeNotLeader, "this lease API serves health only").retry(5*time.Second))
-		return
-	}
-	if !dnsLabel(rt.namespace) || !dnsSubdomain(rt.name) {
-		writeError(w, apiErr(400, CodeBadRequest, "the path must name a binding as /v1/bindings/{namespace}/{name}/...; %q/%q is not a valid namespace/name",
-			truncate(rt.namespace, 70), truncate(rt.name, 260)))
-		return
-	}
-	b, e := s.authenticate(r, rt)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	switch rt.kind {
-	case "lease", "renew":
-		if !validID(rt.id) {
-			writeError(w, apiErr(400, CodeBadRequest, "%q is not a lease id (32 lower-case hex digits)", truncate(rt.id, 80)))
-			return
-		}
-	case "acquire":
-		if !validRequestID(rt.id) {
-			writeError(w, apiErr(400, CodeBadRequest, "%q is not a request id (1-64 of A-Z a-z 0-9 . _ -)", truncate(rt.id, 80)))
-			return
-		}
-	}
-	ctx := r.Context()
-	switch {
-	case rt.kind == "leases" && r.Method == http.MethodPost:
-		var req AcquireRequest
-		if e := decodeBody(w, r, &req); e != nil {
-			writeError(w, e)
-			return
-		}
-		p, e := parseAcquire(req)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		if b.Forbidden != "" {
-			writeError(w, apiErr(403, CodeForbidden, "binding %s may not lease from its pool: %s", b.Key(), b.Forbidden))
-			return
-		}
-		l, e := s.svc.acquire(ctx, b, p)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, http.StatusCreated, l)
-	case rt.kind == "leases":
-		writeJSON(w, http.StatusOK, s.svc.list(ctx, b))
-	case rt.kind == "lease" && r.Method == http.MethodGet:
-		l, e := s.svc.get(ctx, b, rt.id)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, http.StatusOK, l)
-	case rt.kind == "lease":
-		if e := s.svc.release(ctx, b, rt.id); e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, http.StatusOK, ReleaseResponse{ID: rt.id, Released: true})
-	case rt.kind == "renew":
-		var req RenewRequest
-		if e := decodeBody(w, r, &req); e != nil {
-			writeError(w, e)
-			return
-		}
-		d, e := parseDuration("duration", req.Duration, time.Second)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		l, e := s.svc.renew(ctx, b, rt.id, d)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, http.StatusOK, l)
-	case rt.kind == "acquire":
-		st, e := s.svc.acquireStatus(b, rt.id)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
-	case rt.kind == "pool":
-		st, e := s.svc.poolStatus(ctx, b)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, http.StatusOK, st)
-	}
-}
-
 // unauthenticated is the same answer for an unknown binding and a wrong
 // token, so that the API does not tell which bindings exist.
-func unauthenticated(rt route) *Error {
+func unauthenticated(namespace, name string) *Error {
 	return apiErr(401, CodeUnauthenticated,
 		"the token does not match binding %s/%s (or it does not exist); send \"Authorization: Bearer $TOKEN\" with the TOKEN key of Secret %s-nebula-binding",
-		rt.namespace, rt.name, rt.name)
+		namespace, name, name)
 }
 
 // authenticate checks the bearer token against the binding's, in constant
-// time. The token is never logged or echoed.
-func (s *Server) authenticate(r *http.Request, rt route) (*Binding, *Error) {
+// time. The token is never logged or echoed. A binding that does not exist
+// (or has no token yet) is checked against a random token of this process,
+// so that the answer and its cost do not tell which bindings exist.
+func (s *Server) authenticate(r *http.Request, namespace, name string) (*Binding, *Error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 4096 {
 		return nil, apiErr(401, CodeUnauthenticated,
-			"send the binding's token as \"Authorization: Bearer $TOKEN\" (the TOKEN key of Secret %s-nebula-binding)", rt.name)
+			"send the binding's token as \"Authorization: Bearer $TOKEN\" (the TOKEN key of Secret %s-nebula-binding)", name)
 	}
-	b, want, err := s.svc.dir.Binding(r.Context(), rt.namespace, rt.name)
-	if errors.Is(err, ErrNotFound) {
-		return nil, unauthenticated(rt)
-	}
-	if err != nil {
-		s.log.Error(err, "failed to look up a binding", "binding", rt.namespace+"/"+rt.name)
+	b, want, err := s.svc.dir.Binding(r.Context(), namespace, name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.Error(err, "failed to look up a binding", "binding", namespace+"/"+name)
 		return nil, apiErr(503, CodePoolNotReady, "the binding could not be looked up; retry").retry(time.Second)
 	}
-	if len(want) == 0 || subtle.ConstantTimeCompare(want, []byte(token)) != 1 {
-		return nil, unauthenticated(rt)
+	// Digests, so that the comparison takes as long whatever the lengths.
+	expected := s.dummyToken
+	known := err == nil && len(want) > 0
+	if known {
+		expected = sha256.Sum256(want)
+	}
+	got := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(expected[:], got[:]) != 1 || !known {
+		return nil, unauthenticated(namespace, name)
 	}
 	return b, nil
 }
@@ -319,6 +176,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) *Error {
 			return nil // no body: defaults
 		case errors.As(err, &tooBig):
 			return apiErr(413, CodePayloadTooLarge, "the body is larger than %d bytes", MaxBodyBytes)
+		case isTimeout(err):
+			return bodyTimedOut()
 		}
 		return apiErr(400, CodeBadRequest, "the body is not a valid request: %s", truncate(err.Error(), 200))
 	}
@@ -326,6 +185,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) *Error {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return apiErr(413, CodePayloadTooLarge, "the body is larger than %d bytes", MaxBodyBytes)
+		}
+		if isTimeout(err) {
+			return bodyTimedOut()
 		}
 		return apiErr(400, CodeBadRequest, "the body has data after the JSON object")
 	}
@@ -400,15 +262,6 @@ func dnsSubdomain(s string) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func truncate(s string, n int) string {

@@ -52,6 +52,9 @@ type Config struct {
 	Now func() time.Time
 	// StoreTimeout bounds each store write (default 10s).
 	StoreTimeout time.Duration
+	// MaxWaiters caps the acquires waiting for one pool; more answer 503
+	// QueueFull (default DefaultMaxWaiters; negative: no cap).
+	MaxWaiters int
 }
 
 // Service is the lease table: it grants slots of the live pools to bindings,
@@ -73,6 +76,7 @@ type Service struct {
 	log      logr.Logger
 	now      func() time.Time
 	storeTO  time.Duration
+	maxWait  int // acquires waiting per pool, 0 for no cap
 
 	listed atomic.Bool // the store was listed once since leadership began
 
@@ -141,7 +145,7 @@ type waiter struct {
 func NewService(cfg Config) *Service {
 	s := &Service{
 		pools: cfg.Pools, dir: cfg.Directory, store: cfg.Store, events: cfg.Events,
-		isLeader: cfg.IsLeader, metrics: cfg.Metrics, log: cfg.Log, now: cfg.Now, storeTO: cfg.StoreTimeout,
+		isLeader: cfg.IsLeader, metrics: cfg.Metrics, log: cfg.Log, now: cfg.Now, storeTO: cfg.StoreTimeout, maxWait: cfg.MaxWaiters,
 		leases: map[string]*lease{}, byBinding: map[string]map[string]*lease{}, acquiring: map[string]int{},
 		poolsByKey: map[string]*poolState{}, pending: map[string][]Record{}, requests: map[string]*waiter{},
 		tombs: map[string]tombstone{},
@@ -160,6 +164,12 @@ func NewService(cfg Config) *Service {
 	}
 	if s.storeTO <= 0 {
 		s.storeTO = 10 * time.Second
+	}
+	switch {
+	case s.maxWait == 0:
+		s.maxWait = DefaultMaxWaiters
+	case s.maxWait < 0:
+		s.maxWait = 0
 	}
 	return s
 }
@@ -447,7 +457,10 @@ func (s *Service) acquire(ctx context.Context, b *Binding, p acquireParams) (*Le
 	defer cancel()
 
 	start := time.Now()
-	ps.enqueue(w)
+	if !ps.enqueue(w, s.maxWait) {
+		return nil, apiErr(503, CodeQueueFull, "%d acquires already wait for pool %s, as many as this server lets wait (--lease-api-max-waiters); retry later",
+			s.maxWait, b.Pool).retry(2 * time.Second)
+	}
 	s.metrics.queue.WithLabelValues(b.Pool).Set(float64(ps.depth()))
 	var h *poolhost.Lease
 	var err error

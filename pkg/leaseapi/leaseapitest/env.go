@@ -56,6 +56,8 @@ type Options struct {
 	// service starts (to take leases outside the lease API, as Static
 	// bindings do, before the service re-adopts persisted ones).
 	BeforeStart func(*poolhost.Pool)
+	// MaxWaiters caps the acquires waiting for the pool (Config.MaxWaiters).
+	MaxWaiters int
 }
 
 // Env is a running lease API.
@@ -176,7 +178,8 @@ func New(t testing.TB, o Options) *Env {
 		},
 		Tokens: map[string][]byte{e.Binding: []byte(e.Token), "team/other": []byte("other-token-0123456789")},
 	}
-	e.Service = leaseapi.NewService(leaseapi.Config{Pools: e.Registry, Directory: e.Directory, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard()})
+	e.Service = leaseapi.NewService(leaseapi.Config{Pools: e.Registry, Directory: e.Directory, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard(),
+		MaxWaiters: o.MaxWaiters})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.Service.Run(ctx) }()
