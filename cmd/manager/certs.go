@@ -96,14 +96,14 @@ type certSource interface {
 // (the webhook server takes its TLS settings at construction), wired into
 // it by addTo.
 type servingCerts struct {
-	leaseAPI certSource // nil: no certificate
-	webhook  certSource // nil: the webhook reads --webhook-cert-dir itself
+	leaseAPI  certSource // nil: no certificate
+	webhook   certSource // nil: the webhook reads --webhook-cert-dir itself
 	webhookOn bool
-	ca       controllers.LeaseCA // nil: workloads get no CA (system roots)
-	files    *servingcert.Files
-	secret   *servingcert.Secret
-	rotator  *rotator.CertRotator
-	log      logr.Logger
+	ca        controllers.LeaseCA // nil: workloads get no CA (system roots)
+	files     *servingcert.Files
+	secret    *servingcert.Secret
+	rotator   *rotator.CertRotator
+	log       logr.Logger
 }
 
 // newServingCerts reads the certificate flags.
