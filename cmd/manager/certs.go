@@ -128,25 +128,14 @@ func newServingCerts(cfg *rest.Config, scheme *runtime.Scheme, opts options) (*s
 }
 
 func newSelfManagedCerts(cfg *rest.Config, scheme *runtime.Scheme, opts options, log logr.Logger) (*servingCerts, error) {
-	ns, err := podNamespace()
+	names, err := certificateNames(opts)
 	if err != nil {
 		return nil, err
 	}
-	o := opts.certs
-	if o.secretName == "" || o.leaseAPIService == "" || o.webhookService == "" || o.webhookConfiguration == "" {
-		return nil, errors.New("--cert-mode=self-managed needs --cert-secret-name, --lease-api-service-name, " +
-			"--webhook-service-name and --webhook-configuration-name (their defaults fit config/ and the chart)")
+	if err := checkLeaseAPIURL(opts.leaseAPIURL, names); err != nil {
+		return nil, err
 	}
-	names := []string{o.leaseAPIService + "." + ns + ".svc", o.webhookService + "." + ns + ".svc"}
-	for n := range strings.SplitSeq(o.extraDNSNames, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			names = append(names, n)
-		}
-	}
-	if u, err := url.Parse(opts.leaseAPIURL); err != nil || !slices.Contains(names, u.Hostname()) {
-		return nil, fmt.Errorf("--lease-api-url=%s: workloads could not verify it, the self-managed certificate is for %s "+
-			"(pass --lease-api-service-name, or --cert-extra-dns-names with the URL's host)", opts.leaseAPIURL, strings.Join(names, ", "))
-	}
+	ns, o := names.namespace, opts.certs
 	// cert-controller waits until tls.crt shows up in its CertDir (where the
 	// kubelet mounts the Secret) and stops the manager if it never does. In
 	// a pod that is a cert dir with the Secret mounted; on a host nothing
@@ -171,8 +160,8 @@ func newSelfManagedCerts(cfg *rest.Config, scheme *runtime.Scheme, opts options,
 			CertDir:        certDir,
 			CAName:         "nebula-resource-ca",
 			CAOrganization: "nebula-resource",
-			DNSName:        names[0],
-			ExtraDNSNames:  names[1:],
+			DNSName:        names.dns[0],
+			ExtraDNSNames:  names.dns[1:],
 			IsReady:        make(chan struct{}),
 			Webhooks:       []rotator.WebhookInfo{{Name: o.webhookConfiguration, Type: rotator.Mutating}},
 			FieldOwner:     "nebula-resource-manager",
@@ -181,6 +170,42 @@ func newSelfManagedCerts(cfg *rest.Config, scheme *runtime.Scheme, opts options,
 			RequireLeaderElection: true,
 		},
 	}, nil
+}
+
+// certNames are the namespace of the certificate Secret and the DNS names
+// in the certificate: the lease API's Service first.
+type certNames struct {
+	namespace string
+	dns       []string
+}
+
+func certificateNames(opts options) (certNames, error) {
+	ns, err := podNamespace()
+	if err != nil {
+		return certNames{}, err
+	}
+	o := opts.certs
+	if o.secretName == "" || o.leaseAPIService == "" || o.webhookService == "" || o.webhookConfiguration == "" {
+		return certNames{}, errors.New("--cert-mode=self-managed needs --cert-secret-name, --lease-api-service-name, " +
+			"--webhook-service-name and --webhook-configuration-name (their defaults fit config/ and the chart)")
+	}
+	names := certNames{namespace: ns, dns: []string{o.leaseAPIService + "." + ns + ".svc", o.webhookService + "." + ns + ".svc"}}
+	for n := range strings.SplitSeq(o.extraDNSNames, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names.dns = append(names.dns, n)
+		}
+	}
+	return names, nil
+}
+
+// checkLeaseAPIURL fails when workloads could not verify the lease API URL
+// written into binding Secrets with the certificate the manager issues.
+func checkLeaseAPIURL(leaseAPIURL string, names certNames) error {
+	if u, err := url.Parse(leaseAPIURL); err != nil || !slices.Contains(names.dns, u.Hostname()) {
+		return fmt.Errorf("--lease-api-url=%s: workloads could not verify it, the self-managed certificate is for %s "+
+			"(pass --lease-api-service-name, or --cert-extra-dns-names with the URL's host)", leaseAPIURL, strings.Join(names.dns, ", "))
+	}
+	return nil
 }
 
 // podNamespace is the manager's namespace: $POD_NAMESPACE (the Downward

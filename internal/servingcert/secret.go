@@ -57,7 +57,7 @@ type Secret struct {
 // NewSecret prepares a watch on the Secret key; Start runs it. When
 // mirrorDir is not empty, every certificate read is also written there as
 // tls.crt and tls.key (for readers that insist on files; see certs.go of the
-// manager).
+// manager), and the directory is removed when Start returns.
 func NewSecret(cfg *rest.Config, scheme *runtime.Scheme, key types.NamespacedName, mirrorDir string, log logr.Logger) (*Secret, error) {
 	c, err := cache.New(cfg, cache.Options{
 		Scheme: scheme,
@@ -74,6 +74,9 @@ func NewSecret(cfg *rest.Config, scheme *runtime.Scheme, key types.NamespacedNam
 
 // Start watches the Secret until ctx ends.
 func (s *Secret) Start(ctx context.Context) error {
+	if s.mirrorDir != "" {
+		defer os.RemoveAll(s.mirrorDir)
+	}
 	done := make(chan error, 1)
 	go func() { done <- s.cache.Start(ctx) }()
 	informer, err := s.cache.GetInformer(ctx, &corev1.Secret{})
