@@ -67,6 +67,7 @@ type ResourceBindingReconciler struct {
 	pools         *poolhost.Registry
 	now           func() time.Time
 	leaseEndpoint string
+	leaseCA       LeaseCA // nil: binding Secrets carry no CA
 
 	mu     sync.Mutex
 	static map[types.UID][]heldLease // leases held by Static bindings
@@ -121,6 +122,9 @@ func (r *ResourceBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		resourcesv1alpha1.WorkloadKindPod:         &corev1.Pod{},
 	} {
 		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.bindingsForWorkload(kind)))
+	}
+	if r.leaseCA != nil {
+		b = b.WatchesRawSource(r.leaseCAChanges())
 	}
 	return b.Named("resourcebinding").Complete(r)
 }
@@ -399,6 +403,7 @@ func (r *ResourceBindingReconciler) reconcileSecret(ctx context.Context, rc *bin
 		prefix + "BINDING":        []byte(b.Namespace + "/" + b.Name),
 		prefix + "SCOPE":          []byte(b.Spec.Scope.Key()),
 	}
+	r.leaseCAData(prefix, data)
 	creds, err := r.credentialData(ctx, rc, prefix, existing.Data, data)
 	if err != nil {
 		return err

@@ -36,7 +36,11 @@ import (
 // SetupWithManager registers every reconciler of the operator with mgr. The
 // registry of live pools is shared with the lease API.
 // leaseEndpoint is the lease API URL written into binding Secrets.
-func SetupWithManager(mgr ctrl.Manager, pools *poolhost.Registry, leaseEndpoint string) error {
+func SetupWithManager(mgr ctrl.Manager, pools *poolhost.Registry, leaseEndpoint string, opts ...SetupOption) error {
+	var o setupOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	metrics := credentials.NewMetrics()
 	if err := metrics.Register(ctrlmetrics.Registry); err != nil {
 		return fmt.Errorf("failed to register credential metrics: %w", err)
@@ -56,6 +60,7 @@ func SetupWithManager(mgr ctrl.Manager, pools *poolhost.Registry, leaseEndpoint 
 	}
 	bindingReconciler := NewResourceBindingReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("resourcebinding-controller"),
 		pools, cache, time.Now, leaseEndpoint)
+	bindingReconciler.leaseCA = o.leaseCA
 	if err := bindingReconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the ResourceBinding controller: %w", err)
 	}

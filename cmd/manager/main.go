@@ -19,12 +19,10 @@ limitations under the License.
 package main
 
 import (
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,13 +33,11 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/controllers"
@@ -68,6 +64,7 @@ type options struct {
 	renewDeadline    time.Duration
 	retryPeriod      time.Duration
 	gracefulShutdown time.Duration
+	certs            certOptions
 	zap              zap.Options
 }
 
@@ -111,6 +108,7 @@ func parseFlags(args []string) (options, error) {
 		"How often candidates try to acquire or renew leadership.")
 	fs.DurationVar(&o.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long to wait for runnables (reconcilers, lease API) to stop on SIGTERM.")
+	o.certs.bindFlags(fs)
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -145,11 +143,15 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("failed to load kubeconfig (set KUBECONFIG or run in a cluster): %w", err)
 	}
+	certs, err := newServingCerts(cfg, scheme, opts)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
 		HealthProbeBindAddress:  opts.probeAddr,
-		WebhookServer:           webhook.NewServer(webhook.Options{Port: opts.webhookPort, CertDir: opts.webhookCertDir}),
+		WebhookServer:           certs.webhookServer(opts.webhookPort, opts.webhookCertDir),
 		LeaderElection:          opts.leaderElect,
 		LeaderElectionID:        "nebula-resource.resources.nebula.io",
 		LeaderElectionNamespace: opts.leaderElectionNS,
@@ -164,19 +166,22 @@ func run(args []string) error {
 		return fmt.Errorf("failed to create manager: %w", err)
 	}
 
+	if err := certs.addTo(mgr); err != nil {
+		return err
+	}
 	pools := poolhost.NewRegistry()
-	if err := controllers.SetupWithManager(mgr, pools, opts.leaseAPIURL); err != nil {
+	if err := controllers.SetupWithManager(mgr, pools, opts.leaseAPIURL, controllers.WithLeaseCA(certs.ca)); err != nil {
 		return fmt.Errorf("failed to set up controllers: %w", err)
 	}
 
-	if opts.webhookCertDir != "" {
+	if certs.webhookOn {
 		controllers.SetupWebhook(mgr)
 	} else {
-		log.Info("workload webhook disabled (no --webhook-cert-dir): Jobs and Pods are not projected")
+		log.Info("workload webhook disabled (no --webhook-cert-dir, --cert-mode=external): Jobs and Pods are not projected")
 	}
 
 	if opts.leaseAPIAddr != "0" {
-		tlsConfig, err := leaseAPITLS(mgr, opts)
+		tlsConfig, err := certs.leaseAPITLS(opts.leaseAPIInsecure)
 		if err != nil {
 			return err
 		}
@@ -256,24 +261,4 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 		return nil, fmt.Errorf("failed to add the lease table: %w", err)
 	}
 	return svc, nil
-}
-
-// leaseAPITLS returns the lease API's TLS settings, or nil for plain HTTP when
-// that was explicitly asked for.
-func leaseAPITLS(mgr ctrl.Manager, opts options) (*tls.Config, error) {
-	if opts.leaseAPICertDir == "" {
-		if !opts.leaseAPIInsecure {
-			return nil, errors.New("the lease API needs a certificate: pass --lease-api-cert-dir=DIR (with tls.crt and tls.key), " +
-				"or --lease-api-insecure for local development, or --lease-api-bind-address=0 to disable it")
-		}
-		return nil, nil
-	}
-	watcher, err := certwatcher.New(filepath.Join(opts.leaseAPICertDir, "tls.crt"), filepath.Join(opts.leaseAPICertDir, "tls.key"))
-	if err != nil {
-		return nil, fmt.Errorf("failed to load the lease API certificate from %s: %w", opts.leaseAPICertDir, err)
-	}
-	if err := mgr.Add(watcher); err != nil {
-		return nil, fmt.Errorf("failed to watch the lease API certificate: %w", err)
-	}
-	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: watcher.GetCertificate}, nil
 }

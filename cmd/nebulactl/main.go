@@ -58,9 +58,10 @@ Usage:
   nebulactl lease run [--duration D] [--wait D] -- COMMAND [ARGS...]
   nebulactl pool status [-o text|json]
 
-Settings come from the binding's env: PREFIX+LEASE_ENDPOINT, PREFIX+TOKEN and
-PREFIX+BINDING (PREFIX is NEBULA_ unless --prefix says otherwise). --endpoint,
---binding and --token-file override them.
+Settings come from the binding's env: PREFIX+LEASE_ENDPOINT, PREFIX+TOKEN,
+PREFIX+BINDING and PREFIX+CA_CERT (the CA that verifies the lease API; without
+it, the system roots) (PREFIX is NEBULA_ unless --prefix says otherwise).
+--endpoint, --binding, --token-file and --ca-file override them.
 `
 
 func main() {
@@ -75,7 +76,7 @@ func main() {
 }
 
 type common struct {
-	prefix, endpoint, binding, tokenFile, output string
+	prefix, endpoint, binding, tokenFile, caFile, output string
 }
 
 func (c *common) bind(fs *flag.FlagSet) {
@@ -83,14 +84,24 @@ func (c *common) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.endpoint, "endpoint", "", "lease API URL (default: $PREFIX"+"LEASE_ENDPOINT)")
 	fs.StringVar(&c.binding, "binding", "", "namespace/name of the binding (default: $PREFIX"+"BINDING)")
 	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the binding's token (default: $PREFIX"+"TOKEN)")
+	fs.StringVar(&c.caFile, "ca-file", "", "file holding the CA that verifies the lease API (default: $PREFIX"+"CA_CERT; neither: system roots)")
 	fs.StringVar(&c.output, "o", "text", "output: text, json or env (acquire)")
 }
 
 func (c *common) client() (*leaseclient.Client, error) {
 	cfg := leaseclient.Config{
-		Endpoint: firstNonEmpty(c.endpoint, os.Getenv(c.prefix+"LEASE_ENDPOINT")),
-		Binding:  firstNonEmpty(c.binding, os.Getenv(c.prefix+"BINDING")),
-		Token:    os.Getenv(c.prefix + "TOKEN"),
+		Endpoint:   firstNonEmpty(c.endpoint, os.Getenv(c.prefix+"LEASE_ENDPOINT")),
+		Binding:    firstNonEmpty(c.binding, os.Getenv(c.prefix+"BINDING")),
+		Token:      os.Getenv(c.prefix + "TOKEN"),
+		CACert:     []byte(os.Getenv(c.prefix + "CA_CERT")),
+		CACertFrom: c.prefix + "CA_CERT",
+	}
+	if c.caFile != "" {
+		raw, err := os.ReadFile(c.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the CA file: %w", err)
+		}
+		cfg.CACert, cfg.CACertFrom = raw, "--ca-file "+c.caFile
 	}
 	if c.tokenFile != "" {
 		raw, err := os.ReadFile(c.tokenFile)

@@ -53,12 +53,19 @@ type Config struct {
 	Token string
 	// Binding is namespace/name (NEBULA_BINDING).
 	Binding string
-	// HTTPClient; nil uses a client with a 5 minute timeout.
+	// HTTPClient; nil uses a client with a 5 minute timeout that trusts
+	// CACert, or the system roots when CACert is empty.
 	HTTPClient *http.Client
+	// CACert (PEM) verifies the lease API (NEBULA_CA_CERT, from the binding
+	// Secret's CA_CERT). Not with HTTPClient.
+	CACert []byte
 	// RenewFraction of the lease duration after which it is renewed (default 1/3).
 	RenewFraction float64
 	// RetryFor bounds how long transient errors are retried (default 30s).
 	RetryFor time.Duration
+	// CACertFrom says where CACert came from (an env variable, a file);
+	// certificate errors name it.
+	CACertFrom string
 }
 
 // FromEnv reads the settings a binding projects under prefix ("NEBULA_").
@@ -67,9 +74,11 @@ func FromEnv(prefix string) (*Client, error) {
 		prefix = "NEBULA_"
 	}
 	cfg := Config{
-		Endpoint: os.Getenv(prefix + "LEASE_ENDPOINT"),
-		Token:    os.Getenv(prefix + "TOKEN"),
-		Binding:  os.Getenv(prefix + "BINDING"),
+		Endpoint:   os.Getenv(prefix + "LEASE_ENDPOINT"),
+		Token:      os.Getenv(prefix + "TOKEN"),
+		Binding:    os.Getenv(prefix + "BINDING"),
+		CACert:     []byte(os.Getenv(prefix + "CA_CERT")),
+		CACertFrom: prefix + "CA_CERT",
 	}
 	var missing []string
 	for k, v := range map[string]string{"LEASE_ENDPOINT": cfg.Endpoint, "TOKEN": cfg.Token, "BINDING": cfg.Binding} {
@@ -105,9 +114,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RetryFor <= 0 {
 		cfg.RetryFor = 30 * time.Second
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 5 * time.Minute}
+	if cfg.CACertFrom == "" {
+		cfg.CACertFrom = defaultCAEnv
+	}
+	hc, err := httpClientFor(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return &Client{cfg: cfg, http: hc, base: strings.TrimRight(cfg.Endpoint, "/") + "/v1/bindings/" + ns + "/" + name}, nil
 }
@@ -152,6 +164,9 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if cerr := c.certificateError(err); cerr != nil {
+			return cerr
 		}
 		return &leaseapi.Error{APIError: leaseapi.APIError{Code: "Transport", Message: err.Error(), Retryable: true, RetryAfter: "500ms"}}
 	}
