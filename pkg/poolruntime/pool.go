@@ -99,11 +99,15 @@ type Pool[T any] struct {
 // allocation is 64-byte aligned (size class 64, no malloc header), which a
 // field inside the large Pool struct would not reliably be.
 type hotLine[T any] struct {
-	mu       spinLock // 4 bytes + 4 of alignment
-	acquired uint64   // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
-	idle     deque[T] // 32 bytes, guarded by mu
-	leased   int      // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
-	_        [8]byte  // pad to 64 bytes (TestHotLineLayout)
+	mu       sync.Mutex // 8 bytes
+	acquired uint64     // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
+	idle     deque[T]   // 32 bytes, guarded by mu
+	leased   int        // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
+	// starving: the head waiter has waited starveAfter or longer, so
+	// releases hand instances straight to waiters and newcomers queue
+	// instead of taking idle ones (see release). Guarded by mu.
+	starving bool
+	_        [7]byte // pad to 64 bytes (TestHotLineLayout)
 }
 
 // New validates cfg and returns a running pool. An invalid configuration is a
@@ -202,10 +206,11 @@ func (p *Pool[T]) leaseNow() int64 {
 // new instance could not be created. The lease gets Config.LeaseDuration.
 func (p *Pool[T]) Acquire(ctx context.Context) (Lease[T], error) {
 	p.mu.Lock()
-	// Warm fast path: lock, pop, unlock. Invariants: idle non-empty => no
-	// waiters and not closed (so taking an idle instance never barges past a
-	// queued waiter).
-	if p.idle.n > 0 && p.fastAcquire {
+	// Warm fast path: lock, pop, unlock. Idle non-empty implies not closed.
+	// It may take an instance while waiters are queued (one of them has
+	// been woken for it and is on its way), unless the head waiter is
+	// starving: see release.
+	if p.idle.n > 0 && p.fastAcquire && !p.starving {
 		l := p.leaseIdleLocked()
 		p.mu.Unlock()
 		if h := p.hooks.OnAcquire; h != nil {
@@ -232,7 +237,7 @@ func (p *Pool[T]) AcquireFor(ctx context.Context, leaseDuration time.Duration) (
 		now = p.leaseNow() // outside the lock: the deadline counts from the call
 	}
 	p.mu.Lock()
-	if p.idle.n > 0 && !p.slowBorrow && !p.shared {
+	if p.idle.n > 0 && !p.slowBorrow && !p.shared && !p.starving {
 		l := p.leaseIdleLocked()
 		if leaseDuration > 0 {
 			p.setDeadlineLocked(l.t.c, now, leaseDuration)
@@ -291,13 +296,12 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Leas
 		p.mu.Unlock()
 		return p.acquireShared(ctx)
 	}
-	spins := 0
 	for {
 		if p.closed {
 			p.mu.Unlock()
 			return Lease[T]{}, newError(KindClosed, "acquire", p.name, nil)
 		}
-		if p.idle.n > 0 {
+		if p.idle.n > 0 && (p.waiters.n == 0 || !p.starving) {
 			c := p.popIdleLocked()
 			if p.slowBorrow {
 				// Accounted as leased while checked on borrow, but not a
@@ -349,26 +353,14 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Leas
 			}
 			return l, nil
 		}
-		if spins < maxSpins && p.waiters.n == 0 {
-			// Nobody is queued yet: yield a few times before queueing. The
-			// holders (often runnable but descheduled) get to release, and
-			// the release lands in idle; this keeps a lock convoy of strict
-			// FIFO hand-offs from forming under oversubscription. Arrival
-			// order for FIFO purposes is the order of entering the queue.
-			spins++
-			p.mu.Unlock()
-			runtime.Gosched()
-			p.mu.Lock()
-			continue
-		}
 		return p.wait(ctx, leaseDur) // unlocks
 	}
 }
 
-// maxSpins bounds the yields an Acquire makes before it queues.
-const maxSpins = 4
-
-// wait queues the caller (mu held on entry, released on return).
+// wait queues the caller (mu held on entry, released on return) until it is
+// given an outcome, or is woken for an idle instance and takes it, or its
+// context ends. A waiter woken for an instance that a running goroutine took
+// first keeps its place in the queue.
 func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], error) {
 	if err := ctx.Err(); err != nil {
 		p.mu.Unlock()
@@ -377,6 +369,7 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 	}
 	w := p.waiterPool.Get().(*waiter[T])
 	w.leaseDur = leaseDur
+	w.since = p.leaseNow()
 	p.waiters.push(w)
 	if d := p.cfg.AcquireTimeout; d > 0 {
 		// Armed before unlocking: once a waiter is visible, its timeout runs.
@@ -390,20 +383,51 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 
 	start := p.clock.Now()
 	p.cold.waits.inc()
-	select {
-	case <-w.ready:
-	case <-ctx.Done():
-		p.mu.Lock()
-		if w.queued {
-			p.waiters.remove(w)
-			p.mu.Unlock()
-			err := ctx.Err()
-			p.finishWait(w, start)
-			p.cold.canceled.inc()
-			return Lease[T]{}, ctxError("acquire", p.name, err)
+	done := ctx.Done()
+	for {
+		if done == nil { // a context that never ends: a plain receive is cheaper than select
+			<-w.ready
+		} else {
+			select {
+			case <-w.ready:
+			case <-done:
+				p.mu.Lock()
+				if w.queued {
+					inFlight := w.woken
+					p.waiters.remove(w)
+					w.woken = false
+					next := p.wakeLocked() // a wake w had was for an idle instance: pass it on
+					p.mu.Unlock()
+					p.wake(next)
+					if inFlight {
+						<-w.ready // never leave a token behind in a recycled waiter
+					}
+					err := ctx.Err()
+					p.finishWait(w, start)
+					p.cold.canceled.inc()
+					return Lease[T]{}, ctxError("acquire", p.name, err)
+				}
+				p.mu.Unlock()
+				<-w.ready // already granted (or failed): take the outcome
+			}
 		}
+		p.mu.Lock()
+		w.woken = false
+		if !w.queued {
+			p.mu.Unlock()
+			break // given an outcome
+		}
+		p.waiters.woken--
+		if p.idle.n == 0 {
+			p.mu.Unlock()
+			continue // a running goroutine took the instance first
+		}
+		p.waiters.remove(w)
+		w.lease = p.grantLocked(p.popIdleLocked(), w.leaseDur)
+		next := p.wakeLocked()
 		p.mu.Unlock()
-		<-w.ready // already granted (or failed): take the outcome
+		p.wake(next)
+		break
 	}
 	l, err := w.lease, w.err
 	waited := p.finishWait(w, start)
@@ -443,12 +467,45 @@ func (p *Pool[T]) timeoutWaiter(w *waiter[T]) {
 	p.waiters.remove(w)
 	w.err = newError(KindPoolExhausted, "acquire", p.name, nil,
 		slog.Duration("acquireTimeout", p.cfg.AcquireTimeout), slog.Int("maxSize", p.maxSize))
+	send := w.notify()
+	next := p.wakeLocked()
 	p.mu.Unlock()
+	p.wake(next)
 	p.cold.timeouts.inc()
 	if h := p.hooks.OnTimeout; h != nil {
 		h()
 	}
-	w.ready <- struct{}{}
+	if send {
+		w.ready <- struct{}{}
+	}
+}
+
+// wakeLocked picks the oldest queued waiter without a token in flight when
+// the idle instances outnumber the woken waiters (each woken waiter comes to
+// take one), and marks it woken; the caller sends it a token with wake after
+// unlocking. Every change of the idle deque or the queue that can break
+// "woken >= min(idle, waiting)" calls it, so an idle instance never sits
+// unclaimed while a waiter sleeps. The walk skips only woken waiters, at most
+// as many as there are idle instances.
+func (p *Pool[T]) wakeLocked() *waiter[T] {
+	if p.slowBorrow || p.waiters.woken >= min(p.idle.len(), p.waiters.n) {
+		return nil // a pool that checks on borrow only ever hands off
+	}
+	for w := p.waiters.head; w != nil; w = w.next {
+		if !w.woken {
+			w.woken = true
+			p.waiters.woken++
+			return w
+		}
+	}
+	return nil
+}
+
+// wake sends the token wakeLocked decided on (nil: none).
+func (p *Pool[T]) wake(w *waiter[T]) {
+	if w != nil {
+		w.ready <- struct{}{}
+	}
 }
 
 // grantLocked turns c (not leased; c.token set) into a lease.
@@ -486,8 +543,13 @@ func (p *Pool[T]) offerAndUnlock(c *core[T]) {
 		}
 		w.lease = p.grantLocked(c, w.leaseDur)
 		p.handoffs++
+		send := w.notify()
+		next := p.wakeLocked()
 		p.mu.Unlock()
-		w.ready <- struct{}{}
+		if send {
+			w.ready <- struct{}{}
+		}
+		p.wake(next)
 		return
 	}
 	c.to(Idle)
@@ -555,8 +617,13 @@ func (p *Pool[T]) bgCreate(wg *sync.WaitGroup) {
 			// rather than waiting for a timeout; the others get their own try.
 			w.err = err
 			p.kickLocked()
+			send := w.notify()
+			next := p.wakeLocked()
 			p.mu.Unlock()
-			w.ready <- struct{}{}
+			if send {
+				w.ready <- struct{}{}
+			}
+			p.wake(next)
 			return
 		}
 		p.checkDrainedLocked()
@@ -781,7 +848,9 @@ func (p *Pool[T]) Close(ctx context.Context) error {
 		p.bgCancel()
 		for w := p.waiters.popFront(); w != nil; w = p.waiters.popFront() {
 			w.err = newError(KindClosed, "acquire", p.name, nil)
-			woken = append(woken, w)
+			if w.notify() {
+				woken = append(woken, w)
+			}
 		}
 		for p.idle.n > 0 {
 			victims = append(victims, p.idle.popFront())

@@ -3,6 +3,7 @@ package poolruntime
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,16 +106,19 @@ func TestMaxSizeIsHardCapAndWaitersAreFIFO(t *testing.T) {
 	}
 }
 
-func TestDirectHandOffHasNoIdleGap(t *testing.T) {
+func TestStarvingWaiterGetsDirectHandOff(t *testing.T) {
 	var n atomic.Int64
-	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: NewFakeClock(t0)})
+	clk := NewFakeClock(t0)
+	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: clk})
 	held := mustAcquire(t, p)
 	ch := acquireAsync(t, p, context.Background())
+	clk.Advance(starveAfter)
 	held.Release()
-	// The instance went straight to the waiter: it is never idle, and a
-	// newcomer cannot take it even before the waiter has run.
+	// The head waiter has waited starveAfter: the instance goes straight to
+	// it, is never idle, and a newcomer cannot take it even before the
+	// waiter has run.
 	if s := p.Stats(); s.Idle != 0 || s.Leased != 1 || s.HandOffs != 1 {
-		t.Fatalf("after release to a waiter: %+v", s)
+		t.Fatalf("after release to a starving waiter: %+v", s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -124,6 +128,35 @@ func TestDirectHandOffHasNoIdleGap(t *testing.T) {
 	r := recv(t, ch)
 	if r.err != nil || r.l.Value() != held.Value() {
 		t.Fatalf("waiter got %v %v", r.l.Value(), r.err)
+	}
+	r.l.Release()
+}
+
+// TestRunningGoroutineMayTakeAnInstanceBeforeAYoungWaiter: before the head
+// waiter starves, a release makes the instance idle and wakes the waiter; a
+// goroutine that is already running may take the instance first (as with
+// sync.Mutex), and the waiter keeps its place and is served by a later
+// release.
+func TestRunningGoroutineMayTakeAnInstanceBeforeAYoungWaiter(t *testing.T) {
+	var n atomic.Int64
+	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: NewFakeClock(t0)})
+	held := mustAcquire(t, p)
+	// The test goroutine holds the P while it releases and re-acquires:
+	// with one P the woken waiter cannot run in between.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ch := acquireAsync(t, p, context.Background())
+	held.Release()
+	again, err := p.Acquire(context.Background())
+	if err != nil || again.Value() != held.Value() {
+		t.Fatalf("re-acquire by the running goroutine: %v", err)
+	}
+	if s := p.Stats(); s.Waiting != 1 || s.HandOffs != 0 {
+		t.Fatalf("the woken waiter lost its place: %+v", s)
+	}
+	again.Release()
+	r := recv(t, ch)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
 	r.l.Release()
 }
