@@ -8,7 +8,7 @@ import (
 )
 
 // Factory creates instances. It is the only required part of the resource
-// contract (seed I-008, I-009); everything else is an optional capability the
+// contract; everything else is an optional capability the
 // factory value may also implement, detected once by type assertion in New.
 // There are no capability flags that could disagree with the implementation.
 type Factory[T any] interface {
@@ -85,7 +85,7 @@ func (c capabilities[T]) public() Capabilities {
 	}
 }
 
-// guarded runs a driver call under a hard deadline (seed I-018): the call runs
+// guarded runs a driver call under a hard deadline: the call runs
 // in its own goroutine so that even a driver that ignores its context cannot
 // hang the pool. If the deadline passes first the call is abandoned (it keeps
 // its context, already canceled) and a KindTimeout (or KindCanceled, if the

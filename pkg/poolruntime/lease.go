@@ -15,7 +15,7 @@ import (
 // Keep the Lease (not only its Value) reachable while you use the instance:
 // a Lease that becomes garbage without Release is detected by a runtime
 // cleanup, counted in Stats.Leaked, logged, and its instance returned to the
-// pool (seed I-003, I-004, I-017).
+// pool.
 //
 // How it stays allocation-free: every instance has one token object, created
 // with it and reused across leases. The pool holds the token strongly only
@@ -273,9 +273,6 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 	if !p.precise {
 		now = p.coarse.Load()
 	}
-	if c.lastUsed.Load() != now { // once per coarse tick, not per cycle
-		c.lastUsed.Store(now)
-	}
 	w := p.waiters.head
 	if w != nil {
 		p.starving = p.slowBorrow || p.leaseNow()-w.since >= int64(starveAfter)
@@ -311,11 +308,9 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		// starveAfter bounds how long the head waiter can be passed over.
 		c.token = t
 		c.gen++
-		c.state = Idle // InUse (checked above) -> Idle is in the transition table
+		c.to(Idle)
 		p.leased--
-		if p.precise {
-			c.idleSince = now
-		}
+		c.idleSince = now
 		p.idle.push(c)
 		var next *waiter[T]
 		if w != nil {
@@ -354,7 +349,6 @@ func (p *Pool[T]) returnAndUnlock(c *core[T]) {
 
 func (p *Pool[T]) returnCheck(c *core[T]) (DestroyReason, error) {
 	now := p.now()
-	c.lastUsed.Store(now)
 	if c.expireAt != 0 && now >= c.expireAt {
 		return ReasonMaxLifetime, newError(KindExpired, "return", p.name, nil, slog.String("problem", "max lifetime reached"))
 	}

@@ -11,8 +11,8 @@ import (
 )
 
 // Manager is a registry of resources keyed by the Go type of their instances
-// (seed I-002: reflect.Type, no name matching) and by id. Every acquire goes
-// through a pool keyed by (resource id, scope key) (seed I-001); a resource
+// (reflect.Type, no name matching) and by id. Every acquire goes
+// through a pool keyed by (resource id, scope key); a resource
 // registered with RegisterSingleton is served as a scoped singleton through
 // the same path (one shared instance per scope, reference-counted leases).
 //
@@ -22,7 +22,7 @@ import (
 // string (lock-free loads); poolMu serializes only the creation of a pool.
 // So the acquire path is: one atomic load, one map lookup, one sync.Map load,
 // one type assertion, then the pool's own Acquire; no allocation once the
-// pool exists (seed I-014).
+// pool exists.
 type Manager struct {
 	regMu  sync.Mutex
 	regs   atomic.Pointer[registry]
@@ -162,7 +162,7 @@ func register[T any](m *Manager, id string, singleton bool, newPool func(Scope) 
 
 // AcquireFrom acquires an instance of resource id for scope, through the
 // pool of (id, scope truncated to the registration's ShareAt level). T must
-// be the registered instance type (else KindTypeMismatch, seed I-019).
+// be the registered instance type (else KindTypeMismatch).
 func AcquireFrom[T any](ctx context.Context, m *Manager, id string, scope Scope) (Lease[T], error) {
 	p, err := PoolFor[T](m, id, scope)
 	if err != nil {

@@ -11,14 +11,21 @@ import (
 )
 
 // Pool is a generic pool of T: MinIdle kept warm, MaxSize hard cap, idle
-// instances in LIFO or FIFO order, waiters served strictly FIFO with direct
-// hand-off (a released instance goes straight to the head waiter under the
-// same lock, so it never sits idle while a waiter wakes up).
+// instances in LIFO or FIFO order, waiters queued FIFO. A release wakes the
+// oldest waiter, but a goroutine already running may take the instance first
+// until the head waiter has waited starveAfter; from then on releases hand
+// instances straight to the waiters in queue order (see release). That is
+// sync.Mutex's own policy, applied to instances: hand-offs cost a wake-up and
+// a context switch each, so handing off always makes the pool several times
+// slower than a mutex+cond pool when holders yield or block, and barging
+// without a bound starves waiters for seconds.
 //
-// Locking discipline (seed I-012): one lock, mu (a spinLock: see
-// spinlock.go for why not sync.Mutex), guards every mutable
-// field of the pool and of its cores (except core.lastUsed, an atomic). The
-// critical sections are short and never call a driver, a hook, the logger or
+// Locking discipline: one sync.Mutex, mu, guards every mutable field of the
+// pool and of its cores. A plain sync.Mutex because it is the lock Go's
+// runtime makes well-behaved: it spins only briefly and only while another P
+// is running, parks on a semaphore otherwise (so it costs nothing at
+// GOMAXPROCS=1 or under a CPU quota), has a starvation mode, and shows up in
+// the mutex profile and execution traces. The critical sections are short and never call a driver, a hook, the logger or
 // block on a channel: work that can be slow (create, health check, recycle,
 // destroy) happens with mu released, and the instance it works on is
 // accounted for in a gauge (creating, checking, leased, destroying) so that
@@ -87,8 +94,14 @@ type Pool[T any] struct {
 	sysClock  bool      // clock is the system clock: leaseNow reads only the monotonic clock
 
 	coarse atomic.Int64 // coarse clock (unix nanos), refreshed by maintenance
-	nextID atomic.Uint64
-	cold   coldCounters
+
+	// lastInvalid is the latest refused lifecycle transition; maintenance
+	// logs it (never under mu) when invalidTransitions grew since
+	// loggedInvalid (guarded by maintMu).
+	lastInvalid   atomic.Pointer[Error]
+	loggedInvalid uint64
+	nextID        atomic.Uint64
+	cold          coldCounters
 }
 
 // hotLine is everything a warm Acquire or Release writes, in one 64-byte
@@ -261,17 +274,11 @@ func (p *Pool[T]) popIdleLocked() *core[T] {
 }
 
 // leaseIdleLocked is the warm grant: pop an idle instance (the deque is
-// non-empty and needs no borrow check) and lease it. Idle -> InUse is a valid
-// transition, so the state is set without the table lookup when the instance
-// is Idle (every instance in the deque is); anything else goes through to().
+// non-empty and needs no borrow check) and lease it.
 func (p *Pool[T]) leaseIdleLocked() Lease[T] {
 	c := p.popIdleLocked()
 	c.gen++
-	if c.state == Idle {
-		c.state = InUse
-	} else {
-		c.to(InUse)
-	}
+	c.to(InUse)
 	t := c.token
 	c.token = nil
 	p.leased++
@@ -662,7 +669,6 @@ func (p *Pool[T]) create(ctx context.Context) (*core[T], error) {
 	c.to(Ready)
 	now := p.clock.Now().UnixNano()
 	c.createdAt, c.idleSince, c.lastChecked = now, now, now
-	c.lastUsed.Store(now)
 	if lt := p.cfg.MaxLifetime; lt > 0 {
 		if j := p.cfg.MaxLifetimeJitter; j > 0 {
 			lt -= time.Duration(rand.Int64N(int64(j)))
@@ -713,7 +719,7 @@ func (p *Pool[T]) createValue(parent context.Context) (T, error) {
 			if ctx.Err() != nil {
 				return zero, ctxError("create", p.name, ctx.Err(), slog.Duration("timeout", p.cfg.CreateTimeout), slog.Any("cause", r.err))
 			}
-			return zero, newError(KindUnavailable, "create", p.name, r.err)
+			return zero, driverError("create", p.name, r.err)
 		}
 		return r.v, nil
 	case <-ctx.Done():
@@ -897,14 +903,12 @@ func (p *Pool[T]) Close(ctx context.Context) error {
 // instances held by goroutines on different cores never share a line.
 //
 // Locking: value, id, createdAt, expireAt and pool are immutable after
-// create; lastUsed is atomic (seed I-020); everything else is guarded by
-// pool.mu.
+// create; everything else is guarded by pool.mu.
 type core[T any] struct {
 	pool     *Pool[T]
 	token    *token[T] // non-nil iff no lease holds the instance
 	gen      uint64    // lease generation; bumped on every grant and reclaim
 	deadline int64     // lease deadline (unix nanos), 0 = none; see reapLeases
-	lastUsed atomic.Int64
 	state    State
 	value    T
 
@@ -913,28 +917,51 @@ type core[T any] struct {
 	expireAt    int64  // unix nanos; 0 = no max lifetime
 	tokenEpoch  uint64 // identifies the current token to its cleanup
 	cleanup     runtime.Cleanup
-	slot        int // index in pool.cores, -1 once terminated
-	idleSince   int64
+	slot        int   // index in pool.cores, -1 once terminated
+	idleSince   int64 // when it was last returned to the pool (or created): idle eviction and LastUsed
 	lastChecked int64
 	failures    int // consecutive failed checks
 	successes   int // consecutive passed checks
-	_           [48]byte
+	_           [56]byte
 }
 
-// to applies a transition from the one table (lifecycle.go). An invalid
-// transition is a bug in the pool: it is logged and counted, never applied.
+// to applies a transition from the one table (lifecycle.go); every state
+// change goes through it. An invalid transition is a bug in the pool: it is
+// counted (Stats.InvalidTransitions) and remembered for maintenance to log
+// (to runs under mu, where nothing may log), never applied.
 func (c *core[T]) to(s State) {
 	if transitions[c.state]&(1<<s) == 0 {
-		c.pool.badTransition(c, s)
+		c.pool.invalidTransition(c, s)
 		return
 	}
 	c.state = s
 }
 
-func (p *Pool[T]) badTransition(c *core[T], s State) {
+func (p *Pool[T]) invalidTransition(c *core[T], s State) {
 	_, err := c.state.To(s)
-	p.log.Error("poolruntime: invalid lifecycle transition", "pool", p.name, "instance", c.id, "err", err)
+	e := err.(*Error)
+	e.Pool = p.name
+	e.Attrs = append(e.Attrs, slog.Uint64("instance", c.id))
+	p.lastInvalid.Store(e)
+	p.cold.invalidTransitions.inc()
 }
 
-// LastUsed returns when the instance was last returned (or created).
-func (c *core[T]) LastUsed() time.Time { return time.Unix(0, c.lastUsed.Load()) }
+// logInvalidTransitions logs the transitions refused since the last call
+// (maintMu held).
+func (p *Pool[T]) logInvalidTransitions() {
+	n := p.cold.invalidTransitions.load()
+	if n == p.loggedInvalid {
+		return
+	}
+	p.log.Error("poolruntime: invalid lifecycle transitions refused (a bug in the pool)",
+		"pool", p.name, "count", n-p.loggedInvalid, "last", p.lastInvalid.Load())
+	p.loggedInvalid = n
+}
+
+// LastUsed returns when the instance was last returned (or created): the
+// same time idle eviction and check-on-borrow go by.
+func (c *core[T]) LastUsed() time.Time {
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	return time.Unix(0, c.idleSince)
+}

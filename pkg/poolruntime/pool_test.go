@@ -316,3 +316,25 @@ func TestHooksRunWithoutPoolLock(t *testing.T) {
 		t.Fatalf("hook calls %d, want 3", calls.Load())
 	}
 }
+
+// TestDriverErrorKeepsItsKind: a Factory that says its failure is a
+// configuration error gets it reported as one (not retryable), with the
+// cause kept; any other driver error stays KindUnavailable (retryable).
+// On the code that wrapped every driver error as KindUnavailable the first
+// half fails.
+func TestDriverErrorKeepsItsKind(t *testing.T) {
+	badPassword := errors.New("password authentication failed")
+	p := mustPool(t, FactoryFunc[*item](func(context.Context) (*item, error) {
+		return nil, DriverError(KindConfiguration, badPassword)
+	}), Config{MaxSize: 1})
+	_, err := p.Acquire(context.Background())
+	if !errors.Is(err, KindConfiguration) || IsRetryable(err) || !errors.Is(err, badPassword) {
+		t.Fatalf("got %v (kind %v, retryable %v), want a non-retryable configuration error wrapping the cause",
+			err, KindOf(err), IsRetryable(err))
+	}
+	refused := errors.New("connection refused")
+	q := mustPool(t, FactoryFunc[*item](func(context.Context) (*item, error) { return nil, refused }), Config{MaxSize: 1})
+	if _, err := q.Acquire(context.Background()); !errors.Is(err, KindUnavailable) || !IsRetryable(err) || !errors.Is(err, refused) {
+		t.Fatalf("got %v, want a retryable unavailable error wrapping the cause", err)
+	}
+}
