@@ -81,9 +81,10 @@
 //     after that, releases hand instances to the waiters in queue order.
 //   - A waiter whose context ends in the same instant it is handed an
 //     instance returns the lease (success), never loses it.
-//   - Validate and Recycle run inline with a context deadline (they run on
-//     every borrow/return); a driver that ignores its context there can block
-//     the returning goroutine.
+//   - Validate and Recycle run under a hard deadline (HealthCheckTimeout,
+//     RecycleTimeout): a driver that ignores its context is abandoned and the
+//     instance destroyed as invalid; the abandoned call may still be running
+//     while Destroy runs.
 //   - Scoped singletons are reference-counted: no leak detection and no lease
 //     deadline for them.
 //   - Without a feature that needs precise time (IdleTimeout,

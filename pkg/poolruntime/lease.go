@@ -353,18 +353,16 @@ func (p *Pool[T]) returnCheck(c *core[T]) (DestroyReason, error) {
 		return ReasonMaxLifetime, newError(KindExpired, "return", p.name, nil, slog.String("problem", "max lifetime reached"))
 	}
 	if p.caps.recycle != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.RecycleTimeout)
-		err := p.caps.recycle.Recycle(ctx, c.value)
-		cancel()
+		err := guarded(context.Background(), p.cfg.RecycleTimeout, "recycle", p.name,
+			func(ctx context.Context) error { return p.caps.recycle.Recycle(ctx, c.value) })
 		if err != nil {
 			return ReasonInvalid, newError(KindUnhealthy, "recycle", p.name, err, slog.Uint64("instance", c.id))
 		}
 		p.cold.recycled.inc()
 	}
 	if p.caps.valid != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.HealthCheckTimeout)
-		err := p.caps.valid.Validate(ctx, c.value)
-		cancel()
+		err := guarded(context.Background(), p.cfg.HealthCheckTimeout, "validate", p.name,
+			func(ctx context.Context) error { return p.caps.valid.Validate(ctx, c.value) })
 		if err != nil {
 			p.healthFailed(err)
 			return ReasonInvalid, newError(KindUnhealthy, "validate", p.name, err, slog.Uint64("instance", c.id))
@@ -391,9 +389,8 @@ func (p *Pool[T]) borrowCheck(ctx context.Context, c *core[T]) (DestroyReason, e
 		}
 	}
 	if p.caps.valid != nil {
-		vctx, cancel := context.WithTimeout(ctx, p.cfg.HealthCheckTimeout)
-		err := p.caps.valid.Validate(vctx, c.value)
-		cancel()
+		err := guarded(ctx, p.cfg.HealthCheckTimeout, "validate", p.name,
+			func(ctx context.Context) error { return p.caps.valid.Validate(ctx, c.value) })
 		if err != nil {
 			p.healthFailed(err)
 			return ReasonInvalid, newError(KindUnhealthy, "validate", p.name, err, slog.Uint64("instance", c.id))

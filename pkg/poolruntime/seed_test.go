@@ -40,7 +40,14 @@ import (
 
 func newTestManager(t *testing.T) *Manager {
 	m := NewManager(ManagerOptions{Clock: NewFakeClock(t0), Logger: quietLogger()})
-	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	t.Cleanup(func() {
+		// Bounded: a Close that regresses fails the test instead of hanging it.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("manager Close: %v", err)
+		}
+	})
 	return m
 }
 
@@ -558,7 +565,11 @@ func TestI018_DriverCallsRunUnderDeadline(t *testing.T) {
 	defer close(f.release)
 	p := mustPool[*item](t, f, Config{MaxSize: 1, CreateTimeout: 20 * time.Millisecond})
 	start := time.Now()
-	_, err := p.Acquire(context.Background())
+	// The caller's own deadline (5 s) only keeps a regression from hanging
+	// the test; CreateTimeout (20 ms) must fire first.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := p.Acquire(ctx)
 	if !errors.Is(err, KindTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
