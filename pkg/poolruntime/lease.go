@@ -291,7 +291,7 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		}
 		p.acquired++
 		p.handoffs++
-		send := w.notify()
+		send := p.deliverLocked(w)
 		next := p.wakeLocked()
 		p.mu.Unlock()
 		if send {

@@ -388,7 +388,6 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 	}
 	p.mu.Unlock()
 
-	start := p.clock.Now()
 	p.cold.waits.inc()
 	done := ctx.Done()
 	for {
@@ -410,7 +409,7 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 						<-w.ready // never leave a token behind in a recycled waiter
 					}
 					err := ctx.Err()
-					p.finishWait(w, start)
+					p.finishWait(w)
 					p.cold.canceled.inc()
 					return Lease[T]{}, ctxError("acquire", p.name, err)
 				}
@@ -418,11 +417,17 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 				<-w.ready // already granted (or failed): take the outcome
 			}
 		}
+		if w.granted.Load() {
+			// Given an outcome, and the giver is done with w (it stored
+			// granted last): no need for mu.
+			w.woken = false
+			break
+		}
 		p.mu.Lock()
 		w.woken = false
 		if !w.queued {
 			p.mu.Unlock()
-			break // given an outcome
+			break // given an outcome just now
 		}
 		p.waiters.woken--
 		if p.idle.n == 0 {
@@ -437,7 +442,7 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 		break
 	}
 	l, err := w.lease, w.err
-	waited := p.finishWait(w, start)
+	waited := p.finishWait(w)
 	if err != nil {
 		return Lease[T]{}, err
 	}
@@ -448,8 +453,8 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 }
 
 // finishWait records the wait and recycles w unless its timer may still fire.
-func (p *Pool[T]) finishWait(w *waiter[T], start time.Time) time.Duration {
-	waited := p.clock.Now().Sub(start)
+func (p *Pool[T]) finishWait(w *waiter[T]) time.Duration {
+	waited := time.Duration(p.leaseNow() - w.since)
 	p.cold.waitNanos.add(uint64(max(waited, 0)))
 	reuse := true
 	if w.timer != nil && p.cfg.AcquireTimeout > 0 && !w.timer.Stop() {
@@ -458,6 +463,7 @@ func (p *Pool[T]) finishWait(w *waiter[T], start time.Time) time.Duration {
 		reuse = false
 	}
 	w.lease, w.err = Lease[T]{}, nil
+	w.granted.Store(false)
 	if reuse {
 		p.waiterPool.Put(w)
 	}
@@ -474,7 +480,7 @@ func (p *Pool[T]) timeoutWaiter(w *waiter[T]) {
 	p.waiters.remove(w)
 	w.err = newError(KindPoolExhausted, "acquire", p.name, nil,
 		slog.Duration("acquireTimeout", p.cfg.AcquireTimeout), slog.Int("maxSize", p.maxSize))
-	send := w.notify()
+	send := p.deliverLocked(w)
 	next := p.wakeLocked()
 	p.mu.Unlock()
 	p.wake(next)
@@ -506,6 +512,15 @@ func (p *Pool[T]) wakeLocked() *waiter[T] {
 		}
 	}
 	return nil
+}
+
+// deliverLocked marks w (already out of the queue, its lease or err set) as
+// given its outcome, and reports whether the caller must send it a token
+// after unlocking (see waiter.notify).
+func (p *Pool[T]) deliverLocked(w *waiter[T]) bool {
+	send := w.notify()
+	w.granted.Store(true) // last: the waiter reads everything above after loading it
+	return send
 }
 
 // wake sends the token wakeLocked decided on (nil: none).
@@ -550,7 +565,7 @@ func (p *Pool[T]) offerAndUnlock(c *core[T]) {
 		}
 		w.lease = p.grantLocked(c, w.leaseDur)
 		p.handoffs++
-		send := w.notify()
+		send := p.deliverLocked(w)
 		next := p.wakeLocked()
 		p.mu.Unlock()
 		if send {
@@ -624,7 +639,7 @@ func (p *Pool[T]) bgCreate(wg *sync.WaitGroup) {
 			// rather than waiting for a timeout; the others get their own try.
 			w.err = err
 			p.kickLocked()
-			send := w.notify()
+			send := p.deliverLocked(w)
 			next := p.wakeLocked()
 			p.mu.Unlock()
 			if send {
@@ -854,7 +869,7 @@ func (p *Pool[T]) Close(ctx context.Context) error {
 		p.bgCancel()
 		for w := p.waiters.popFront(); w != nil; w = p.waiters.popFront() {
 			w.err = newError(KindClosed, "acquire", p.name, nil)
-			if w.notify() {
+			if p.deliverLocked(w) {
 				woken = append(woken, w)
 			}
 		}

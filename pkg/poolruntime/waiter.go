@@ -1,6 +1,9 @@
 package poolruntime
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // waiter is one blocked Acquire. Waiter objects are recycled through a
 // per-pool sync.Pool so that waiting allocates nothing in steady state.
@@ -22,6 +25,7 @@ type waiter[T any] struct {
 	next, prev *waiter[T]
 	queued     bool
 	woken      bool          // a token is in flight on ready
+	granted    atomic.Bool   // given its outcome (out of the queue); see Pool.deliverLocked
 	ready      chan struct{} // capacity 1
 	since      int64         // when it was queued (Pool.leaseNow time base)
 	lease      Lease[T]
