@@ -23,7 +23,7 @@ package poolruntime
 //	I-017 async drop via cleanup      TestI017_LeakedLeaseReclaimedAfterGC, TestI017_LeaseExpiryReclaims
 //	I-018 timeouts                    TestI018_DriverCallsRunUnderDeadline, TestI018_AcquireTimeout
 //	I-019 unsafe mocks                TestI019_TypeMismatchIsAnError (fakes are ordinary typed values)
-//	I-020 touch                       TestI020_LastUsedIsAtomic
+//	I-020 touch                       TestI020_LastUsedIsTheIdleClockAndRaceFree
 //	I-021 property tests              TestI021_* (property_test.go), FuzzParseScope (scope_test.go)
 //	I-022 unused deps                 not applicable to this package: go mod tidy in CI; stdlib only here
 
@@ -624,7 +624,7 @@ func TestI019_TypeMismatchIsAnError(t *testing.T) {
 	}
 }
 
-func TestI020_LastUsedIsAtomic(t *testing.T) {
+func TestI020_LastUsedIsTheIdleClockAndRaceFree(t *testing.T) {
 	clk := NewFakeClock(t0)
 	var n atomic.Int64
 	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: clk})
