@@ -19,25 +19,8 @@ func (f *recycleFactory) Recycle(ctx context.Context, v *item) error { return ni
 func TestSlowReturnServesWaitersOldestFirst(t *testing.T) {
 	p := mustPool[*item](t, &recycleFactory{}, Config{MaxSize: 1, Clock: NewFakeClock(t0)})
 	held := mustAcquire(t, p)
-	var chans []<-chan acqResult[*item]
-	for range 5 {
-		chans = append(chans, acquireAsync(t, p, context.Background()))
-	}
-	cur := held
-	for i, ch := range chans {
-		cur.Release()
-		r := recv(t, ch)
-		if r.err != nil {
-			t.Fatalf("waiter %d: %v", i, r.err)
-		}
-		for j := i + 1; j < len(chans); j++ {
-			if len(chans[j]) != 0 {
-				t.Fatalf("waiter %d served before waiter %d", j, i)
-			}
-		}
-		cur = r.l
-	}
-	cur.Release()
+	chans := queueWaiters(t, p, 5)
+	serveInOrder(t, held, chans)
 }
 
 // stuckRecycler's Recycle ignores its context until unblock is closed.

@@ -79,28 +79,11 @@ func TestMaxSizeIsHardCapAndWaitersAreFIFO(t *testing.T) {
 	var n atomic.Int64
 	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: NewFakeClock(t0)})
 	held := mustAcquire(t, p)
-	var chans []<-chan acqResult[*item]
-	for range 5 {
-		chans = append(chans, acquireAsync(t, p, context.Background()))
-	}
+	chans := queueWaiters(t, p, 5)
 	if s := p.Stats(); s.Live != 1 || s.Waiting != 5 {
 		t.Fatalf("stats %+v: want 1 live, 5 waiting", s)
 	}
-	cur := held
-	for i, ch := range chans {
-		cur.Release()
-		r := recv(t, ch)
-		if r.err != nil {
-			t.Fatalf("waiter %d: %v", i, r.err)
-		}
-		for j := i + 1; j < len(chans); j++ {
-			if len(chans[j]) != 0 {
-				t.Fatalf("waiter %d served before waiter %d", j, i)
-			}
-		}
-		cur = r.l
-	}
-	cur.Release()
+	serveInOrder(t, held, chans)
 	if n.Load() != 1 {
 		t.Fatalf("created %d, want 1", n.Load())
 	}
