@@ -62,8 +62,9 @@ test-e2e: envtest build ## Run the end-to-end suite (control plane, manager proc
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -tags e2e -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/...
 
 .PHONY: bench
-bench: ## Side-by-side pool benchmarks; prints ns/op, allocs/op and ratios to this pool.
-	cd test/bench && go test -run '^$$' -bench . -benchmem -count=1 ./... | go run ./cmd/benchtable
+BENCH_ROUNDS ?= 3
+bench: ## Side-by-side pool benchmarks (BENCH_ROUNDS interleaved rounds, medians); prints ns/op, CPU, worst waits and ratios.
+	cd test/bench && BENCH_ROUNDS=$(BENCH_ROUNDS) go test -run '^$$' -bench . -benchmem -count=1 -timeout 60m . | go run ./cmd/benchtable
 
 .PHONY: bench-leases
 bench-leases: envtest ## Lease service vs Boskos (memory and persisted), 1,000 members, 16 clients; prints a table.

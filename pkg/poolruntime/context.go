@@ -6,8 +6,7 @@ import (
 )
 
 // ResourceContext describes who is using resources: the scope path (tenant,
-// workflow, execution, action) and tracing ids, plus optional labels
-// (seed I-005).
+// workflow, execution, action) and tracing ids, plus optional labels.
 //
 // It is immutable and passed by pointer; there is nothing to clone. Deriving
 // a child (ForWorkflow, ForAction, WithSpan, WithLabel...) copies the small

@@ -43,14 +43,11 @@
 // computed once; containment is path-prefix. A ResourceContext is immutable
 // and passed by pointer.
 //
-// # Locking discipline (seed I-012)
+// # Locking discipline
 //
-//   - Pool: one lock guards the pool and its cores' mutable fields; no
+//   - Pool: one sync.Mutex guards the pool and its cores' mutable fields; no
 //     driver call, hook, log call or blocking channel operation happens under
-//     it. Because its critical sections are that short, the lock spins with
-//     backoff and then yields instead of parking (spinlock.go): under
-//     contention from more goroutines than Ps, sync.Mutex would park and wake
-//     a goroutine for nearly every acquire. The lock is never taken to count: the warm path's one counter
+//     it. The lock is never taken to count: the warm path's one counter
 //     (acquired) and the hand-off count are plain fields updated inside a
 //     critical section the path holds anyway; Released is not counted at all
 //     but derived in Stats (acquired - current leases - expired - leaked, see
@@ -59,11 +56,9 @@
 //     under the lock, the other cold counters without it. The mutex, the idle
 //     deque, the leased gauge and acquired form one 64-byte object (hotLine):
 //     everything a warm Acquire/Release writes under the lock is that one
-//     line plus the instance's core (and, once per coarse-clock tick, its
-//     lastUsed). maintMu serializes maintenance and is taken before the pool
+//     line plus the instance's core. maintMu serializes maintenance and is taken before the pool
 //     lock.
-//   - core: immutable after create except lastUsed (atomic) and fields guarded
-//     by the pool lock.
+//   - core: immutable after create except fields guarded by the pool lock.
 //   - waiter: queued state guarded by the pool lock; the outcome is published
 //     by a send on its channel.
 //   - Manager: registrations are copy-on-write behind an atomic pointer
@@ -80,14 +75,16 @@
 //
 // # Known limits
 //
-//   - Arrival order for FIFO purposes is the order of entering the wait
-//     queue; an Acquire that finds the pool exhausted yields a few times
-//     (runtime.Gosched) before queueing, which avoids lock convoys.
+//   - Waiters are queued and woken in arrival order, but a goroutine that is
+//     already running may take a released instance before the woken waiter
+//     gets to it, for at most starveAfter (500 µs) of the head waiter's wait;
+//     after that, releases hand instances to the waiters in queue order.
 //   - A waiter whose context ends in the same instant it is handed an
 //     instance returns the lease (success), never loses it.
-//   - Validate and Recycle run inline with a context deadline (they run on
-//     every borrow/return); a driver that ignores its context there can block
-//     the returning goroutine.
+//   - Validate and Recycle run under a hard deadline (HealthCheckTimeout,
+//     RecycleTimeout): a driver that ignores its context is abandoned and the
+//     instance destroyed as invalid; the abandoned call may still be running
+//     while Destroy runs.
 //   - Scoped singletons are reference-counted: no leak detection and no lease
 //     deadline for them.
 //   - Without a feature that needs precise time (IdleTimeout,

@@ -11,7 +11,7 @@ import (
 
 // Kind classifies an *Error. A Kind is itself an error, so it doubles as a
 // sentinel: errors.Is(err, poolruntime.KindTimeout) is true for every *Error of
-// that kind, however deeply it is wrapped (seed I-015, I-016).
+// that kind, however deeply it is wrapped.
 type Kind uint8
 
 // Error kinds. The zero value is KindInternal.
@@ -29,7 +29,7 @@ const (
 	KindExpired                       // a lease's deadline passed and it was reclaimed
 	KindNotFound                      // no resource registered under that id/type
 	KindDuplicate                     // a resource id or type is already registered
-	KindTypeMismatch                  // a resource was requested with the wrong Go type (seed I-019)
+	KindTypeMismatch                  // a resource was requested with the wrong Go type
 	numKinds
 )
 
@@ -65,7 +65,7 @@ func (k Kind) String() string {
 // Error implements error so that a Kind can be used as a sentinel target.
 func (k Kind) Error() string { return "poolruntime: " + k.String() }
 
-// retryPolicy is the backoff derived from a kind (seed I-016).
+// retryPolicy is the backoff derived from a kind.
 type retryPolicy struct {
 	retryable bool
 	base, max time.Duration
@@ -184,6 +184,27 @@ func KindOf(err error) Kind {
 
 func newError(kind Kind, op, pool string, cause error, attrs ...slog.Attr) *Error {
 	return &Error{Kind: kind, Op: op, Pool: pool, Err: cause, Attrs: attrs}
+}
+
+// DriverError lets a Factory (or another driver callback) say what kind of
+// failure it had: an error that carries a *Error, such as
+// DriverError(KindConfiguration, err) for a wrong password or a host that
+// does not exist, keeps its kind when the pool reports it, so callers do not
+// retry what retrying cannot fix. Any other driver error is KindUnavailable
+// (retryable): the pool cannot tell a refused connection from a bad setting.
+func DriverError(kind Kind, cause error) *Error {
+	return &Error{Kind: kind, Op: "driver", Err: cause}
+}
+
+// driverError wraps a driver's error for op in pool, keeping the kind the
+// driver gave it (see DriverError).
+func driverError(op, pool string, err error) *Error {
+	kind := KindUnavailable
+	var e *Error
+	if errors.As(err, &e) {
+		kind = e.Kind
+	}
+	return newError(kind, op, pool, err)
 }
 
 // ctxError classifies a context error: a deadline becomes KindTimeout, a

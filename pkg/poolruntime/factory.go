@@ -8,7 +8,7 @@ import (
 )
 
 // Factory creates instances. It is the only required part of the resource
-// contract (seed I-008, I-009); everything else is an optional capability the
+// contract; everything else is an optional capability the
 // factory value may also implement, detected once by type assertion in New.
 // There are no capability flags that could disagree with the implementation.
 type Factory[T any] interface {
@@ -85,13 +85,15 @@ func (c capabilities[T]) public() Capabilities {
 	}
 }
 
-// guarded runs a driver call under a hard deadline (seed I-018): the call runs
+// guarded runs a driver call under a hard deadline: the call runs
 // in its own goroutine so that even a driver that ignores its context cannot
 // hang the pool. If the deadline passes first the call is abandoned (it keeps
 // its context, already canceled) and a KindTimeout (or KindCanceled, if the
-// parent context ended) error is returned. Used for the rare driver calls:
-// create+initialize, health checks and destroy. Validate and Recycle, which
-// run on every borrow/return, get a context deadline but run inline.
+// parent context ended) error is returned. Used for every driver call:
+// create+initialize, health checks, destroy, and Validate and Recycle too,
+// although they run on every borrow/return: a goroutine per call costs about
+// a microsecond, while a driver that ignores its context would otherwise
+// block Release (and every waiter behind it) for as long as it likes.
 func guarded(parent context.Context, timeout time.Duration, op, pool string, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()

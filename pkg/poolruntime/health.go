@@ -41,6 +41,7 @@ func (p *Pool[T]) maintain() {
 	defer p.maintMu.Unlock()
 	now := p.clock.Now().UnixNano()
 	p.coarse.Store(now)
+	p.logInvalidTransitions()
 	if p.shared {
 		return
 	}

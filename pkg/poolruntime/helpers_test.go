@@ -172,3 +172,35 @@ type tb interface {
 	Fatal(args ...any)
 	Fatalf(format string, args ...any)
 }
+
+// queueWaiters starts n acquires on p, one after another, each queued before
+// the next starts.
+func queueWaiters(t tb, p *Pool[*item], n int) []<-chan acqResult[*item] {
+	t.Helper()
+	var chans []<-chan acqResult[*item]
+	for range n {
+		chans = append(chans, acquireAsync(t, p, context.Background()))
+	}
+	return chans
+}
+
+// serveInOrder releases held, then each lease the waiters get, and checks
+// that every release served the oldest waiter and no later one.
+func serveInOrder(t tb, held Lease[*item], chans []<-chan acqResult[*item]) {
+	t.Helper()
+	cur := held
+	for i, ch := range chans {
+		cur.Release()
+		r := recv(t, ch)
+		if r.err != nil {
+			t.Fatalf("waiter %d: %v", i, r.err)
+		}
+		for j := i + 1; j < len(chans); j++ {
+			if len(chans[j]) != 0 {
+				t.Fatalf("waiter %d served before waiter %d", j, i)
+			}
+		}
+		cur = r.l
+	}
+	cur.Release()
+}

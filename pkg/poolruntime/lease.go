@@ -15,7 +15,7 @@ import (
 // Keep the Lease (not only its Value) reachable while you use the instance:
 // a Lease that becomes garbage without Release is detected by a runtime
 // cleanup, counted in Stats.Leaked, logged, and its instance returned to the
-// pool (seed I-003, I-004, I-017).
+// pool.
 //
 // How it stays allocation-free: every instance has one token object, created
 // with it and reused across leases. The pool holds the token strongly only
@@ -233,8 +233,17 @@ func (p *Pool[T]) endLeaseLocked(c *core[T], t *token[T]) {
 	p.returning++
 }
 
+// starveAfter is how long the head waiter may wait while running goroutines
+// take the instances released in the meantime; from then on releases hand
+// instances to the waiters in queue order until the head has waited less
+// than this. It bounds the unfairness, as sync.Mutex's 1 ms starvation mode
+// does, and is shorter because a pool's holders hold for longer than a
+// mutex's.
+const starveAfter = 500 * time.Microsecond
+
 // release is Lease.Release. The fast path is one short critical section:
-// direct hand-off to the head waiter or push onto the idle deque.
+// push onto the idle deque (waking a waiter if any is queued), or, when the
+// head waiter is starving, a direct hand-off to it.
 func (p *Pool[T]) release(t *token[T], gen uint64) {
 	if p.shared {
 		p.releaseShared(gen)
@@ -264,13 +273,16 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 	if !p.precise {
 		now = p.coarse.Load()
 	}
-	if c.lastUsed.Load() != now { // once per coarse tick, not per cycle
-		c.lastUsed.Store(now)
+	w := p.waiters.head
+	if w != nil {
+		p.starving = p.slowBorrow || p.leaseNow()-w.since >= int64(starveAfter)
+	} else {
+		p.starving = false
 	}
-	if w := p.waiters.head; w != nil {
-		// Direct hand-off: the instance never becomes idle, no one can
-		// barge in, and the waiter only has to wake up. The token stays
-		// out of the pool: it goes to the waiter's lease.
+	if p.starving {
+		// Direct hand-off to the head waiter: the instance never becomes
+		// idle, no one can barge in, and the waiter only has to wake up.
+		// The token stays out of the pool: it goes to the waiter's lease.
 		p.waiters.remove(w)
 		c.gen++
 		w.lease = Lease[T]{t: t, gen: c.gen}
@@ -279,21 +291,33 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		}
 		p.acquired++
 		p.handoffs++
+		send := p.deliverLocked(w)
+		next := p.wakeLocked()
 		p.mu.Unlock()
-		w.ready <- struct{}{}
-		// Let the waiter run now, on this P, instead of waking another P
-		// for it while this goroutine races ahead (and parks) itself.
-		runtime.Gosched()
+		if send {
+			w.ready <- struct{}{}
+		}
+		p.wake(next)
 	} else {
+		// The instance becomes idle. If waiters are queued, the oldest one
+		// not yet woken is woken to come and take it, but a goroutine that
+		// is already running (often this one, acquiring again) may take it
+		// first; the woken waiter then keeps its place. That is how
+		// sync.Mutex stays fast: a hand-off costs a wake-up and a context
+		// switch on the critical path, a barging re-acquire costs neither.
+		// starveAfter bounds how long the head waiter can be passed over.
 		c.token = t
 		c.gen++
-		c.state = Idle // InUse (checked above) -> Idle is in the transition table
+		c.to(Idle)
 		p.leased--
-		if p.precise {
-			c.idleSince = now
-		}
+		c.idleSince = now
 		p.idle.push(c)
+		var next *waiter[T]
+		if w != nil {
+			next = p.wakeLocked()
+		}
 		p.mu.Unlock()
+		p.wake(next)
 	}
 	if h := p.hooks.OnRelease; h != nil {
 		h()
@@ -325,23 +349,20 @@ func (p *Pool[T]) returnAndUnlock(c *core[T]) {
 
 func (p *Pool[T]) returnCheck(c *core[T]) (DestroyReason, error) {
 	now := p.now()
-	c.lastUsed.Store(now)
 	if c.expireAt != 0 && now >= c.expireAt {
 		return ReasonMaxLifetime, newError(KindExpired, "return", p.name, nil, slog.String("problem", "max lifetime reached"))
 	}
 	if p.caps.recycle != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.RecycleTimeout)
-		err := p.caps.recycle.Recycle(ctx, c.value)
-		cancel()
+		err := guarded(context.Background(), p.cfg.RecycleTimeout, "recycle", p.name,
+			func(ctx context.Context) error { return p.caps.recycle.Recycle(ctx, c.value) })
 		if err != nil {
 			return ReasonInvalid, newError(KindUnhealthy, "recycle", p.name, err, slog.Uint64("instance", c.id))
 		}
 		p.cold.recycled.inc()
 	}
 	if p.caps.valid != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.HealthCheckTimeout)
-		err := p.caps.valid.Validate(ctx, c.value)
-		cancel()
+		err := guarded(context.Background(), p.cfg.HealthCheckTimeout, "validate", p.name,
+			func(ctx context.Context) error { return p.caps.valid.Validate(ctx, c.value) })
 		if err != nil {
 			p.healthFailed(err)
 			return ReasonInvalid, newError(KindUnhealthy, "validate", p.name, err, slog.Uint64("instance", c.id))
@@ -368,9 +389,8 @@ func (p *Pool[T]) borrowCheck(ctx context.Context, c *core[T]) (DestroyReason, e
 		}
 	}
 	if p.caps.valid != nil {
-		vctx, cancel := context.WithTimeout(ctx, p.cfg.HealthCheckTimeout)
-		err := p.caps.valid.Validate(vctx, c.value)
-		cancel()
+		err := guarded(ctx, p.cfg.HealthCheckTimeout, "validate", p.name,
+			func(ctx context.Context) error { return p.caps.valid.Validate(ctx, c.value) })
 		if err != nil {
 			p.healthFailed(err)
 			return ReasonInvalid, newError(KindUnhealthy, "validate", p.name, err, slog.Uint64("instance", c.id))

@@ -2,7 +2,7 @@ package poolruntime
 
 import "log/slog"
 
-// State is the lifecycle state of one pooled instance (seed I-006).
+// State is the lifecycle state of one pooled instance.
 //
 // Go has no typestate, so the rule lives in exactly one place: the transitions
 // table below. Every state change in the package goes through

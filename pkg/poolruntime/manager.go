@@ -8,11 +8,12 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Manager is a registry of resources keyed by the Go type of their instances
-// (seed I-002: reflect.Type, no name matching) and by id. Every acquire goes
-// through a pool keyed by (resource id, scope key) (seed I-001); a resource
+// (reflect.Type, no name matching) and by id. Every acquire goes
+// through a pool keyed by (resource id, scope key); a resource
 // registered with RegisterSingleton is served as a scoped singleton through
 // the same path (one shared instance per scope, reference-counted leases).
 //
@@ -22,12 +23,30 @@ import (
 // string (lock-free loads); poolMu serializes only the creation of a pool.
 // So the acquire path is: one atomic load, one map lookup, one sync.Map load,
 // one type assertion, then the pool's own Acquire; no allocation once the
-// pool exists (seed I-014).
+// pool exists.
+//
+// Pools of a scope come and go with the work in it: a pool that served no
+// acquire for IdlePoolTimeout and has nothing leased or waiting is closed and
+// forgotten by a sweep (sweepMu), and the next acquire for its scope makes a
+// new one.
 type Manager struct {
 	regMu  sync.Mutex
 	regs   atomic.Pointer[registry]
 	closed atomic.Bool
 	defCfg Config
+
+	idleTimeout time.Duration // <= 0: pools are never evicted
+	clock       Clock
+	sweepMu     sync.Mutex
+	sweepTimer  Timer                    // guarded by sweepMu
+	seen        map[poolHandle]poolVisit // guarded by sweepMu
+}
+
+// poolVisit is what the last sweep saw of a pool: its acquire count, and
+// since when that count has not moved.
+type poolVisit struct {
+	acquired uint64
+	since    time.Time
 }
 
 type registry struct {
@@ -57,13 +76,93 @@ type ManagerOptions struct {
 	Clock  Clock
 	Logger *slog.Logger
 	Hooks  Hooks
+	// IdlePoolTimeout is how long a pool may go without an acquire (with
+	// nothing leased or waiting) before the manager closes it and frees its
+	// instances; 0 means DefaultIdlePoolTimeout, a negative value never.
+	IdlePoolTimeout time.Duration
 }
+
+// DefaultIdlePoolTimeout is ManagerOptions.IdlePoolTimeout when unset.
+const DefaultIdlePoolTimeout = 5 * time.Minute
 
 // NewManager returns an empty manager.
 func NewManager(opts ManagerOptions) *Manager {
-	m := &Manager{defCfg: Config{Clock: opts.Clock, Logger: opts.Logger, Hooks: opts.Hooks}}
+	m := &Manager{defCfg: Config{Clock: opts.Clock, Logger: opts.Logger, Hooks: opts.Hooks},
+		idleTimeout: opts.IdlePoolTimeout, clock: opts.Clock, seen: map[poolHandle]poolVisit{}}
+	if m.idleTimeout == 0 {
+		m.idleTimeout = DefaultIdlePoolTimeout
+	}
+	if m.clock == nil {
+		m.clock = SystemClock()
+	}
 	m.regs.Store(&registry{byID: map[string]*registration{}, byType: map[reflect.Type]*registration{}})
+	if m.idleTimeout > 0 {
+		m.sweepMu.Lock()
+		m.sweepTimer = m.clock.AfterFunc(m.sweepInterval(), m.sweep)
+		m.sweepMu.Unlock()
+	}
 	return m
+}
+
+// sweepInterval: a pool is evicted between idleTimeout and 1.5 x idleTimeout
+// after its last acquire.
+func (m *Manager) sweepInterval() time.Duration { return max(m.idleTimeout/2, time.Millisecond) }
+
+// sweep closes the pools idle for idleTimeout: no acquire since a sweep at
+// least idleTimeout ago, and nothing leased, waiting or being created now.
+// The pool is removed from its registration under poolMu before it is
+// closed, so a concurrent acquire either got it earlier (and its Acquire
+// fails with KindClosed, which AcquireFrom retries on a fresh pool) or makes
+// a new one.
+func (m *Manager) sweep() {
+	m.sweepMu.Lock()
+	defer m.sweepMu.Unlock()
+	if m.closed.Load() {
+		return
+	}
+	now := m.clock.Now()
+	live := map[poolHandle]bool{}
+	var victims []poolHandle
+	for _, r := range m.regs.Load().byID {
+		r.poolMu.Lock()
+		r.pools.Range(func(k, v any) bool {
+			h := v.(poolHandle)
+			s := h.Stats()
+			last, known := m.seen[h]
+			busy := s.Leased > 0 || s.Waiting > 0 || s.Creating > 0
+			switch {
+			case !known || busy || s.Acquired != last.acquired:
+				m.seen[h] = poolVisit{acquired: s.Acquired, since: now}
+				live[h] = true
+			case now.Sub(last.since) >= m.idleTimeout:
+				r.pools.CompareAndDelete(k, v)
+				victims = append(victims, h)
+			default:
+				live[h] = true
+			}
+			return true
+		})
+		r.poolMu.Unlock()
+	}
+	for h := range m.seen {
+		if !live[h] {
+			delete(m.seen, h)
+		}
+	}
+	m.sweepTimer.Reset(m.sweepInterval())
+	for _, h := range victims {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := h.Close(ctx); err != nil {
+				log := m.defCfg.Logger
+				if log == nil {
+					log = slog.Default()
+				}
+				log.Warn("poolruntime: closing an idle pool", "pool", h.Name(), "err", err)
+			}
+		}()
+	}
 }
 
 // RegisterOption adjusts a registration.
@@ -71,8 +170,10 @@ type RegisterOption func(*registration)
 
 // ShareAt makes all scopes below level share the pool of their ancestor at
 // level; e.g. ShareAt(LevelTenant) gives each tenant one pool that all its
-// workflows, executions and actions use. The default is to key pools by the
-// exact scope passed to Acquire.
+// workflows, executions and actions use. The default is LevelTenant: the
+// tenant is the isolation boundary, and one pool per workflow, execution or
+// action would create (and keep) instances that the next action cannot
+// reuse. ShareAt(LevelAction) keys pools by the exact scope.
 func ShareAt(level Level) RegisterOption {
 	return func(r *registration) { r.shareAt = level }
 }
@@ -131,7 +232,7 @@ func register[T any](m *Manager, id string, singleton bool, newPool func(Scope) 
 		return newError(KindConfiguration, "register", id, err)
 	}
 	typ := reflect.TypeFor[T]()
-	r := &registration{id: id, typ: typ, singleton: singleton, shareAt: LevelAction, newPool: newPool}
+	r := &registration{id: id, typ: typ, singleton: singleton, shareAt: LevelTenant, newPool: newPool}
 	for _, o := range opts {
 		o(r)
 	}
@@ -162,13 +263,32 @@ func register[T any](m *Manager, id string, singleton bool, newPool func(Scope) 
 
 // AcquireFrom acquires an instance of resource id for scope, through the
 // pool of (id, scope truncated to the registration's ShareAt level). T must
-// be the registered instance type (else KindTypeMismatch, seed I-019).
+// be the registered instance type (else KindTypeMismatch).
 func AcquireFrom[T any](ctx context.Context, m *Manager, id string, scope Scope) (Lease[T], error) {
-	p, err := PoolFor[T](m, id, scope)
-	if err != nil {
-		return Lease[T]{}, err
+	r, ok := m.regs.Load().byID[id]
+	if !ok {
+		return Lease[T]{}, newError(KindNotFound, "acquire", id, nil, slog.String("problem", "no resource registered under this id"))
 	}
-	return p.Acquire(ctx)
+	return acquireVia[T](ctx, m, r, scope)
+}
+
+// acquireVia acquires from r's pool for scope. A pool that the idle sweep
+// closed between the lookup and the Acquire is already out of the map: look
+// it up again (a new pool) unless the manager itself is closed.
+func acquireVia[T any](ctx context.Context, m *Manager, r *registration, scope Scope) (Lease[T], error) {
+	for {
+		p, err := poolOf[T](m, r, scope)
+		if err != nil {
+			return Lease[T]{}, err
+		}
+		l, err := p.Acquire(ctx)
+		if err != nil && errors.Is(err, KindClosed) && !m.closed.Load() {
+			if cur, ok := r.pools.Load(scope.Truncate(r.shareAt).Key()); !ok || cur != any(p) {
+				continue // evicted: a pool closed some other way is an error
+			}
+		}
+		return l, err
+	}
 }
 
 // AcquireByType acquires an instance of the resource registered for type T.
@@ -177,11 +297,7 @@ func AcquireByType[T any](ctx context.Context, m *Manager, scope Scope) (Lease[T
 	if !ok {
 		return Lease[T]{}, newError(KindNotFound, "acquire", "", nil, slog.String("type", reflect.TypeFor[T]().String()))
 	}
-	p, err := poolOf[T](m, r, scope)
-	if err != nil {
-		return Lease[T]{}, err
-	}
-	return p.Acquire(ctx)
+	return acquireVia[T](ctx, m, r, scope)
 }
 
 // AcquireContext acquires from resource id for the scope of rc.
@@ -191,7 +307,8 @@ func AcquireContext[T any](ctx context.Context, m *Manager, id string, rc *Resou
 
 // PoolFor returns (creating it on first use) the pool that serves resource id
 // for scope. Use it to Resize a pool, read its Stats, or to acquire with
-// AcquireFor.
+// AcquireFor. A pool left idle for IdlePoolTimeout is closed by the manager:
+// call PoolFor again rather than keeping the pool.
 func PoolFor[T any](m *Manager, id string, scope Scope) (*Pool[T], error) {
 	r, ok := m.regs.Load().byID[id]
 	if !ok {
@@ -264,6 +381,11 @@ func (m *Manager) Close(ctx context.Context) error {
 	m.regMu.Lock()
 	m.closed.Store(true)
 	m.regMu.Unlock()
+	m.sweepMu.Lock()
+	if m.sweepTimer != nil {
+		m.sweepTimer.Stop()
+	}
+	m.sweepMu.Unlock()
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex

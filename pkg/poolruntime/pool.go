@@ -11,14 +11,21 @@ import (
 )
 
 // Pool is a generic pool of T: MinIdle kept warm, MaxSize hard cap, idle
-// instances in LIFO or FIFO order, waiters served strictly FIFO with direct
-// hand-off (a released instance goes straight to the head waiter under the
-// same lock, so it never sits idle while a waiter wakes up).
+// instances in LIFO or FIFO order, waiters queued FIFO. A release wakes the
+// oldest waiter, but a goroutine already running may take the instance first
+// until the head waiter has waited starveAfter; from then on releases hand
+// instances straight to the waiters in queue order (see release). That is
+// sync.Mutex's own policy, applied to instances: hand-offs cost a wake-up and
+// a context switch each, so handing off always makes the pool several times
+// slower than a mutex+cond pool when holders yield or block, and barging
+// without a bound starves waiters for seconds.
 //
-// Locking discipline (seed I-012): one lock, mu (a spinLock: see
-// spinlock.go for why not sync.Mutex), guards every mutable
-// field of the pool and of its cores (except core.lastUsed, an atomic). The
-// critical sections are short and never call a driver, a hook, the logger or
+// Locking discipline: one sync.Mutex, mu, guards every mutable field of the
+// pool and of its cores. A plain sync.Mutex because it is the lock Go's
+// runtime makes well-behaved: it spins only briefly and only while another P
+// is running, parks on a semaphore otherwise (so it costs nothing at
+// GOMAXPROCS=1 or under a CPU quota), has a starvation mode, and shows up in
+// the mutex profile and execution traces. The critical sections are short and never call a driver, a hook, the logger or
 // block on a channel: work that can be slow (create, health check, recycle,
 // destroy) happens with mu released, and the instance it works on is
 // accounted for in a gauge (creating, checking, leased, destroying) so that
@@ -87,8 +94,14 @@ type Pool[T any] struct {
 	sysClock  bool      // clock is the system clock: leaseNow reads only the monotonic clock
 
 	coarse atomic.Int64 // coarse clock (unix nanos), refreshed by maintenance
-	nextID atomic.Uint64
-	cold   coldCounters
+
+	// lastInvalid is the latest refused lifecycle transition; maintenance
+	// logs it (never under mu) when invalidTransitions grew since
+	// loggedInvalid (guarded by maintMu).
+	lastInvalid   atomic.Pointer[Error]
+	loggedInvalid uint64
+	nextID        atomic.Uint64
+	cold          coldCounters
 }
 
 // hotLine is everything a warm Acquire or Release writes, in one 64-byte
@@ -99,11 +112,15 @@ type Pool[T any] struct {
 // allocation is 64-byte aligned (size class 64, no malloc header), which a
 // field inside the large Pool struct would not reliably be.
 type hotLine[T any] struct {
-	mu       spinLock // 4 bytes + 4 of alignment
-	acquired uint64   // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
-	idle     deque[T] // 32 bytes, guarded by mu
-	leased   int      // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
-	_        [8]byte  // pad to 64 bytes (TestHotLineLayout)
+	mu       sync.Mutex // 8 bytes
+	acquired uint64     // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
+	idle     deque[T]   // 32 bytes, guarded by mu
+	leased   int        // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
+	// starving: the head waiter has waited starveAfter or longer, so
+	// releases hand instances straight to waiters and newcomers queue
+	// instead of taking idle ones (see release). Guarded by mu.
+	starving bool
+	_        [7]byte // pad to 64 bytes (TestHotLineLayout)
 }
 
 // New validates cfg and returns a running pool. An invalid configuration is a
@@ -202,10 +219,11 @@ func (p *Pool[T]) leaseNow() int64 {
 // new instance could not be created. The lease gets Config.LeaseDuration.
 func (p *Pool[T]) Acquire(ctx context.Context) (Lease[T], error) {
 	p.mu.Lock()
-	// Warm fast path: lock, pop, unlock. Invariants: idle non-empty => no
-	// waiters and not closed (so taking an idle instance never barges past a
-	// queued waiter).
-	if p.idle.n > 0 && p.fastAcquire {
+	// Warm fast path: lock, pop, unlock. Idle non-empty implies not closed.
+	// It may take an instance while waiters are queued (one of them has
+	// been woken for it and is on its way), unless the head waiter is
+	// starving: see release.
+	if p.idle.n > 0 && p.fastAcquire && !p.starving {
 		l := p.leaseIdleLocked()
 		p.mu.Unlock()
 		if h := p.hooks.OnAcquire; h != nil {
@@ -232,7 +250,7 @@ func (p *Pool[T]) AcquireFor(ctx context.Context, leaseDuration time.Duration) (
 		now = p.leaseNow() // outside the lock: the deadline counts from the call
 	}
 	p.mu.Lock()
-	if p.idle.n > 0 && !p.slowBorrow && !p.shared {
+	if p.idle.n > 0 && !p.slowBorrow && !p.shared && !p.starving {
 		l := p.leaseIdleLocked()
 		if leaseDuration > 0 {
 			p.setDeadlineLocked(l.t.c, now, leaseDuration)
@@ -256,17 +274,11 @@ func (p *Pool[T]) popIdleLocked() *core[T] {
 }
 
 // leaseIdleLocked is the warm grant: pop an idle instance (the deque is
-// non-empty and needs no borrow check) and lease it. Idle -> InUse is a valid
-// transition, so the state is set without the table lookup when the instance
-// is Idle (every instance in the deque is); anything else goes through to().
+// non-empty and needs no borrow check) and lease it.
 func (p *Pool[T]) leaseIdleLocked() Lease[T] {
 	c := p.popIdleLocked()
 	c.gen++
-	if c.state == Idle {
-		c.state = InUse
-	} else {
-		c.to(InUse)
-	}
+	c.to(InUse)
 	t := c.token
 	c.token = nil
 	p.leased++
@@ -291,13 +303,12 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Leas
 		p.mu.Unlock()
 		return p.acquireShared(ctx)
 	}
-	spins := 0
 	for {
 		if p.closed {
 			p.mu.Unlock()
 			return Lease[T]{}, newError(KindClosed, "acquire", p.name, nil)
 		}
-		if p.idle.n > 0 {
+		if p.idle.n > 0 && (p.waiters.n == 0 || !p.starving) {
 			c := p.popIdleLocked()
 			if p.slowBorrow {
 				// Accounted as leased while checked on borrow, but not a
@@ -349,26 +360,14 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Leas
 			}
 			return l, nil
 		}
-		if spins < maxSpins && p.waiters.n == 0 {
-			// Nobody is queued yet: yield a few times before queueing. The
-			// holders (often runnable but descheduled) get to release, and
-			// the release lands in idle; this keeps a lock convoy of strict
-			// FIFO hand-offs from forming under oversubscription. Arrival
-			// order for FIFO purposes is the order of entering the queue.
-			spins++
-			p.mu.Unlock()
-			runtime.Gosched()
-			p.mu.Lock()
-			continue
-		}
 		return p.wait(ctx, leaseDur) // unlocks
 	}
 }
 
-// maxSpins bounds the yields an Acquire makes before it queues.
-const maxSpins = 4
-
-// wait queues the caller (mu held on entry, released on return).
+// wait queues the caller (mu held on entry, released on return) until it is
+// given an outcome, or is woken for an idle instance and takes it, or its
+// context ends. A waiter woken for an instance that a running goroutine took
+// first keeps its place in the queue.
 func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], error) {
 	if err := ctx.Err(); err != nil {
 		p.mu.Unlock()
@@ -377,6 +376,7 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 	}
 	w := p.waiterPool.Get().(*waiter[T])
 	w.leaseDur = leaseDur
+	w.since = p.leaseNow()
 	p.waiters.push(w)
 	if d := p.cfg.AcquireTimeout; d > 0 {
 		// Armed before unlocking: once a waiter is visible, its timeout runs.
@@ -388,25 +388,61 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 	}
 	p.mu.Unlock()
 
-	start := p.clock.Now()
 	p.cold.waits.inc()
-	select {
-	case <-w.ready:
-	case <-ctx.Done():
-		p.mu.Lock()
-		if w.queued {
-			p.waiters.remove(w)
-			p.mu.Unlock()
-			err := ctx.Err()
-			p.finishWait(w, start)
-			p.cold.canceled.inc()
-			return Lease[T]{}, ctxError("acquire", p.name, err)
+	done := ctx.Done()
+	for {
+		if done == nil { // a context that never ends: a plain receive is cheaper than select
+			<-w.ready
+		} else {
+			select {
+			case <-w.ready:
+			case <-done:
+				p.mu.Lock()
+				if w.queued {
+					inFlight := w.woken
+					p.waiters.remove(w)
+					w.woken = false
+					next := p.wakeLocked() // a wake w had was for an idle instance: pass it on
+					p.mu.Unlock()
+					p.wake(next)
+					if inFlight {
+						<-w.ready // never leave a token behind in a recycled waiter
+					}
+					err := ctx.Err()
+					p.finishWait(w)
+					p.cold.canceled.inc()
+					return Lease[T]{}, ctxError("acquire", p.name, err)
+				}
+				p.mu.Unlock()
+				<-w.ready // already granted (or failed): take the outcome
+			}
 		}
+		if w.granted.Load() {
+			// Given an outcome, and the giver is done with w (it stored
+			// granted last): no need for mu.
+			w.woken = false
+			break
+		}
+		p.mu.Lock()
+		w.woken = false
+		if !w.queued {
+			p.mu.Unlock()
+			break // given an outcome just now
+		}
+		p.waiters.woken--
+		if p.idle.n == 0 {
+			p.mu.Unlock()
+			continue // a running goroutine took the instance first
+		}
+		p.waiters.remove(w)
+		w.lease = p.grantLocked(p.popIdleLocked(), w.leaseDur)
+		next := p.wakeLocked()
 		p.mu.Unlock()
-		<-w.ready // already granted (or failed): take the outcome
+		p.wake(next)
+		break
 	}
 	l, err := w.lease, w.err
-	waited := p.finishWait(w, start)
+	waited := p.finishWait(w)
 	if err != nil {
 		return Lease[T]{}, err
 	}
@@ -417,8 +453,8 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 }
 
 // finishWait records the wait and recycles w unless its timer may still fire.
-func (p *Pool[T]) finishWait(w *waiter[T], start time.Time) time.Duration {
-	waited := p.clock.Now().Sub(start)
+func (p *Pool[T]) finishWait(w *waiter[T]) time.Duration {
+	waited := time.Duration(p.leaseNow() - w.since)
 	p.cold.waitNanos.add(uint64(max(waited, 0)))
 	reuse := true
 	if w.timer != nil && p.cfg.AcquireTimeout > 0 && !w.timer.Stop() {
@@ -427,6 +463,7 @@ func (p *Pool[T]) finishWait(w *waiter[T], start time.Time) time.Duration {
 		reuse = false
 	}
 	w.lease, w.err = Lease[T]{}, nil
+	w.granted.Store(false)
 	if reuse {
 		p.waiterPool.Put(w)
 	}
@@ -443,12 +480,54 @@ func (p *Pool[T]) timeoutWaiter(w *waiter[T]) {
 	p.waiters.remove(w)
 	w.err = newError(KindPoolExhausted, "acquire", p.name, nil,
 		slog.Duration("acquireTimeout", p.cfg.AcquireTimeout), slog.Int("maxSize", p.maxSize))
+	send := p.deliverLocked(w)
+	next := p.wakeLocked()
 	p.mu.Unlock()
+	p.wake(next)
 	p.cold.timeouts.inc()
 	if h := p.hooks.OnTimeout; h != nil {
 		h()
 	}
-	w.ready <- struct{}{}
+	if send {
+		w.ready <- struct{}{}
+	}
+}
+
+// wakeLocked picks the oldest queued waiter without a token in flight when
+// the idle instances outnumber the woken waiters (each woken waiter comes to
+// take one), and marks it woken; the caller sends it a token with wake after
+// unlocking. Every change of the idle deque or the queue that can break
+// "woken >= min(idle, waiting)" calls it, so an idle instance never sits
+// unclaimed while a waiter sleeps. The walk skips only woken waiters, at most
+// as many as there are idle instances.
+func (p *Pool[T]) wakeLocked() *waiter[T] {
+	if p.slowBorrow || p.waiters.woken >= min(p.idle.len(), p.waiters.n) {
+		return nil // a pool that checks on borrow only ever hands off
+	}
+	for w := p.waiters.head; w != nil; w = w.next {
+		if !w.woken {
+			w.woken = true
+			p.waiters.woken++
+			return w
+		}
+	}
+	return nil
+}
+
+// deliverLocked marks w (already out of the queue, its lease or err set) as
+// given its outcome, and reports whether the caller must send it a token
+// after unlocking (see waiter.notify).
+func (p *Pool[T]) deliverLocked(w *waiter[T]) bool {
+	send := w.notify()
+	w.granted.Store(true) // last: the waiter reads everything above after loading it
+	return send
+}
+
+// wake sends the token wakeLocked decided on (nil: none).
+func (p *Pool[T]) wake(w *waiter[T]) {
+	if w != nil {
+		w.ready <- struct{}{}
+	}
 }
 
 // grantLocked turns c (not leased; c.token set) into a lease.
@@ -486,8 +565,13 @@ func (p *Pool[T]) offerAndUnlock(c *core[T]) {
 		}
 		w.lease = p.grantLocked(c, w.leaseDur)
 		p.handoffs++
+		send := p.deliverLocked(w)
+		next := p.wakeLocked()
 		p.mu.Unlock()
-		w.ready <- struct{}{}
+		if send {
+			w.ready <- struct{}{}
+		}
+		p.wake(next)
 		return
 	}
 	c.to(Idle)
@@ -555,8 +639,13 @@ func (p *Pool[T]) bgCreate(wg *sync.WaitGroup) {
 			// rather than waiting for a timeout; the others get their own try.
 			w.err = err
 			p.kickLocked()
+			send := p.deliverLocked(w)
+			next := p.wakeLocked()
 			p.mu.Unlock()
-			w.ready <- struct{}{}
+			if send {
+				w.ready <- struct{}{}
+			}
+			p.wake(next)
 			return
 		}
 		p.checkDrainedLocked()
@@ -595,7 +684,6 @@ func (p *Pool[T]) create(ctx context.Context) (*core[T], error) {
 	c.to(Ready)
 	now := p.clock.Now().UnixNano()
 	c.createdAt, c.idleSince, c.lastChecked = now, now, now
-	c.lastUsed.Store(now)
 	if lt := p.cfg.MaxLifetime; lt > 0 {
 		if j := p.cfg.MaxLifetimeJitter; j > 0 {
 			lt -= time.Duration(rand.Int64N(int64(j)))
@@ -646,7 +734,7 @@ func (p *Pool[T]) createValue(parent context.Context) (T, error) {
 			if ctx.Err() != nil {
 				return zero, ctxError("create", p.name, ctx.Err(), slog.Duration("timeout", p.cfg.CreateTimeout), slog.Any("cause", r.err))
 			}
-			return zero, newError(KindUnavailable, "create", p.name, r.err)
+			return zero, driverError("create", p.name, r.err)
 		}
 		return r.v, nil
 	case <-ctx.Done():
@@ -781,7 +869,9 @@ func (p *Pool[T]) Close(ctx context.Context) error {
 		p.bgCancel()
 		for w := p.waiters.popFront(); w != nil; w = p.waiters.popFront() {
 			w.err = newError(KindClosed, "acquire", p.name, nil)
-			woken = append(woken, w)
+			if p.deliverLocked(w) {
+				woken = append(woken, w)
+			}
 		}
 		for p.idle.n > 0 {
 			victims = append(victims, p.idle.popFront())
@@ -828,14 +918,12 @@ func (p *Pool[T]) Close(ctx context.Context) error {
 // instances held by goroutines on different cores never share a line.
 //
 // Locking: value, id, createdAt, expireAt and pool are immutable after
-// create; lastUsed is atomic (seed I-020); everything else is guarded by
-// pool.mu.
+// create; everything else is guarded by pool.mu.
 type core[T any] struct {
 	pool     *Pool[T]
 	token    *token[T] // non-nil iff no lease holds the instance
 	gen      uint64    // lease generation; bumped on every grant and reclaim
 	deadline int64     // lease deadline (unix nanos), 0 = none; see reapLeases
-	lastUsed atomic.Int64
 	state    State
 	value    T
 
@@ -844,28 +932,51 @@ type core[T any] struct {
 	expireAt    int64  // unix nanos; 0 = no max lifetime
 	tokenEpoch  uint64 // identifies the current token to its cleanup
 	cleanup     runtime.Cleanup
-	slot        int // index in pool.cores, -1 once terminated
-	idleSince   int64
+	slot        int   // index in pool.cores, -1 once terminated
+	idleSince   int64 // when it was last returned to the pool (or created): idle eviction and LastUsed
 	lastChecked int64
 	failures    int // consecutive failed checks
 	successes   int // consecutive passed checks
-	_           [48]byte
+	_           [56]byte
 }
 
-// to applies a transition from the one table (lifecycle.go). An invalid
-// transition is a bug in the pool: it is logged and counted, never applied.
+// to applies a transition from the one table (lifecycle.go); every state
+// change goes through it. An invalid transition is a bug in the pool: it is
+// counted (Stats.InvalidTransitions) and remembered for maintenance to log
+// (to runs under mu, where nothing may log), never applied.
 func (c *core[T]) to(s State) {
 	if transitions[c.state]&(1<<s) == 0 {
-		c.pool.badTransition(c, s)
+		c.pool.invalidTransition(c, s)
 		return
 	}
 	c.state = s
 }
 
-func (p *Pool[T]) badTransition(c *core[T], s State) {
+func (p *Pool[T]) invalidTransition(c *core[T], s State) {
 	_, err := c.state.To(s)
-	p.log.Error("poolruntime: invalid lifecycle transition", "pool", p.name, "instance", c.id, "err", err)
+	e := err.(*Error)
+	e.Pool = p.name
+	e.Attrs = append(e.Attrs, slog.Uint64("instance", c.id))
+	p.lastInvalid.Store(e)
+	p.cold.invalidTransitions.inc()
 }
 
-// LastUsed returns when the instance was last returned (or created).
-func (c *core[T]) LastUsed() time.Time { return time.Unix(0, c.lastUsed.Load()) }
+// logInvalidTransitions logs the transitions refused since the last call
+// (maintMu held).
+func (p *Pool[T]) logInvalidTransitions() {
+	n := p.cold.invalidTransitions.load()
+	if n == p.loggedInvalid {
+		return
+	}
+	p.log.Error("poolruntime: invalid lifecycle transitions refused (a bug in the pool)",
+		"pool", p.name, "count", n-p.loggedInvalid, "last", p.lastInvalid.Load())
+	p.loggedInvalid = n
+}
+
+// LastUsed returns when the instance was last returned (or created): the
+// same time idle eviction and check-on-borrow go by.
+func (c *core[T]) LastUsed() time.Time {
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	return time.Unix(0, c.idleSince)
+}

@@ -3,6 +3,7 @@ package poolruntime
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,43 +79,29 @@ func TestMaxSizeIsHardCapAndWaitersAreFIFO(t *testing.T) {
 	var n atomic.Int64
 	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: NewFakeClock(t0)})
 	held := mustAcquire(t, p)
-	var chans []<-chan acqResult[*item]
-	for range 5 {
-		chans = append(chans, acquireAsync(t, p, context.Background()))
-	}
+	chans := queueWaiters(t, p, 5)
 	if s := p.Stats(); s.Live != 1 || s.Waiting != 5 {
 		t.Fatalf("stats %+v: want 1 live, 5 waiting", s)
 	}
-	cur := held
-	for i, ch := range chans {
-		cur.Release()
-		r := recv(t, ch)
-		if r.err != nil {
-			t.Fatalf("waiter %d: %v", i, r.err)
-		}
-		for j := i + 1; j < len(chans); j++ {
-			if len(chans[j]) != 0 {
-				t.Fatalf("waiter %d served before waiter %d", j, i)
-			}
-		}
-		cur = r.l
-	}
-	cur.Release()
+	serveInOrder(t, held, chans)
 	if n.Load() != 1 {
 		t.Fatalf("created %d, want 1", n.Load())
 	}
 }
 
-func TestDirectHandOffHasNoIdleGap(t *testing.T) {
+func TestStarvingWaiterGetsDirectHandOff(t *testing.T) {
 	var n atomic.Int64
-	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: NewFakeClock(t0)})
+	clk := NewFakeClock(t0)
+	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: clk})
 	held := mustAcquire(t, p)
 	ch := acquireAsync(t, p, context.Background())
+	clk.Advance(starveAfter)
 	held.Release()
-	// The instance went straight to the waiter: it is never idle, and a
-	// newcomer cannot take it even before the waiter has run.
+	// The head waiter has waited starveAfter: the instance goes straight to
+	// it, is never idle, and a newcomer cannot take it even before the
+	// waiter has run.
 	if s := p.Stats(); s.Idle != 0 || s.Leased != 1 || s.HandOffs != 1 {
-		t.Fatalf("after release to a waiter: %+v", s)
+		t.Fatalf("after release to a starving waiter: %+v", s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -124,6 +111,35 @@ func TestDirectHandOffHasNoIdleGap(t *testing.T) {
 	r := recv(t, ch)
 	if r.err != nil || r.l.Value() != held.Value() {
 		t.Fatalf("waiter got %v %v", r.l.Value(), r.err)
+	}
+	r.l.Release()
+}
+
+// TestRunningGoroutineMayTakeAnInstanceBeforeAYoungWaiter: before the head
+// waiter starves, a release makes the instance idle and wakes the waiter; a
+// goroutine that is already running may take the instance first (as with
+// sync.Mutex), and the waiter keeps its place and is served by a later
+// release.
+func TestRunningGoroutineMayTakeAnInstanceBeforeAYoungWaiter(t *testing.T) {
+	var n atomic.Int64
+	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: NewFakeClock(t0)})
+	held := mustAcquire(t, p)
+	// The test goroutine holds the P while it releases and re-acquires:
+	// with one P the woken waiter cannot run in between.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ch := acquireAsync(t, p, context.Background())
+	held.Release()
+	again, err := p.Acquire(context.Background())
+	if err != nil || again.Value() != held.Value() {
+		t.Fatalf("re-acquire by the running goroutine: %v", err)
+	}
+	if s := p.Stats(); s.Waiting != 1 || s.HandOffs != 0 {
+		t.Fatalf("the woken waiter lost its place: %+v", s)
+	}
+	again.Release()
+	r := recv(t, ch)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
 	r.l.Release()
 }
@@ -281,5 +297,27 @@ func TestHooksRunWithoutPoolLock(t *testing.T) {
 	l.Release()
 	if calls.Load() != 3 {
 		t.Fatalf("hook calls %d, want 3", calls.Load())
+	}
+}
+
+// TestDriverErrorKeepsItsKind: a Factory that says its failure is a
+// configuration error gets it reported as one (not retryable), with the
+// cause kept; any other driver error stays KindUnavailable (retryable).
+// On the code that wrapped every driver error as KindUnavailable the first
+// half fails.
+func TestDriverErrorKeepsItsKind(t *testing.T) {
+	badPassword := errors.New("password authentication failed")
+	p := mustPool(t, FactoryFunc[*item](func(context.Context) (*item, error) {
+		return nil, DriverError(KindConfiguration, badPassword)
+	}), Config{MaxSize: 1})
+	_, err := p.Acquire(context.Background())
+	if !errors.Is(err, KindConfiguration) || IsRetryable(err) || !errors.Is(err, badPassword) {
+		t.Fatalf("got %v (kind %v, retryable %v), want a non-retryable configuration error wrapping the cause",
+			err, KindOf(err), IsRetryable(err))
+	}
+	refused := errors.New("connection refused")
+	q := mustPool(t, FactoryFunc[*item](func(context.Context) (*item, error) { return nil, refused }), Config{MaxSize: 1})
+	if _, err := q.Acquire(context.Background()); !errors.Is(err, KindUnavailable) || !IsRetryable(err) || !errors.Is(err, refused) {
+		t.Fatalf("got %v, want a retryable unavailable error wrapping the cause", err)
 	}
 }

@@ -32,7 +32,7 @@ func (l Level) String() string {
 // Scope is a path global > tenant > workflow > execution > action. A scope
 // at level L has every id from tenant down to L set and none below it (a
 // workflow scope without a tenant is invalid). A Scope is an immutable value;
-// its key is computed once, when it is built (seed I-014), and the keys of
+// its key is computed once, when it is built, and the keys of
 // its ancestors are substrings of it, so Truncate allocates nothing.
 //
 // Containment: s contains o when s's path is a prefix of o's path. It is a

@@ -23,7 +23,7 @@ package poolruntime
 //	I-017 async drop via cleanup      TestI017_LeakedLeaseReclaimedAfterGC, TestI017_LeaseExpiryReclaims
 //	I-018 timeouts                    TestI018_DriverCallsRunUnderDeadline, TestI018_AcquireTimeout
 //	I-019 unsafe mocks                TestI019_TypeMismatchIsAnError (fakes are ordinary typed values)
-//	I-020 touch                       TestI020_LastUsedIsAtomic
+//	I-020 touch                       TestI020_LastUsedIsTheIdleClockAndRaceFree
 //	I-021 property tests              TestI021_* (property_test.go), FuzzParseScope (scope_test.go)
 //	I-022 unused deps                 not applicable to this package: go mod tidy in CI; stdlib only here
 
@@ -40,7 +40,14 @@ import (
 
 func newTestManager(t *testing.T) *Manager {
 	m := NewManager(ManagerOptions{Clock: NewFakeClock(t0), Logger: quietLogger()})
-	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	t.Cleanup(func() {
+		// Bounded: a Close that regresses fails the test instead of hanging it.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("manager Close: %v", err)
+		}
+	})
 	return m
 }
 
@@ -558,7 +565,11 @@ func TestI018_DriverCallsRunUnderDeadline(t *testing.T) {
 	defer close(f.release)
 	p := mustPool[*item](t, f, Config{MaxSize: 1, CreateTimeout: 20 * time.Millisecond})
 	start := time.Now()
-	_, err := p.Acquire(context.Background())
+	// The caller's own deadline (5 s) only keeps a regression from hanging
+	// the test; CreateTimeout (20 ms) must fire first.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := p.Acquire(ctx)
 	if !errors.Is(err, KindTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
@@ -613,7 +624,7 @@ func TestI019_TypeMismatchIsAnError(t *testing.T) {
 	}
 }
 
-func TestI020_LastUsedIsAtomic(t *testing.T) {
+func TestI020_LastUsedIsTheIdleClockAndRaceFree(t *testing.T) {
 	clk := NewFakeClock(t0)
 	var n atomic.Int64
 	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: clk})

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Stats is a point-in-time snapshot of a pool (seed I-013). Counters are
+// Stats is a point-in-time snapshot of a pool. Counters are
 // monotonic totals since New; gauges describe the moment of the snapshot.
 type Stats struct {
 	// Counters.
@@ -26,6 +26,9 @@ type Stats struct {
 	Recycled        uint64        // successful Recycle calls
 	LifetimeEvicted uint64        // destroyed for MaxLifetime
 	IdleEvicted     uint64        // destroyed for IdleTimeout
+	// InvalidTransitions counts lifecycle changes the transition table
+	// refused (a bug in the pool; each is logged by maintenance, never applied).
+	InvalidTransitions uint64
 
 	// Gauges.
 	Live       int // all instances counted against MaxSize
@@ -58,6 +61,7 @@ type coldCounters struct {
 	timeouts, canceled, leaked, expired       counter
 	healthFailures, waits, waitNanos, renewed counter
 	recycled, lifetimeEvicted, idleEvicted    counter
+	invalidTransitions                        counter
 }
 
 // DestroyReason says why an instance was destroyed (Hooks.OnDestroy).
@@ -143,6 +147,8 @@ func (p *Pool[T]) Stats() Stats {
 		Recycled:        p.cold.recycled.load(),
 		LifetimeEvicted: p.cold.lifetimeEvicted.load(),
 		IdleEvicted:     p.cold.idleEvicted.load(),
+
+		InvalidTransitions: p.cold.invalidTransitions.load(),
 	}
 	p.mu.Lock()
 	s.Acquired = p.acquired

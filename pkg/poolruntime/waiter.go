@@ -1,19 +1,33 @@
 package poolruntime
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // waiter is one blocked Acquire. Waiter objects are recycled through a
 // per-pool sync.Pool so that waiting allocates nothing in steady state.
 //
-// Locking: next, prev, queued, lease, err and leaseDur are guarded by the
-// pool's mu while the waiter is queued. The granter writes lease/err under mu
-// and then sends on ready (after unlocking); the waiter reads them after
-// receiving from ready, so the channel orders the accesses. timer and fire
-// belong to the waiting goroutine.
+// A waiter is sent a token on ready for one of two reasons: it was given an
+// outcome (a lease or an error; it is then out of the queue), or it was woken
+// while still queued because an instance became idle (it then tries to take
+// that instance and, if someone else was quicker, keeps its place and waits
+// again). woken is true while a token is sent or about to be sent and not yet
+// received, so that there is never more than one token in flight and a send
+// never blocks.
+//
+// Locking: next, prev, queued, woken, since, lease, err and leaseDur are
+// guarded by the pool's mu. The sender writes them under mu and sends after
+// unlocking; the waiter reads them after receiving from ready (and taking mu),
+// so the channel orders the accesses. timer and fire belong to the waiting
+// goroutine.
 type waiter[T any] struct {
 	next, prev *waiter[T]
 	queued     bool
-	ready      chan struct{} // capacity 1; exactly one send per queued period
+	woken      bool          // a token is in flight on ready
+	granted    atomic.Bool   // given its outcome (out of the queue); see Pool.deliverLocked
+	ready      chan struct{} // capacity 1
+	since      int64         // when it was queued (Pool.leaseNow time base)
 	lease      Lease[T]
 	err        error
 	leaseDur   time.Duration
@@ -21,15 +35,29 @@ type waiter[T any] struct {
 	fire       func() // timer callback bound to this waiter (allocated once)
 }
 
+// notify reports whether the caller must send a token on w.ready (after
+// unlocking mu): false when one is already in flight, which then carries
+// whatever the caller just gave w.
+func (w *waiter[T]) notify() bool {
+	if w.woken {
+		return false
+	}
+	w.woken = true
+	return true
+}
+
 // waitQueue is an intrusive FIFO list of waiters: O(1) push, pop and removal
-// of a canceled waiter. Guarded by the pool's mu.
+// of a canceled waiter. Guarded by the pool's mu. woken counts the queued
+// waiters with a token in flight (see Pool.wakeLocked).
 type waitQueue[T any] struct {
 	head, tail *waiter[T]
 	n          int
+	woken      int
 }
 
 func (q *waitQueue[T]) push(w *waiter[T]) {
 	w.queued = true
+	w.woken = false
 	w.next = nil
 	w.prev = q.tail
 	if q.tail != nil {
@@ -53,6 +81,9 @@ func (q *waitQueue[T]) remove(w *waiter[T]) {
 		q.tail = w.prev
 	}
 	w.next, w.prev, w.queued = nil, nil, false
+	if w.woken {
+		q.woken--
+	}
 	q.n--
 }
 

@@ -29,13 +29,24 @@ package bench
 //     nonsense (the adapters' tests check exclusivity directly as well);
 //   - the goroutines start together, after the timer is reset, behind a gate.
 //
-// Shapes:
+// Shapes (the last elements name the parameters; gomaxprocs is set for the
+// shape and restored after it):
 //   - warm: pool size 8 and 64, 1, 2, 16 and 256 goroutines; the work is one
 //     write to the instance (Touch). With at most size goroutines nobody waits
 //     for an instance; with more, the pool's waiting path is exercised too.
-//   - exhausted: pool size 1 and 4, 16 goroutines, each holding the instance
-//     for a fixed spin of work (Spin, no sleep), so most acquires wait and the
-//     hand-off between holder and waiter is what is measured.
+//     The contended ones (more than one goroutine) run at GOMAXPROCS 1 and 2.
+//   - exhausted: pool size 1 and 4, 16 goroutines, GOMAXPROCS 1 and 2, and
+//     three ways of holding the instance: hold=spin (a fixed ~100 ns of work,
+//     the holder stays on its P), hold=yield (runtime.Gosched while holding,
+//     so the holder is descheduled with the instance) and hold=sleep (a short
+//     time.Sleep while holding, as a holder doing I/O would). Most acquires
+//     wait, so the hand-off between holder and waiter is what is measured.
+//     Besides ns/op they report cpu-ns/op (user+sys CPU time of the process
+//     from getrusage, per cycle) and worst-wait-ns (the longest time one
+//     Acquire took, over every cycle of every goroutine: fairness).
+//   - neighbour: the exhausted shapes at size 4, GOMAXPROCS 2, with one more
+//     goroutine beside the pool doing CPU-bound work and counting it;
+//     nbr-work/ms is its work rate (how much CPU the pool leaves to others).
 //
 // allocs/op comes from b.ReportAllocs (the whole process, all goroutines).
 //
@@ -49,28 +60,57 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 )
 
 type shape struct {
-	name       string
+	kind       string // warm, exhausted or neighbour
+	hold       string // how a holder holds the instance: touch, spin, yield or sleep
 	size       int
 	goroutines int
-	work       func(*Conn)
+	procs      int // GOMAXPROCS for the shape
+}
+
+func (s shape) name() string {
+	if s.kind == "warm" {
+		return fmt.Sprintf("warm/size=%d/goroutines=%d/gomaxprocs=%d", s.size, s.goroutines, s.procs)
+	}
+	return fmt.Sprintf("%s/hold=%s/size=%d/goroutines=%d/gomaxprocs=%d", s.kind, s.hold, s.size, s.goroutines, s.procs)
+}
+
+// holds maps a shape's hold= to the holder's work.
+var holds = map[string]func(*Conn){
+	"touch": Touch,
+	"spin":  Spin,
+	"yield": Yield,
+	"sleep": Sleep,
 }
 
 func shapes() []shape {
 	var out []shape
 	for _, size := range []int{8, 64} {
-		for _, g := range []int{1, 2, 16, 256} {
-			out = append(out, shape{"warm", size, g, Touch})
+		out = append(out, shape{"warm", "touch", size, 1, 2})
+		for _, g := range []int{2, 16, 256} {
+			for _, procs := range []int{1, 2} {
+				out = append(out, shape{"warm", "touch", size, g, procs})
+			}
 		}
 	}
-	for _, size := range []int{1, 4} {
-		out = append(out, shape{"exhausted", size, 16, Spin})
+	for _, hold := range []string{"spin", "yield", "sleep"} {
+		for _, size := range []int{1, 4} {
+			for _, procs := range []int{1, 2} {
+				out = append(out, shape{"exhausted", hold, size, 16, procs})
+			}
+		}
+	}
+	for _, hold := range []string{"spin", "yield", "sleep"} {
+		out = append(out, shape{"neighbour", hold, 4, 16, 2})
 	}
 	return out
 }
@@ -93,7 +133,7 @@ func BenchmarkPools(b *testing.B) {
 
 func sweep(b *testing.B) {
 	for _, s := range shapes() {
-		b.Run(fmt.Sprintf("%s/size=%d/goroutines=%d", s.name, s.size, s.goroutines), func(b *testing.B) {
+		b.Run(s.name(), func(b *testing.B) {
 			for _, a := range Adapters {
 				b.Run("pool="+a.Name, func(b *testing.B) {
 					runShape(b, a, s)
@@ -104,6 +144,7 @@ func sweep(b *testing.B) {
 }
 
 func runShape(b *testing.B, a Adapter, s shape) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(s.procs))
 	b.ReportAllocs()
 	f := &Factory{}
 	p, err := a.New(f, s.size)
@@ -116,21 +157,41 @@ func runShape(b *testing.B, a Adapter, s shape) {
 		b.Fatalf("%s: %d instances exist after pre-warm, want %d", a.Name, created, s.size)
 	}
 	usesBefore := f.TotalUses()
+	work := holds[s.hold]
+	timed := s.kind != "warm" // the warm shapes measure the bare cycle
 
 	n := int64(b.N)
 	// batch: small enough that every goroutine gets work even for small b.N,
 	// large enough that the shared counter costs nothing per cycle.
 	batch := max(1, min(64, n/int64(s.goroutines*16)))
 	var (
-		next    atomic.Int64
-		wg      sync.WaitGroup
-		gate    = make(chan struct{})
-		errOnce sync.Once
-		runErr  error
+		next      atomic.Int64
+		wg        sync.WaitGroup
+		gate      = make(chan struct{})
+		errOnce   sync.Once
+		runErr    error
+		worstWait atomic.Int64
 	)
 	ctx := context.Background()
 	for range s.goroutines {
 		wg.Go(func() {
+			// The wait of one cycle is the time from calling Do to the
+			// start of the work: the pool's Acquire, for every pool alike.
+			var begin, worst time.Duration
+			epoch := time.Now()
+			fn := work
+			if timed {
+				fn = func(c *Conn) {
+					if w := time.Since(epoch) - begin; w > worst {
+						worst = w
+					}
+					work(c)
+				}
+			}
+			defer func() {
+				for cur := worstWait.Load(); int64(worst) > cur && !worstWait.CompareAndSwap(cur, int64(worst)); cur = worstWait.Load() {
+				}
+			}()
 			<-gate
 			for {
 				end := next.Add(batch)
@@ -139,7 +200,10 @@ func runShape(b *testing.B, a Adapter, s shape) {
 					return
 				}
 				for i := start; i < min(end, n); i++ {
-					if err := p.Do(ctx, s.work); err != nil {
+					if timed {
+						begin = time.Since(epoch)
+					}
+					if err := p.Do(ctx, fn); err != nil {
 						errOnce.Do(func() { runErr = err })
 						next.Store(n) // stop everyone
 						return
@@ -148,10 +212,19 @@ func runShape(b *testing.B, a Adapter, s shape) {
 			}
 		})
 	}
+	var nbr *neighbour
+	if s.kind == "neighbour" {
+		nbr = startNeighbour()
+	}
+	cpuBefore := cpuTime()
 	b.ResetTimer()
 	close(gate)
 	wg.Wait()
 	b.StopTimer()
+	cpu := cpuTime() - cpuBefore
+	if nbr != nil {
+		b.ReportMetric(nbr.stop(), "nbr-work/ms")
+	}
 
 	if runErr != nil {
 		b.Fatalf("%s: cycle failed: %v", a.Name, runErr)
@@ -162,4 +235,47 @@ func runShape(b *testing.B, a Adapter, s shape) {
 	if got := f.TotalUses() - usesBefore; got != n {
 		b.Fatalf("%s: instances saw %d uses for %d cycles: the pool or its adapter is broken", a.Name, got, n)
 	}
+	if timed {
+		b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
+		b.ReportMetric(float64(worstWait.Load()), "worst-wait-ns")
+	}
+}
+
+// cpuTime is the process's user+sys CPU time so far (getrusage).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// neighbour is a CPU-bound goroutine running beside the pool: the work it
+// gets done per millisecond is what the pool's waiting leaves to the rest of
+// the process.
+type neighbour struct {
+	quit  atomic.Bool
+	done  chan struct{}
+	work  int64
+	start time.Time
+}
+
+func startNeighbour() *neighbour {
+	nb := &neighbour{done: make(chan struct{}), start: time.Now()}
+	go func() {
+		defer close(nb.done)
+		c := &Conn{state: 0x9E3779B97F4A7C15}
+		for !nb.quit.Load() {
+			Spin(c)
+			nb.work++
+		}
+	}()
+	return nb
+}
+
+// stop ends the neighbour and returns its work rate (Spin rounds per ms).
+func (nb *neighbour) stop() float64 {
+	nb.quit.Store(true)
+	<-nb.done
+	return float64(nb.work) / (float64(time.Since(nb.start)) / float64(time.Millisecond))
 }

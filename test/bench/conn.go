@@ -11,8 +11,10 @@ package bench
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Conn is the pooled instance every pool hands out: the same type, created by
@@ -108,4 +110,22 @@ func Spin(c *Conn) {
 		s ^= s << 17
 	}
 	c.state = s
+}
+
+// Yield is the work of hold=yield: Touch, then runtime.Gosched while holding,
+// so the holder is descheduled with the instance (a holder that blocks
+// briefly, or is preempted).
+func Yield(c *Conn) {
+	c.Uses++
+	runtime.Gosched()
+}
+
+// SleepHold is how long a holder of hold=sleep keeps the instance.
+const SleepHold = 20 * time.Microsecond
+
+// Sleep is the work of hold=sleep: Touch, then time.Sleep while holding (a
+// holder doing I/O).
+func Sleep(c *Conn) {
+	c.Uses++
+	time.Sleep(SleepHold)
 }

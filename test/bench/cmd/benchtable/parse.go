@@ -19,6 +19,12 @@ type Result struct {
 	BytesPerOp float64
 	AllocsOp   float64
 	HasMem     bool // B/op and allocs/op were reported
+
+	// Metrics test/bench reports with b.ReportMetric (0 when absent: every
+	// real value is positive).
+	CPUNsPerOp  float64 // cpu-ns/op: user+sys CPU time per cycle
+	WorstWaitNs float64 // worst-wait-ns: the longest single Acquire
+	NbrWork     float64 // nbr-work/ms: a CPU-bound neighbour's work rate
 }
 
 // Shape is the benchmark name without its last element (the pool), e.g.
@@ -95,6 +101,12 @@ func parseParts(name, procs, iters, rest string) (Result, bool) {
 			r.BytesPerOp, haveB = v, true
 		case "allocs/op":
 			r.AllocsOp, haveAllocs = v, true
+		case "cpu-ns/op":
+			r.CPUNsPerOp = v
+		case "worst-wait-ns":
+			r.WorstWaitNs = v
+		case "nbr-work/ms":
+			r.NbrWork = v
 		}
 	}
 	if !haveNs {
@@ -168,6 +180,11 @@ type Stat struct {
 	Allocs  float64 // median over runs
 	Bytes   float64 // median over runs
 	HasMem  bool
+
+	// Medians over the runs that reported them; 0 when none did.
+	CPUNsPerOp  float64
+	WorstWaitNs float64
+	NbrWork     float64
 }
 
 // Group is one shape: every pool's Stat, in the order first seen.
@@ -212,17 +229,28 @@ func GroupResults(results []Result) []Group {
 			rs := runs[key{groups[gi].Shape, s.Pool}]
 			s.Runs = len(rs)
 			s.HasMem = true
-			var ns, allocs, bytes []float64
+			var ns, allocs, bytes, cpu, wait, nbr []float64
 			for _, r := range rs {
 				ns = append(ns, r.NsPerOp)
 				allocs = append(allocs, r.AllocsOp)
 				bytes = append(bytes, r.BytesPerOp)
 				s.HasMem = s.HasMem && r.HasMem
+				cpu = appendPositive(cpu, r.CPUNsPerOp)
+				wait = appendPositive(wait, r.WorstWaitNs)
+				nbr = appendPositive(nbr, r.NbrWork)
 			}
 			s.NsPerOp, s.Allocs, s.Bytes = median(ns), median(allocs), median(bytes)
+			s.CPUNsPerOp, s.WorstWaitNs, s.NbrWork = median(cpu), median(wait), median(nbr)
 		}
 	}
 	return groups
+}
+
+func appendPositive(v []float64, x float64) []float64 {
+	if x > 0 {
+		return append(v, x)
+	}
+	return v
 }
 
 func median(v []float64) float64 {

@@ -289,3 +289,41 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestExhaustedMetricsAndNeighbour(t *testing.T) {
+	const out = `BenchmarkPools/exhausted/hold=yield/size=1/goroutines=16/gomaxprocs=2/pool=nebula-2  1000  1200 ns/op  300.0 cpu-ns/op  4000000 worst-wait-ns  0 B/op  0 allocs/op
+BenchmarkPools/exhausted/hold=yield/size=1/goroutines=16/gomaxprocs=2/pool=mutexslice-2  1000  1000 ns/op  200.0 cpu-ns/op  90000000 worst-wait-ns  0 B/op  0 allocs/op
+BenchmarkPools/exhausted/hold=yield/size=1/goroutines=16/gomaxprocs=2/pool=chan-2  1000  2000 ns/op  400.0 cpu-ns/op  1000000 worst-wait-ns  0 B/op  0 allocs/op
+BenchmarkPools/neighbour/hold=yield/size=4/goroutines=16/gomaxprocs=2/pool=nebula-2  1000  1200 ns/op  97.0 nbr-work/ms  0 B/op  0 allocs/op
+BenchmarkPools/neighbour/hold=yield/size=4/goroutines=16/gomaxprocs=2/pool=mutexslice-2  1000  1000 ns/op  100.0 nbr-work/ms  0 B/op  0 allocs/op
+`
+	in, err := Parse(strings.NewReader(out), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := in.Results[0]; r.CPUNsPerOp != 300 || r.WorstWaitNs != 4e6 || !r.HasMem {
+		t.Fatalf("metrics not parsed: %+v", r)
+	}
+	checks := Evaluate(GroupResults(in.Results))
+	want := map[string]struct {
+		ratio float64
+		pass  bool
+	}{
+		"nebula ns/op <= 1.5x mutex+slice":                           {1.2, true},
+		"nebula CPU per cycle <= 1.2x mutex+slice":                   {1.5, false},
+		"nebula worst wait <= 2x the fairest peer's":                 {4, false},
+		"neighbour keeps >= 95% of its work rate beside mutex+slice": {0.97, true},
+	}
+	if len(checks) != len(want) {
+		t.Fatalf("got %d checks, want %d: %+v", len(checks), len(want), checks)
+	}
+	for _, c := range checks {
+		w, ok := want[c.Target]
+		if !ok {
+			t.Fatalf("unexpected check %+v", c)
+		}
+		if math.Abs(c.Ratio-w.ratio) > 1e-9 || c.Pass != w.pass {
+			t.Errorf("%s: ratio %v pass %v, want %v %v", c.Target, c.Ratio, c.Pass, w.ratio, w.pass)
+		}
+	}
+}

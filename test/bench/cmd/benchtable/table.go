@@ -31,7 +31,11 @@ type Check struct {
 //     smartconnpool/nebula >= 2;
 //   - warm, any goroutines: nebula 0 allocs/op;
 //   - warm, 16 and 256 goroutines: nebula no slower than the fastest peer;
-//   - exhausted: nebula <= 1.5x mutexslice.
+//   - exhausted: nebula <= 1.5x mutexslice in ns/op and <= 1.2x in
+//     cpu-ns/op; nebula's worst wait <= 2x the fairest peer's (the smallest
+//     worst wait of the others);
+//   - neighbour: the neighbour beside nebula gets >= 0.95x the work it gets
+//     beside mutexslice.
 func Evaluate(groups []Group) []Check {
 	var out []Check
 	for _, g := range groups {
@@ -64,6 +68,14 @@ func Evaluate(groups []Group) []Check {
 			}
 		case "exhausted":
 			out = append(out, atMost(short, g, "nebula ns/op <= 1.5x mutex+slice", Subject, Floor, 1.5))
+			if g.reports(Stat.cpu) {
+				out = append(out, metricAtMost(short, g, "nebula CPU per cycle <= 1.2x mutex+slice", "cpu-ns/op", Stat.cpu, 1.2))
+			}
+			if g.reports(Stat.worstWait) {
+				out = append(out, worstWait(short, g))
+			}
+		case "neighbour":
+			out = append(out, neighbourWork(short, g))
 		}
 	}
 	return out
@@ -159,7 +171,7 @@ func Render(w io.Writer, groups []Group, checks []Check) (misses int) {
 		neb, haveNeb := g.Stat(Subject)
 		fmt.Fprintf(w, "\n%s\n", short)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "pool\tns/op\tallocs/op\tB/op\tx nebula\truns\t")
+		fmt.Fprintln(tw, "pool\tns/op\tallocs/op\tB/op\tx nebula\tcpu-ns/op\tworst wait ms\tnbr-work/ms\truns\t")
 		for _, s := range g.Stats {
 			allocs, bytes := "-", "-"
 			if s.HasMem {
@@ -169,7 +181,8 @@ func Render(w io.Writer, groups []Group, checks []Check) (misses int) {
 			if haveNeb && neb.NsPerOp > 0 {
 				rel = fmt.Sprintf("%.2f", s.NsPerOp/neb.NsPerOp)
 			}
-			fmt.Fprintf(tw, "%s\t%.1f\t%s\t%s\t%s\t%d\t\n", s.Pool, s.NsPerOp, allocs, bytes, rel, s.Runs)
+			fmt.Fprintf(tw, "%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", s.Pool, s.NsPerOp, allocs, bytes, rel,
+				optional(s.CPUNsPerOp, 1, "%.0f"), optional(s.WorstWaitNs, 1e6, "%.2f"), optional(s.NbrWork, 1, "%.0f"), s.Runs)
 		}
 		_ = tw.Flush()
 		for _, c := range byShape[short] {
@@ -181,6 +194,14 @@ func Render(w io.Writer, groups []Group, checks []Check) (misses int) {
 	}
 	fmt.Fprintf(w, "\ntargets: %d PASS, %d MISS\n", len(checks)-misses, misses)
 	return misses
+}
+
+// optional formats v/scale, or "-" when v was not reported.
+func optional(v, scale float64, format string) string {
+	if v <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, v/scale)
 }
 
 func verdict(c Check) string {
@@ -206,4 +227,73 @@ func trimFloat(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+func (s Stat) cpu() float64       { return s.CPUNsPerOp }
+func (s Stat) worstWait() float64 { return s.WorstWaitNs }
+
+// reports says whether any pool of the shape reported the metric (output of
+// an older test/bench has none: no check then).
+func (g Group) reports(metric func(Stat) float64) bool {
+	for _, s := range g.Stats {
+		if metric(s) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// metricAtMost checks nebula's metric / mutexslice's <= limit.
+func metricAtMost(shape string, g Group, target, unit string, metric func(Stat) float64, limit float64) Check {
+	c := Check{Shape: shape, Target: target, Limit: fmt.Sprintf("<= %.2f", limit), Ratio: math.NaN()}
+	neb, ok1 := g.Stat(Subject)
+	floor, ok2 := g.Stat(Floor)
+	if !ok1 || !ok2 || metric(neb) <= 0 || metric(floor) <= 0 {
+		c.Note = "no " + unit + " for nebula and " + Floor
+		return c
+	}
+	c.Ratio = metric(neb) / metric(floor)
+	c.Pass = c.Ratio <= limit
+	c.Note = fmt.Sprintf("nebula %s / %s %s", unit, Floor, unit)
+	return c
+}
+
+// worstWait checks nebula's worst wait <= 2x the fairest peer's.
+func worstWait(shape string, g Group) Check {
+	c := Check{Shape: shape, Target: "nebula worst wait <= 2x the fairest peer's", Limit: "<= 2.00", Ratio: math.NaN()}
+	neb, ok := g.Stat(Subject)
+	if !ok || neb.WorstWaitNs <= 0 {
+		c.Note = "no worst-wait-ns for nebula"
+		return c
+	}
+	var fair Stat
+	for _, s := range g.Stats {
+		if s.Pool != Subject && s.WorstWaitNs > 0 && (fair.Pool == "" || s.WorstWaitNs < fair.WorstWaitNs) {
+			fair = s
+		}
+	}
+	if fair.Pool == "" {
+		c.Note = "no peer worst-wait-ns"
+		return c
+	}
+	c.Ratio = neb.WorstWaitNs / fair.WorstWaitNs
+	c.Pass = c.Ratio <= 2
+	c.Note = fmt.Sprintf("nebula worst wait / %s's (fairest peer)", fair.Pool)
+	return c
+}
+
+// neighbourWork checks that the neighbour beside nebula does >= 0.95x the
+// work it does beside mutexslice.
+func neighbourWork(shape string, g Group) Check {
+	c := Check{Shape: shape, Target: "neighbour keeps >= 95% of its work rate beside mutex+slice", Limit: ">= 0.95", Ratio: math.NaN()}
+	neb, ok1 := g.Stat(Subject)
+	floor, ok2 := g.Stat(Floor)
+	if !ok1 || !ok2 || neb.NbrWork <= 0 || floor.NbrWork <= 0 {
+		c.Note = "no nbr-work/ms for nebula and " + Floor
+		return c
+	}
+	c.Ratio = neb.NbrWork / floor.NbrWork
+	c.Pass = c.Ratio >= 0.95
+	c.Note = "nbr-work/ms beside nebula / beside " + Floor
+	return c
 }
