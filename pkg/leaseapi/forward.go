@@ -84,6 +84,9 @@ type Front struct {
 
 	mu    sync.Mutex
 	state string
+	// unreachable is the leader address forwards to which fail, "" while
+	// they succeed: logged when it changes, like state.
+	unreachable string
 	// target is who answers now ("" for this replica, else the leader's
 	// address); forwards in flight to an earlier target are ended when it
 	// changes, so that a request waiting on a leader that froze or lost its
@@ -110,6 +113,10 @@ func NewFront(next http.Handler, cfg FrontConfig) *Front {
 		},
 		Transport:    cfg.Transport,
 		ErrorHandler: f.forwardFailed,
+		ModifyResponse: func(resp *http.Response) error {
+			f.setUnreachable("", resp.Request.URL.Host)
+			return nil
+		},
 		// The answers are small JSON documents: pass each on at once.
 		FlushInterval: -1,
 	}
@@ -232,9 +239,27 @@ func (f *Front) serveLocal(w http.ResponseWriter, r *http.Request) {
 func (f *Front) forwardFailed(w http.ResponseWriter, r *http.Request, err error) {
 	addr, _ := r.Context().Value(leaderKey{}).(string)
 	if f.stop.Err() == nil && !errors.Is(err, context.Canceled) {
-		f.setState("unreachable "+addr, "the lease API answers NotLeader: the leader cannot be reached", "leader", addr, "error", err.Error())
+		f.setUnreachable(addr, addr, "error", err.Error())
 	}
 	f.refuse(w, apiErr(503, CodeNotLeader, "the leader could not be reached (leadership may be changing); retry").retry(500*time.Millisecond))
+}
+
+// setUnreachable records that forwards to addr fail (unreachable == addr)
+// or succeed again (unreachable == ""), logging the change once.
+func (f *Front) setUnreachable(unreachable, addr string, kv ...any) {
+	f.mu.Lock()
+	changed := f.unreachable != unreachable && (unreachable != "" || f.unreachable == addr)
+	if changed {
+		f.unreachable = unreachable
+	}
+	f.mu.Unlock()
+	switch {
+	case !changed:
+	case unreachable != "":
+		f.cfg.Log.Info("the lease API answers NotLeader: the leader cannot be reached", append([]any{"leader", addr}, kv...)...)
+	default:
+		f.cfg.Log.Info("the leader can be reached again", "leader", addr)
+	}
 }
 
 // refuse answers e and closes the connection, so that the client's next
