@@ -84,8 +84,7 @@ type Front struct {
 
 	mu    sync.Mutex
 	state string
-	// unreachable is the leader address forwards to which fail, "" while
-	// they succeed: logged when it changes, like state.
+	// unreachable is the last leader address forwards to which failed.
 	unreachable string
 	// target is who answers now ("" for this replica, else the leader's
 	// address); forwards in flight to an earlier target are ended when it
@@ -113,10 +112,6 @@ func NewFront(next http.Handler, cfg FrontConfig) *Front {
 		},
 		Transport:    cfg.Transport,
 		ErrorHandler: f.forwardFailed,
-		ModifyResponse: func(resp *http.Response) error {
-			f.setUnreachable("", resp.Request.URL.Host)
-			return nil
-		},
 		// The answers are small JSON documents: pass each on at once.
 		FlushInterval: -1,
 	}
@@ -187,10 +182,10 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	addr := f.cfg.Leadership.LeaderAddress()
 	switch {
 	case r.Header.Get(ForwardedHeader) != "":
-		f.setState("loop", "the lease API answers NotLeader: a replica forwarded to this one, which does not lead")
+		f.setState("refusing", "the lease API answers NotLeader: this replica does not lead and no other is known to", "cause", "a replica forwarded to this one")
 		f.refuse(w, apiErr(503, CodeNotLeader, "the replica this request was forwarded to does not lead (leadership is changing); retry").retry(500*time.Millisecond))
 	case addr == "" || f.cfg.Leadership.IsSelf(addr):
-		f.setState("no-leader", "the lease API answers NotLeader: no leader known")
+		f.setState("refusing", "the lease API answers NotLeader: this replica does not lead and no other is known to", "cause", "no leader known")
 		f.refuse(w, apiErr(503, CodeNotLeader, "no replica leads right now (leadership is changing); retry").retry(500*time.Millisecond))
 	default:
 		f.setState("forwarding "+addr, "the lease API forwards to the leader", "leader", addr)
@@ -207,7 +202,7 @@ func (f *Front) retarget(target string) context.Context {
 	defer f.mu.Unlock()
 	if target != f.target {
 		f.targetCancel()
-		f.target = target
+		f.target, f.unreachable = target, ""
 		f.targetCtx, f.targetCancel = context.WithCancel(f.stop)
 	}
 	return f.targetCtx
@@ -239,26 +234,21 @@ func (f *Front) serveLocal(w http.ResponseWriter, r *http.Request) {
 func (f *Front) forwardFailed(w http.ResponseWriter, r *http.Request, err error) {
 	addr, _ := r.Context().Value(leaderKey{}).(string)
 	if f.stop.Err() == nil && !errors.Is(err, context.Canceled) {
-		f.setUnreachable(addr, addr, "error", err.Error())
+		f.setUnreachable(addr, "error", err.Error())
 	}
 	f.refuse(w, apiErr(503, CodeNotLeader, "the leader could not be reached (leadership may be changing); retry").retry(500*time.Millisecond))
 }
 
-// setUnreachable records that forwards to addr fail (unreachable == addr)
-// or succeed again (unreachable == ""), logging the change once.
-func (f *Front) setUnreachable(unreachable, addr string, kv ...any) {
+// setUnreachable logs, once per leader, that forwards to it fail: while a
+// leader stops, some forwards still get through and some do not, and a
+// line per flip would be a line per request.
+func (f *Front) setUnreachable(addr string, kv ...any) {
 	f.mu.Lock()
-	changed := f.unreachable != unreachable && (unreachable != "" || f.unreachable == addr)
-	if changed {
-		f.unreachable = unreachable
-	}
+	first := f.unreachable != addr
+	f.unreachable = addr
 	f.mu.Unlock()
-	switch {
-	case !changed:
-	case unreachable != "":
+	if first {
 		f.cfg.Log.Info("the lease API answers NotLeader: the leader cannot be reached", append([]any{"leader", addr}, kv...)...)
-	default:
-		f.cfg.Log.Info("the leader can be reached again", "leader", addr)
 	}
 }
 
