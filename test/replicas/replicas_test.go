@@ -51,7 +51,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
-	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
 	"github.com/nebula-io/nebula-resource/test/internal/harness"
@@ -168,7 +167,7 @@ func TestTwoReplicasBehindOneAddress(t *testing.T) {
 	waitFor(ctx, t, "replica 1 to answer health", func() bool { _, err := replicas[1].Health(ctx); return err == nil })
 	leader, standby := 0, 1
 
-	token := waitToken(ctx, t, c)
+	token := harness.BindingToken(ctx, t, c, ns, "ci")
 	work := startClients(ctx, t, "http://"+lb.addr(), token)
 	work.waitGrants(ctx, t, 3*clients, "the clients to get going through both replicas")
 
@@ -494,28 +493,9 @@ func (b *balancer) perBackend() []string {
 	return out
 }
 
-func waitToken(ctx context.Context, t *testing.T, c client.Client) string {
-	var token string
-	waitFor(ctx, t, "the binding's token", func() bool {
-		var s corev1.Secret
-		if c.Get(ctx, client.ObjectKey{Namespace: ns, Name: leasestore.SecretName("ci")}, &s) != nil {
-			return false
-		}
-		token = string(s.Data["NEBULA_TOKEN"])
-		return token != ""
-	})
-	return token
-}
-
 func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	harness.WaitFor(ctx, t, what, 60*time.Second, 20*time.Millisecond, cond)
 }
 
 func must(t *testing.T, err error) {
