@@ -56,9 +56,6 @@ const (
 	certModeSelfManaged = "self-managed"
 )
 
-// inClusterNamespaceFile holds the pod's namespace in a cluster.
-const inClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-
 // certOptions choose where the lease API and the webhook get certificates.
 type certOptions struct {
 	mode                 string
@@ -180,7 +177,7 @@ type certNames struct {
 }
 
 func certificateNames(opts options) (certNames, error) {
-	ns, err := podNamespace()
+	ns, err := certNamespace()
 	if err != nil {
 		return certNames{}, err
 	}
@@ -208,14 +205,9 @@ func checkLeaseAPIURL(leaseAPIURL string, names certNames) error {
 	return nil
 }
 
-// podNamespace is the manager's namespace: $POD_NAMESPACE (the Downward
-// API), else the service account's namespace file in a pod.
-func podNamespace() (string, error) {
-	if ns := strings.TrimSpace(os.Getenv("POD_NAMESPACE")); ns != "" {
-		return ns, nil
-	}
-	raw, err := os.ReadFile(inClusterNamespaceFile)
-	if ns := strings.TrimSpace(string(raw)); err == nil && ns != "" {
+// certNamespace is where the certificate Secret lives: the manager's namespace.
+func certNamespace() (string, error) {
+	if ns, ok := podNamespace(); ok {
 		return ns, nil
 	}
 	return "", errors.New("--cert-mode=self-managed keeps its certificate Secret in the manager's namespace, which is unknown " +

@@ -41,6 +41,7 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/controllers"
+	"github.com/nebula-io/nebula-resource/internal/leadership"
 	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
@@ -58,11 +59,7 @@ type options struct {
 	leaseAPIWaiters  int
 	webhookPort      int
 	webhookCertDir   string
-	leaderElect      bool
-	leaderElectionNS string
-	leaseDuration    time.Duration
-	renewDeadline    time.Duration
-	retryPeriod      time.Duration
+	leaderElection   leaderElectionFlags
 	gracefulShutdown time.Duration
 	certs            certOptions
 	zap              zap.Options
@@ -96,16 +93,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "",
 		"Directory with tls.crt and tls.key for the workload webhook; empty disables it "+
 			"(Jobs and Pods are then not projected, and their bindings say WorkloadImmutable).")
-	fs.BoolVar(&o.leaderElect, "leader-elect", false,
-		"Enable leader election so only one replica reconciles and grants leases.")
-	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
-		"Namespace of the leader election Lease (default: the in-cluster namespace).")
-	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", 15*time.Second,
-		"How long a standby waits after the leader stopped renewing before it takes over (and grants leases).")
-	fs.DurationVar(&o.renewDeadline, "leader-election-renew-deadline", 10*time.Second,
-		"How long the leader retries renewing its leadership before it gives up.")
-	fs.DurationVar(&o.retryPeriod, "leader-election-retry-period", 2*time.Second,
-		"How often candidates try to acquire or renew leadership.")
+	bindLeaderElectionFlags(fs, &o.leaderElection)
 	fs.DurationVar(&o.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long to wait for runnables (reconcilers, lease API) to stop on SIGTERM.")
 	o.certs.bindFlags(fs)
@@ -147,21 +135,18 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgrOpts := ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
 		HealthProbeBindAddress:  opts.probeAddr,
 		WebhookServer:           certs.webhookServer(opts.webhookPort, opts.webhookCertDir),
-		LeaderElection:          opts.leaderElect,
-		LeaderElectionID:        "nebula-resource.resources.nebula.io",
-		LeaderElectionNamespace: opts.leaderElectionNS,
-		LeaseDuration:           &opts.leaseDuration,
-		RenewDeadline:           &opts.renewDeadline,
-		RetryPeriod:             &opts.retryPeriod,
-		// Release leadership on shutdown so a standby takes over at once.
-		LeaderElectionReleaseOnCancel: true,
-		GracefulShutdownTimeout:       &opts.gracefulShutdown,
-	})
+		GracefulShutdownTimeout: &opts.gracefulShutdown,
+	}
+	lock, err := setupLeaderElection(cfg, opts.leaderElection, opts.leaseAPIAddr, &mgrOpts)
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("failed to create manager: %w", err)
 	}
@@ -185,11 +170,19 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		svc, err := leaseService(mgr, cfg, scheme, pools, opts.leaseAPIWaiters)
+		lead := replicaLeadership{lock: lock, elected: mgr.Elected()}
+		svc, err := leaseService(mgr, cfg, scheme, pools, lead, lock, opts.leaseAPIWaiters)
 		if err != nil {
 			return err
 		}
 		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"), svc, opts.leaseAPILimits)
+		front, err := frontLeaseAPI(mgr, srv, svc, lead, opts, tlsConfig != nil, certs.ca)
+		if err != nil {
+			return err
+		}
+		if err := mgr.AddReadyzCheck("caches-synced", front.Synced); err != nil {
+			return fmt.Errorf("failed to set up the cache sync check: %w", err)
+		}
 		if err := mgr.Add(srv); err != nil {
 			return fmt.Errorf("failed to add the lease API server: %w", err)
 		}
@@ -203,7 +196,7 @@ func run(args []string) error {
 	}
 
 	log.Info("starting manager", "metrics", opts.metricsAddr, "probes", opts.probeAddr,
-		"leaseAPI", opts.leaseAPIAddr, "leaderElection", opts.leaderElect)
+		"leaseAPI", opts.leaseAPIAddr, "leaderElection", opts.leaderElection.enabled)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		return fmt.Errorf("manager stopped with an error: %w", err)
 	}
@@ -214,7 +207,8 @@ func run(args []string) error {
 // leaseService wires the lease table: leases persisted as coordination
 // Leases, bindings and tokens read from the manager's cache, granting only
 // on the leader (the table is rebuilt by a leader-only runnable).
-func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry, maxWaiters int) (*leaseapi.Service, error) {
+func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry,
+	lead replicaLeadership, lock *leadership.Lock, maxWaiters int) (*leaseapi.Service, error) {
 	// Writes go straight to the API server; the store reads (a List when
 	// leadership starts, a Get on a slot conflict) must not come from a cache.
 	storeClient, err := client.New(cfg, client.Options{Scheme: scheme})
@@ -239,20 +233,16 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 	if err := mgr.Add(bindingSecrets); err != nil {
 		return nil, fmt.Errorf("failed to add the binding Secret cache: %w", err)
 	}
-	elected := mgr.Elected()
+	var store leaseapi.Store = &leasestore.Store{Client: storeClient}
+	if lock != nil {
+		store = leadership.FencedStore{Store: store, Lock: lock}
+	}
 	svc := leaseapi.NewService(leaseapi.Config{
-		Pools:     pools,
-		Directory: &leasestore.Directory{Reader: mgr.GetClient(), Secrets: bindingSecrets, Uncached: mgr.GetAPIReader()},
-		Store:     &leasestore.Store{Client: storeClient},
-		Events:    &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},
-		IsLeader: func() bool {
-			select {
-			case <-elected:
-				return true
-			default:
-				return false
-			}
-		},
+		Pools:      pools,
+		Directory:  &leasestore.Directory{Reader: mgr.GetClient(), Secrets: bindingSecrets, Uncached: mgr.GetAPIReader()},
+		Store:      store,
+		Events:     &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},
+		IsLeader:   lead.Leading,
 		Metrics:    metrics,
 		Log:        ctrl.Log.WithName("leaseapi"),
 		MaxWaiters: maxWaiters,

@@ -73,6 +73,10 @@ func NewServer(addr string, tlsConfig *tls.Config, log logr.Logger, svc *Service
 	return s
 }
 
+// Use wraps the server's handler in mw (the replicas' Front, forward.go).
+// Call it before Start.
+func (s *Server) Use(mw func(http.Handler) http.Handler) { s.handler = mw(s.handler) }
+
 // Handler exposes the routes for in-process tests.
 func (s *Server) Handler() http.Handler { return s.handler }
 

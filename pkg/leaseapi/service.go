@@ -79,6 +79,8 @@ type Service struct {
 	maxWait  int // acquires waiting per pool, 0 for no cap
 
 	listed atomic.Bool // the store was listed once since leadership began
+	// leadingSince is when Run began (leadership), nil before.
+	leadingSince atomic.Pointer[time.Time]
 
 	mu         sync.Mutex
 	leases     map[string]*lease            // by id
@@ -189,6 +191,8 @@ func (s *Service) Leader() bool { return s.isLeader() }
 // Run rebuilds the lease table from the store, then keeps adopting the
 // records of pools that start later, until ctx ends. Call it on the leader.
 func (s *Service) Run(ctx context.Context) error {
+	since := time.Now()
+	s.leadingSince.Store(&since)
 	var recs []Record
 	for attempt := 0; ; attempt++ {
 		var err error
@@ -508,7 +512,20 @@ func (s *Service) livePool(ctx context.Context, key string) (*poolhost.Pool, *Er
 	if _, err := s.dir.Pool(ctx, key); errors.Is(err, ErrNotFound) {
 		return nil, apiErr(404, CodePoolNotFound, "ResourcePool %s does not exist; fix the binding's spec.poolRef or create the pool", key)
 	}
+	if s.startingPools() {
+		return nil, apiErr(503, CodeRestoring, "the leader is starting pool %s after taking over; retry shortly", key).retry(500 * time.Millisecond)
+	}
 	return nil, apiErr(503, CodePoolNotReady, "ResourcePool %s is not running yet; see kubectl describe resourcepool", key).retry(2 * time.Second)
+}
+
+// poolStartGrace is how long after taking leadership a pool that exists but
+// does not run yet is taken to be starting (its reconciler has not run on
+// the new leader yet: Restoring) rather than not ready (PoolNotReady).
+const poolStartGrace = 15 * time.Second
+
+func (s *Service) startingPools() bool {
+	since := s.leadingSince.Load()
+	return since != nil && time.Since(*since) < poolStartGrace
 }
 
 func (s *Service) acquireError(ctx context.Context, key string, pool *poolhost.Pool, err error, wait, waited time.Duration, ps *poolState) *Error {

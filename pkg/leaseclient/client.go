@@ -19,7 +19,7 @@ limitations under the License.
 // NEBULA_TOKEN, NEBULA_BINDING), acquires with an optional FIFO wait (reporting
 // the queue position), renews in the background at a fraction of the lease
 // duration, releases on context cancel or Close, and retries transient errors
-// after the server's hint.
+// with jittered exponential backoff (the server's hint is a floor).
 //
 //	c, err := leaseclient.FromEnv("NEBULA_")
 //	l, err := c.Acquire(ctx, leaseclient.AcquireOptions{Wait: time.Minute})
@@ -36,11 +36,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 )
@@ -190,25 +193,34 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 	return nil
 }
 
-// retry runs fn until it succeeds, fails for good, or RetryFor passes.
+// retryBackoff spaces the attempts of one call: exponential from 200ms to
+// 5s with jitter, so that the clients a failover turned away do not come
+// back in step. The server's retryAfter hint is a floor.
+func retryBackoff() wait.Backoff {
+	return wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Jitter: 0.5, Steps: math.MaxInt32, Cap: 5 * time.Second}
+}
+
+// retry runs fn until it succeeds, fails for good, or RetryFor passes. A
+// refusal that closed the connection (NotLeader, Restoring) makes the next
+// attempt connect anew: net/http does not reuse a connection the server
+// closed.
 func (c *Client) retry(ctx context.Context, fn func() error) error {
 	deadline := time.Now().Add(c.cfg.RetryFor)
-	for attempt := 0; ; attempt++ {
+	backoff := retryBackoff()
+	for {
 		err := fn()
 		if err == nil || !transient(err) || time.Now().After(deadline) {
 			return err
 		}
-		wait := 200 * time.Millisecond << min(attempt, 4)
+		pause := backoff.Step()
 		var e *leaseapi.Error
 		if errors.As(err, &e) {
-			if d := e.RetryAfterDuration(); d > 0 {
-				wait = d
-			}
+			pause = max(pause, e.RetryAfterDuration())
 		}
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(wait):
+		case <-time.After(pause):
 		}
 	}
 }

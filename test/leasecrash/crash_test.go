@@ -154,7 +154,7 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 	startManager()
 	defer m.Kill()
 	api := &apiClient{base: m.URL()}
-	api.token = waitToken(ctx, t, c)
+	api.token = harness.BindingToken(ctx, t, c, ns, "ci")
 	waitReady()
 
 	// Fill the pool: three long leases and three short ones that expire
@@ -323,28 +323,9 @@ func (a *apiClient) waiting(ctx context.Context, reqID string) (leaseapi.Waiting
 	return w, a.do(ctx, "GET", "/acquires/"+reqID, nil, &w)
 }
 
-func waitToken(ctx context.Context, t *testing.T, c client.Client) string {
-	var token string
-	waitFor(ctx, t, "the binding's token", func() bool {
-		var s corev1.Secret
-		if c.Get(ctx, client.ObjectKey{Namespace: ns, Name: leasestore.SecretName("ci")}, &s) != nil {
-			return false
-		}
-		token = string(s.Data["NEBULA_TOKEN"])
-		return token != ""
-	})
-	return token
-}
-
 func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	harness.WaitFor(ctx, t, what, 60*time.Second, 50*time.Millisecond, cond)
 }
 
 func tcpListener(t *testing.T) string {

@@ -101,7 +101,7 @@ func (m *ManagerProcess) LogPath() string {
 func (m *ManagerProcess) args() []string {
 	le := m.cfg.LeaderElection
 	return []string{"--metrics-bind-address=0", "--health-probe-bind-address=" + m.probe,
-		"--lease-api-bind-address=" + m.api, "--lease-api-insecure", "--lease-api-url=" + m.URL(),
+		"--lease-api-bind-address=" + m.api, "--lease-api-advertise-address=" + m.api, "--lease-api-insecure", "--lease-api-url=" + m.URL(),
 		"--leader-elect", "--leader-election-namespace=" + le.Namespace,
 		"--leader-election-lease-duration=" + le.LeaseDuration.String(),
 		"--leader-election-renew-deadline=" + le.RenewDeadline.String(),
@@ -136,6 +136,26 @@ func (m *ManagerProcess) Stop() { m.signal(syscall.SIGTERM) }
 
 // Kill sends SIGKILL, as a crash would, and waits for the process to exit.
 func (m *ManagerProcess) Kill() { m.signal(syscall.SIGKILL) }
+
+// Freeze stops the process (SIGSTOP) without waiting: it keeps its sockets
+// and its state and does nothing until Resume, like a stalled node.
+func (m *ManagerProcess) Freeze() error { return m.sendNoWait(syscall.SIGSTOP) }
+
+// Resume continues a frozen process (SIGCONT).
+func (m *ManagerProcess) Resume() error { return m.sendNoWait(syscall.SIGCONT) }
+
+func (m *ManagerProcess) sendNoWait(sig syscall.Signal) error {
+	if m.cmd == nil {
+		return errors.New("the manager does not run")
+	}
+	return m.cmd.Process.Signal(sig)
+}
+
+// Exited is closed when the current run's process ended.
+func (m *ManagerProcess) Exited() <-chan struct{} { return m.exited }
+
+// APIAddr is the host:port of the lease API.
+func (m *ManagerProcess) APIAddr() string { return m.api }
 
 func (m *ManagerProcess) signal(sig syscall.Signal) {
 	if m.cmd == nil {

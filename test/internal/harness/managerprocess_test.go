@@ -27,7 +27,8 @@ import (
 	"time"
 )
 
-// The suites depend on these exact flags: the e2e suite's leader election in
+// The suites depend on these exact flags (the advertised address is the
+// lease API's: the replicas suite runs two managers that forward to each other): the e2e suite's leader election in
 // nebula-resource-system at 4s/3s/500ms, the crash test's in default at
 // 3s/2s/250ms.
 func TestManagerFlags(t *testing.T) {
@@ -35,14 +36,14 @@ func TestManagerFlags(t *testing.T) {
 		Namespace: "nebula-resource-system", LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond,
 	}}}
 	want := []string{"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:1001",
-		"--lease-api-bind-address=127.0.0.1:1002", "--lease-api-insecure", "--lease-api-url=http://127.0.0.1:1002",
+		"--lease-api-bind-address=127.0.0.1:1002", "--lease-api-advertise-address=127.0.0.1:1002", "--lease-api-insecure", "--lease-api-url=http://127.0.0.1:1002",
 		"--leader-elect", "--leader-election-namespace=nebula-resource-system",
 		"--leader-election-lease-duration=4s", "--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms"}
 	if got := m.args(); !slices.Equal(got, want) {
 		t.Errorf("flags:\n got %q\nwant %q", got, want)
 	}
 	m.cfg.LeaderElection = LeaderElection{Namespace: "default", LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}
-	got := strings.Join(m.args()[6:], " ")
+	got := strings.Join(m.args()[7:], " ")
 	if want := "--leader-election-namespace=default --leader-election-lease-duration=3s --leader-election-renew-deadline=2s --leader-election-retry-period=250ms"; got != want {
 		t.Errorf("flags:\n got %s\nwant %s", got, want)
 	}
