@@ -11,6 +11,7 @@ K8S_VERSION     ?= 1.37.2
 ENVTEST_ASSETS  := $(LOCALBIN)/k8s/$(K8S_VERSION)
 KUBECTL         := $(ENVTEST_ASSETS)/kubectl
 IMG             ?= nebula-resource:dev
+HELM            := $(LOCALBIN)/helm
 GO_TEST_FLAGS   ?= -race -count=1
 # Ginkgo suites print one line per spec with -v; keep CI logs readable.
 TEST_TIMEOUT    ?= 30m
@@ -52,10 +53,11 @@ envtest: ## Build (once) kube-apiserver, etcd and kubectl from the Go module pro
 	@bash hack/setup-envtest.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet envtest ## Run all unit and envtest suites with -race against a real API server.
+test: manifests generate vet envtest helm ## Run all unit and envtest suites with -race against a real API server.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 	cd test/bench && go vet ./... && go test -count=1 ./...
 	cd test/bench/leases && go vet ./... && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 ./...
+	cd hack/image && go vet ./... && go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: test-e2e
 test-e2e: envtest build ## Run the end-to-end suite (control plane, manager process, kubectl).
@@ -84,6 +86,31 @@ run: manifests generate ## Run the manager against the current kubeconfig.
 dev: build envtest ## Local control plane + CRDs + manager + samples; prints the kubectl commands to look around.
 	bash hack/dev.sh
 
+##@ Release
+
+.PHONY: image
+image: ## Build the manager image (no Docker): OCI layout bin/image, tarball bin/image.tar, digest printed.
+	bash hack/build-static.sh $(LOCALBIN)/linux
+	cd hack/image && go run . build -manager $(LOCALBIN)/linux/manager -nebulactl $(LOCALBIN)/linux/nebulactl \
+		-arch $$(go env GOARCH) -ref $(IMG) -layout $(LOCALBIN)/image -tarball $(LOCALBIN)/image.tar \
+		-digest-file $(LOCALBIN)/image.digest
+
+.PHONY: image-push
+image-push: image ## Push the image to IMG (registry/repo:tag) with your docker/crane login.
+	cd hack/image && go run . push -layout $(LOCALBIN)/image -ref $(IMG)
+
+.PHONY: build-installer
+build-installer: manifests image envtest ## Write dist/install.yaml and dist/install-cert-manager.yaml, image pinned by digest.
+	bash hack/build-installer.sh "$(IMG)@$$(cat $(LOCALBIN)/image.digest)" dist
+
+.PHONY: helm-sync
+helm-sync: manifests ## Copy generated CRDs, RBAC rules and webhook rules from config/ into the Helm chart.
+	bash hack/helm-sync.sh
+
+.PHONY: helm-lint
+helm-lint: helm ## helm lint the chart (strict).
+	$(HELM) lint --strict charts/nebula-resource
+
 ##@ Deployment
 
 .PHONY: install
@@ -95,15 +122,18 @@ uninstall: envtest ## Remove the CRDs.
 	$(KUBECTL) delete --ignore-not-found -k config/crd
 
 .PHONY: deploy
-deploy: manifests envtest ## Deploy the manager with kustomize (config/default) using IMG.
-	cd config/manager && $(KUBECTL) kustomize . >/dev/null
-	$(KUBECTL) kustomize config/default | sed "s#image: controller:latest#image: $(IMG)#" | $(KUBECTL) apply -f -
+deploy: build-installer ## Apply dist/install.yaml (push IMG first: make image-push) to the current cluster.
+	$(KUBECTL) apply --server-side -f dist/install.yaml
 
 .PHONY: undeploy
 undeploy: envtest ## Remove what deploy installed.
 	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -
 
 ##@ Tools
+
+.PHONY: helm
+helm: ## Build (once) helm from the Go module proxy into bin/.
+	@bash hack/setup-helm.sh >/dev/null
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN)
