@@ -168,8 +168,9 @@ func TestChartValues(t *testing.T) {
 	if d == nil {
 		t.Fatal("no Deployment named after the release")
 	}
-	if r, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); r != 3 {
-		t.Errorf("replicas = %d, want 3", r)
+	// Decoded from JSON, numbers are float64.
+	if r, _, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "replicas"); r != float64(3) {
+		t.Errorf("replicas = %v, want 3", r)
 	}
 	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
 	c := containers[0].(map[string]any)
