@@ -17,10 +17,12 @@ limitations under the License.
 package install
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -38,10 +40,14 @@ type cluster struct {
 // and warned about as in a real cluster.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	env := &envtest.Environment{}
-	env.ControlPlane.GetAPIServer().Configure().Append("enable-admission-plugins", "PodSecurity")
+	// The CI machine is shared: give a loaded kube-apiserver time to start.
+	env := &envtest.Environment{ControlPlaneStartTimeout: 2 * time.Minute}
+	apiserver := env.ControlPlane.GetAPIServer()
+	apiserver.Configure().Append("enable-admission-plugins", "PodSecurity")
+	var apiserverLog bytes.Buffer
+	apiserver.Out, apiserver.Err = &apiserverLog, &apiserverLog
 	if _, err := env.Start(); err != nil {
-		t.Fatalf("starting the control plane: %v", err)
+		t.Fatalf("starting the control plane: %v\nkube-apiserver output (tail):\n%s", err, tail(apiserverLog.String(), 4000))
 	}
 	t.Cleanup(func() { _ = env.Stop() })
 	admin, err := env.AddUser(envtest.User{Name: "install-test-admin", Groups: []string{"system:masters"}}, nil)
@@ -57,6 +63,13 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	return &cluster{env: env, kubeconfig: path}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
 
 // kubectl runs kubectl against the cluster and returns stdout and stderr;
