@@ -24,8 +24,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 )
 
@@ -40,6 +42,7 @@ type cluster struct {
 // and warned about as in a real cluster.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	logf.SetLogger(logr.Discard()) // envtest's own log lines are noise here
 	// The CI machine is shared: give a loaded kube-apiserver time to start.
 	env := &envtest.Environment{ControlPlaneStartTimeout: 2 * time.Minute}
 	apiserver := env.ControlPlane.GetAPIServer()

@@ -59,8 +59,14 @@ func startAggregationController(t *testing.T, c *cluster) {
 // (kubectl auth can-i --as, authorized by the real RBAC authorizer).
 func (c *cluster) canI(t *testing.T, user, verb, resource, namespace string) bool {
 	t.Helper()
-	cmd := exec.Command(tool(t, "kubectl"), "--kubeconfig", c.kubeconfig, "auth", "can-i", verb, resource,
-		"--namespace", namespace, "--as", user)
+	args := []string{"--kubeconfig", c.kubeconfig, "auth", "can-i", verb}
+	if r, sub, ok := strings.Cut(resource, "/"); ok { // kubectl reads resource/x as a resource name
+		args = append(args, r, "--subresource", sub)
+	} else {
+		args = append(args, resource)
+	}
+	args = append(args, "--namespace", namespace, "--as", user)
+	cmd := exec.Command(tool(t, "kubectl"), args...)
 	cmd.Env = os.Environ()
 	out, err := cmd.CombinedOutput()
 	answer := strings.TrimSpace(string(out))
@@ -75,25 +81,64 @@ func (c *cluster) canI(t *testing.T, user, verb, resource, namespace string) boo
 	}
 }
 
-// An application team bound to the built-in edit or view role in its
-// namespace gets the nebula-resource rules through aggregation: edit creates
-// and deletes ResourceBindings and reads pools, view only reads, and neither
-// reaches another namespace or writes pools.
-func TestAggregatedRolesGrantTeamsBindingsWithoutClusterAdmin(t *testing.T) {
+// teamAccess is what a team member bound to an edit, view or admin role in
+// team-a may do with nebula-resource objects: edit creates and deletes
+// ResourceBindings and reads pools, view only reads, and neither reaches
+// another namespace or writes pools or status.
+func assertTeamAccess(t *testing.T, c *cluster, editor, viewer string) {
+	t.Helper()
+	const bindings, pools = "resourcebindings.resources.nebula.io", "resourcepools.resources.nebula.io"
+	cases := []struct {
+		user, verb, resource, namespace string
+		want                            bool
+	}{
+		{editor, "create", bindings, "team-a", true},
+		{editor, "update", bindings, "team-a", true},
+		{editor, "delete", bindings, "team-a", true},
+		{editor, "get", pools, "team-a", true},
+		{editor, "list", pools, "team-a", true},
+		{editor, "create", pools, "team-a", false},
+		{editor, "delete", pools, "team-a", false},
+		{editor, "update", "resourcebindings.resources.nebula.io/status", "team-a", false},
+		{editor, "create", bindings, "team-b", false},
+		{viewer, "get", bindings, "team-a", true},
+		{viewer, "watch", bindings, "team-a", true},
+		{viewer, "get", pools, "team-a", true},
+		{viewer, "create", bindings, "team-a", false},
+		{viewer, "delete", bindings, "team-a", false},
+		{"mallory", "get", bindings, "team-a", false},
+	}
+	for _, tc := range cases {
+		if got := c.canI(t, tc.user, tc.verb, tc.resource, tc.namespace); got != tc.want {
+			t.Errorf("can-i %s %s -n %s --as %s = %v, want %v", tc.verb, tc.resource, tc.namespace, tc.user, got, tc.want)
+		}
+	}
+}
+
+// installForTeams applies install.yaml and creates two team namespaces.
+func installForTeams(t *testing.T) *cluster {
+	t.Helper()
 	c := startCluster(t)
 	selfManaged, _ := renderInstaller(t)
 	c.applyServerSide(t, "install.yaml", parseObjects(t, selfManaged))
-	startAggregationController(t, c)
-
 	c.kubectl(t, "create", "namespace", "team-a")
 	c.kubectl(t, "create", "namespace", "team-b")
+	return c
+}
+
+// An application team bound to the built-in edit, view or admin role in its
+// namespace gets the nebula-resource rules through aggregation, done by the
+// real clusterrole-aggregation controller.
+func TestAggregatedRolesGrantTeamsBindingsWithoutClusterAdmin(t *testing.T) {
+	c := installForTeams(t)
+	startAggregationController(t, c)
 	c.kubectl(t, "-n", "team-a", "create", "rolebinding", "alice-edit", "--clusterrole=edit", "--user=alice")
 	c.kubectl(t, "-n", "team-a", "create", "rolebinding", "bob-view", "--clusterrole=view", "--user=bob")
 	c.kubectl(t, "-n", "team-a", "create", "rolebinding", "carol-admin", "--clusterrole=admin", "--user=carol")
 
-	const bindings, pools = "resourcebindings.resources.nebula.io", "resourcepools.resources.nebula.io"
+	const bindings = "resourcebindings.resources.nebula.io"
 	// Aggregation is asynchronous: wait until the controller has folded our
-	// rules into edit (alice) and view (bob).
+	// rules into edit (alice), view (bob) and admin (carol).
 	deadline := time.Now().Add(60 * time.Second)
 	for !(c.canI(t, "alice", "create", bindings, "team-a") && c.canI(t, "bob", "list", bindings, "team-a") &&
 		c.canI(t, "carol", "delete", bindings, "team-a")) {
@@ -102,32 +147,17 @@ func TestAggregatedRolesGrantTeamsBindingsWithoutClusterAdmin(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	assertTeamAccess(t, c, "alice", "bob")
+	if c.canI(t, "carol", "create", bindings, "team-b") {
+		t.Error("admin in team-a can create bindings in team-b")
+	}
+}
 
-	cases := []struct {
-		user, verb, resource, namespace string
-		want                            bool
-	}{
-		{"alice", "create", bindings, "team-a", true},
-		{"alice", "update", bindings, "team-a", true},
-		{"alice", "delete", bindings, "team-a", true},
-		{"alice", "get", pools, "team-a", true},
-		{"alice", "list", pools, "team-a", true},
-		{"alice", "create", pools, "team-a", false},
-		{"alice", "delete", pools, "team-a", false},
-		{"alice", "update", "resourcebindings.resources.nebula.io/status", "team-a", false},
-		{"alice", "create", bindings, "team-b", false},
-		{"bob", "get", bindings, "team-a", true},
-		{"bob", "watch", bindings, "team-a", true},
-		{"bob", "get", pools, "team-a", true},
-		{"bob", "create", bindings, "team-a", false},
-		{"bob", "delete", bindings, "team-a", false},
-		{"carol", "create", bindings, "team-a", true},
-		{"carol", "create", bindings, "team-b", false},
-		{"mallory", "get", bindings, "team-a", false},
-	}
-	for _, tc := range cases {
-		if got := c.canI(t, tc.user, tc.verb, tc.resource, tc.namespace); got != tc.want {
-			t.Errorf("can-i %s %s -n %s --as %s = %v, want %v", tc.verb, tc.resource, tc.namespace, tc.user, got, tc.want)
-		}
-	}
+// The nebula-resource-edit and -view roles on their own grant exactly the
+// team access (bound directly, no aggregation involved).
+func TestNebulaRolesBoundDirectly(t *testing.T) {
+	c := installForTeams(t)
+	c.kubectl(t, "-n", "team-a", "create", "rolebinding", "dave-edit", "--clusterrole=nebula-resource-edit", "--user=dave")
+	c.kubectl(t, "-n", "team-a", "create", "rolebinding", "erin-view", "--clusterrole=nebula-resource-view", "--user=erin")
+	assertTeamAccess(t, c, "dave", "erin")
 }
