@@ -30,6 +30,7 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC into config/ from the Go markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	@bash hack/helm-sync.sh
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code for the API types.
@@ -104,7 +105,7 @@ build-installer: manifests image envtest ## Write dist/install.yaml and dist/ins
 	bash hack/build-installer.sh "$(IMG)@$$(cat $(LOCALBIN)/image.digest)" dist
 
 .PHONY: helm-sync
-helm-sync: manifests ## Copy generated CRDs, RBAC rules and webhook rules from config/ into the Helm chart.
+helm-sync: ## Copy generated CRDs, RBAC rules and webhook rules from config/ into the Helm chart (make manifests does too).
 	bash hack/helm-sync.sh
 
 .PHONY: helm-lint
