@@ -97,8 +97,8 @@ image: ## Build the manager image (no Docker): OCI layout bin/image, tarball bin
 		-digest-file $(LOCALBIN)/image.digest
 
 .PHONY: image-push
-image-push: image ## Push the image to IMG (registry/repo:tag) with your docker/crane login.
-	cd hack/image && go run . push -layout $(LOCALBIN)/image -ref $(IMG)
+image-push: image ## Push the image to IMG (registry/repo:tag) with your docker/crane login (IMAGE_PUSH_FLAGS=-insecure for HTTP).
+	cd hack/image && go run . push -layout $(LOCALBIN)/image -ref $(IMG) $(IMAGE_PUSH_FLAGS)
 
 .PHONY: build-installer
 build-installer: manifests image envtest ## Write dist/install.yaml and dist/install-cert-manager.yaml, image pinned by digest.
