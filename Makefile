@@ -11,6 +11,7 @@ K8S_VERSION     ?= 1.37.2
 ENVTEST_ASSETS  := $(LOCALBIN)/k8s/$(K8S_VERSION)
 KUBECTL         := $(ENVTEST_ASSETS)/kubectl
 IMG             ?= nebula-resource:dev
+HELM            := $(LOCALBIN)/helm
 GO_TEST_FLAGS   ?= -race -count=1
 # Ginkgo suites print one line per spec with -v; keep CI logs readable.
 TEST_TIMEOUT    ?= 30m
@@ -22,13 +23,14 @@ all: build
 
 .PHONY: help
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-16s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
 
 ##@ Development
 
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC into config/ from the Go markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	@bash hack/helm-sync.sh
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code for the API types.
@@ -52,10 +54,11 @@ envtest: ## Build (once) kube-apiserver, etcd and kubectl from the Go module pro
 	@bash hack/setup-envtest.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet envtest ## Run all unit and envtest suites with -race against a real API server.
+test: manifests generate vet envtest helm ## Run all unit and envtest suites with -race against a real API server.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 	cd test/bench && go vet ./... && go test -count=1 ./...
 	cd test/bench/leases && go vet ./... && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 ./...
+	cd hack/image && go vet ./... && go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: test-e2e
 test-e2e: envtest build ## Run the end-to-end suite (control plane, manager process, kubectl).
@@ -85,6 +88,31 @@ run: manifests generate ## Run the manager against the current kubeconfig.
 dev: build envtest ## Local control plane + CRDs + manager + samples; prints the kubectl commands to look around.
 	bash hack/dev.sh
 
+##@ Release
+
+.PHONY: image
+image: ## Build the manager image (no Docker): OCI layout bin/image, tarball bin/image.tar, digest printed.
+	bash hack/build-static.sh $(LOCALBIN)/linux
+	cd hack/image && go run . build -manager $(LOCALBIN)/linux/manager -nebulactl $(LOCALBIN)/linux/nebulactl \
+		-arch $$(go env GOARCH) -ref $(IMG) -layout $(LOCALBIN)/image -tarball $(LOCALBIN)/image.tar \
+		-digest-file $(LOCALBIN)/image.digest
+
+.PHONY: image-push
+image-push: image ## Push the image to IMG (registry/repo:tag) with your docker/crane login (IMAGE_PUSH_FLAGS=-insecure for HTTP).
+	cd hack/image && go run . push -layout $(LOCALBIN)/image -ref $(IMG) $(IMAGE_PUSH_FLAGS)
+
+.PHONY: build-installer
+build-installer: manifests image envtest ## Write dist/install.yaml and dist/install-cert-manager.yaml, image pinned by digest.
+	bash hack/build-installer.sh "$(IMG)@$$(cat $(LOCALBIN)/image.digest)" dist
+
+.PHONY: helm-sync
+helm-sync: ## Copy generated CRDs, RBAC rules and webhook rules from config/ into the Helm chart (make manifests does too).
+	bash hack/helm-sync.sh
+
+.PHONY: helm-lint
+helm-lint: helm ## helm lint the chart (strict).
+	$(HELM) lint --strict charts/nebula-resource
+
 ##@ Deployment
 
 .PHONY: install
@@ -96,15 +124,18 @@ uninstall: envtest ## Remove the CRDs.
 	$(KUBECTL) delete --ignore-not-found -k config/crd
 
 .PHONY: deploy
-deploy: manifests envtest ## Deploy the manager with kustomize (config/default) using IMG.
-	cd config/manager && $(KUBECTL) kustomize . >/dev/null
-	$(KUBECTL) kustomize config/default | sed "s#image: controller:latest#image: $(IMG)#" | $(KUBECTL) apply -f -
+deploy: build-installer ## Apply dist/install.yaml (push IMG first: make image-push) to the current cluster.
+	$(KUBECTL) apply --server-side -f dist/install.yaml
 
 .PHONY: undeploy
 undeploy: envtest ## Remove what deploy installed.
 	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -
 
 ##@ Tools
+
+.PHONY: helm
+helm: ## Build (once) helm from the Go module proxy into bin/.
+	@bash hack/setup-helm.sh >/dev/null
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN)

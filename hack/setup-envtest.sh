@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries envtest needs (kube-apiserver, etcd, kubectl)
-# from the Go module proxy, because no binary download is possible here.
+# from the Go module proxy, because no binary download is possible here, and
+# kube-controller-manager, which test/install runs with only its
+# clusterrole-aggregation controller (envtest has no controller manager).
 #
 #   hack/setup-envtest.sh            build (or reuse) and print the assets directory
 #   hack/setup-envtest.sh --print    only print the assets directory, build nothing
 #
-# Output: bin/k8s/<version>/{kube-apiserver,etcd,kubectl} in the checkout, and a
+# Output: bin/k8s/<version>/{kube-apiserver,etcd,kubectl,kube-controller-manager} in the checkout, and a
 # shared cache under ${NEBULA_CACHE_DIR:-~/.local/share/nebula-resource}/k8s/<version>
 # so another clone on the same machine reuses the build instead of taking ~7 minutes.
 set -euo pipefail
@@ -17,7 +19,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 local_dir="${root}/bin/k8s/${K8S_VERSION}"
 cache_dir="${NEBULA_CACHE_DIR:-${HOME}/.local/share/nebula-resource}/k8s/${K8S_VERSION}"
-binaries=(kube-apiserver etcd kubectl)
+binaries=(kube-apiserver etcd kubectl kube-controller-manager)
 
 log() { echo "setup-envtest: $*" >&2; }
 die() { echo "setup-envtest: error: $*" >&2; exit 1; }
@@ -60,7 +62,7 @@ if ! have_all "${cache_dir}"; then
     log "etcd done"
   fi
 
-  if [ ! -x "${cache_dir}/kube-apiserver" ] || [ ! -x "${cache_dir}/kubectl" ]; then
+  if [ ! -x "${cache_dir}/kube-apiserver" ] || [ ! -x "${cache_dir}/kubectl" ] || [ ! -x "${cache_dir}/kube-controller-manager" ]; then
     log "resolving k8s.io/kubernetes v${K8S_VERSION} and its staging modules..."
     mkdir -p "${work}/k8s"
     cd "${work}/k8s"
@@ -81,6 +83,7 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
@@ -89,7 +92,7 @@ GO
     pkg="k8s.io/component-base/version"
     major="${K8S_VERSION%%.*}"; rest="${K8S_VERSION#*.}"; minor="${rest%%.*}"
     ldflags="-s -w -X ${pkg}.gitVersion=v${K8S_VERSION} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor} -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
-    for cmd in kube-apiserver kubectl; do
+    for cmd in kube-apiserver kubectl kube-controller-manager; do
       if [ ! -x "${cache_dir}/${cmd}" ]; then
         log "building ${cmd} v${K8S_VERSION} (kube-apiserver takes about 6 minutes on 2 cores)..."
         start=$(date +%s)

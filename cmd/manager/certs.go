@@ -268,8 +268,10 @@ func (s *servingCerts) addTo(mgr ctrl.Manager) error {
 	return nil
 }
 
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=get;list;watch;update
+// The rules for the certificate Secret and the webhook configuration's
+// caBundle are in config/rbac/cert_role.yaml, not markers: they are
+// narrowed to the manager's namespace and its own configuration by name,
+// which deploy-time names decide.
 
 func ensureSecret(ctx context.Context, mgr ctrl.Manager, key types.NamespacedName) error {
 	c, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
