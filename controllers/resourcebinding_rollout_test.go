@@ -58,6 +58,18 @@ var _ = Describe("one rollout per bind", func() {
 			},
 		}
 	}
+	// pgPool is pool "pg" on one Postgres member, with health checks slow
+	// enough that a loaded machine does not time them out: a timed-out
+	// check is no verdict on a password, and these specs need one.
+	pgPool := func(ns, addr string) *resourcesv1alpha1.ResourcePool {
+		pool := postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 2},
+			[]resourcesv1alpha1.PoolMember{{Name: "primary", Address: addr, Capacity: 2}})
+		pool.Spec.HealthCheck = &resourcesv1alpha1.HealthCheck{
+			Interval: &metav1.Duration{Duration: 10 * time.Second}, Timeout: &metav1.Duration{Duration: 5 * time.Second},
+			FailureThreshold: 3, SuccessThreshold: 1,
+		}
+		return pool
+	}
 	bindingSecretVersion := func(ctx context.Context, ns string) func() string {
 		return func() string {
 			var s corev1.Secret
@@ -77,8 +89,7 @@ var _ = Describe("one rollout per bind", func() {
 		before := generation(ctx, ns, "api")()
 
 		By("a pool whose credentials Secret is not there yet, and a binding to it")
-		Expect(k8sClient.Create(ctx, postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 2},
-			[]resourcesv1alpha1.PoolMember{{Name: "primary", Address: pg.Addr(), Capacity: 2}}))).To(Succeed())
+		Expect(k8sClient.Create(ctx, pgPool(ns, pg.Addr()))).To(Succeed())
 		getPool := fetchPool(ctx, ns, "pg")
 		Eventually(getPool, 15*time.Second).Should(WithTransform(poolCondition("CredentialsReady"), Equal("False/SecretNotFound")))
 		Expect(credentialVersion(getPool())).To(BeEmpty(), "the pool has accepted no credentials when the binding is created")
@@ -110,8 +121,7 @@ var _ = Describe("one rollout per bind", func() {
 		Expect(pg.CreateUser("app", canary+"-v1")).To(Succeed())
 		ns := newNamespace(ctx)
 		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", "app", canary+"-v1"))).To(Succeed())
-		Expect(k8sClient.Create(ctx, postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 2},
-			[]resourcesv1alpha1.PoolMember{{Name: "primary", Address: pg.Addr(), Capacity: 2}}))).To(Succeed())
+		Expect(k8sClient.Create(ctx, pgPool(ns, pg.Addr()))).To(Succeed())
 		getPool := fetchPool(ctx, ns, "pg")
 		Eventually(getPool, 20*time.Second).Should(WithTransform(poolCondition("Ready"), Equal("True/AllMembersHealthy")))
 		v1 := credentialVersion(getPool())

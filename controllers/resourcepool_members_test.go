@@ -51,7 +51,7 @@ var _ = Describe("ResourcePool members", func() {
 		Expect(msg).To(And(ContainSubstring("rooted (LocalHost.:"+port+") is the same backend as plain"), ContainSubstring("counts once")))
 		Eventually(get, 10*time.Second).Should(WithTransform(func(p *resourcesv1alpha1.ResourcePool) int32 { return p.Status.Counts.Total }, Equal(int32(3))),
 			"the backend's capacity counts once")
-		Expect(poolCondition("Ready")(get())).To(HavePrefix("True/"))
+		Eventually(get, 20*time.Second).Should(WithTransform(poolCondition("Ready"), HavePrefix("True/")), "the pool serves, from the one backend")
 	})
 
 	DescribeTable("backendKey",
