@@ -99,7 +99,8 @@ var _ = Describe("ResourceBinding conditions", func() {
 		By("the binding with the invalid workload selector says so and projects nothing")
 		getBad := fetchBinding(ctx, poolNS, "bad-selector")
 		Eventually(getBad, 20*time.Second).Should(WithTransform(bindingCondition("WorkloadProjected"), Equal("False/InvalidSelector")))
-		Expect(bindingCondition("Ready")(getBad())).To(Equal("False/InvalidSelector"))
+		Eventually(getBad, 20*time.Second).Should(WithTransform(bindingCondition("Ready"), Equal("False/InvalidSelector")),
+			"once the pool is ready, the selector is what keeps the binding from being Ready")
 		Expect(conditionOf(getBad(), "WorkloadProjected").Message).To(And(ContainSubstring("spec.workload.selector"), ContainSubstring("my app")))
 		Expect(secretEnvFrom(fetchDeployment(ctx, poolNS, "app")())).To(BeEmpty())
 

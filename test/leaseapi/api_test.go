@@ -339,7 +339,7 @@ var _ = Describe("Lease API", func() {
 	})
 
 	It("caps each partition of a partitioned pool, and a full partition holds up none of the others", func() {
-		createPool(ctx, ns, "db", poolOpts{members: []string{addr, addr, addr}, waitReady: true, acquireTimeout: time.Minute,
+		createPool(ctx, ns, "db", poolOpts{members: []string{addr}, capacity: 3, waitReady: true, acquireTimeout: time.Minute,
 			partitionBy: resourcesv1alpha1.PartitionByTenant, maxPerPartition: 1})
 		tenantA, tenantB := resourcesv1alpha1.Scope{Tenant: "a"}, resourcesv1alpha1.Scope{Tenant: "b"}
 		tokenA1 := createScopedBinding(ctx, ns, "a1", "", "db", 0, tenantA)
