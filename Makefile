@@ -53,8 +53,16 @@ tidy-check: ## Fail if go mod tidy, gofmt or generated files would change anythi
 envtest: ## Build (once) kube-apiserver, etcd and kubectl from the Go module proxy into bin/k8s/.
 	@bash hack/setup-envtest.sh >/dev/null
 
+.PHONY: deps
+deps: ## Check the system packages (Postgres, redis-server, curl) in seconds; install them as root, else name the command.
+	@bash hack/check-deps.sh dev
+
+# dev and test check the system packages before anything is built: their
+# prerequisites run in order, even under -j.
+.NOTPARALLEL: dev test
+
 .PHONY: test
-test: manifests generate vet envtest helm ## Run all unit and envtest suites with -race against a real API server.
+test: test-deps manifests generate vet envtest helm ## Run all unit and envtest suites with -race against a real API server (Postgres and redis-server: installed as root, see `make deps`).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 	cd test/bench && go vet ./... && go test -count=1 ./...
 	cd test/bench/leases && go vet ./... && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 ./...
@@ -84,8 +92,12 @@ build: ## Build the manager and nebulactl into bin/.
 run: manifests generate ## Run the manager against the current kubeconfig.
 	go run ./cmd/manager --lease-api-insecure
 
+.PHONY: test-deps
+test-deps:
+	@bash hack/check-deps.sh test
+
 .PHONY: dev
-dev: build envtest ## Local control plane + CRDs + manager + samples; prints the kubectl commands to look around.
+dev: deps build envtest ## Local control plane + CRDs + manager + samples; prints the kubectl commands to look around (needs Go; the rest is installed as root, see `make deps`).
 	bash hack/dev.sh
 
 ##@ Release

@@ -80,6 +80,13 @@ func podTemplate(obj client.Object) (tmpl *corev1.PodTemplateSpec, mutable bool)
 	return nil, false
 }
 
+// projectedAtCreation reports whether workloads of kind get a binding's env
+// only when they are created (by the webhook): their pod template cannot
+// change afterwards.
+func projectedAtCreation(kind resourcesv1alpha1.WorkloadKind) bool {
+	return kind == resourcesv1alpha1.WorkloadKindJob || kind == resourcesv1alpha1.WorkloadKindPod
+}
+
 // newWorkloadList returns an empty list for a workload kind.
 func newWorkloadList(kind resourcesv1alpha1.WorkloadKind) (client.ObjectList, func(client.ObjectList) []client.Object, error) {
 	switch kind {

@@ -168,6 +168,9 @@ type bindingReconcile struct {
 	pool    *resourcesv1alpha1.ResourcePool
 	live    *poolhost.Pool
 	secret  *corev1.Secret
+	// credentialsPending: the pool has not accepted credentials the Secret
+	// can carry yet, so its content is not final and workloads wait.
+	credentialsPending bool
 	// stop ends the phase list early without an error (a condition says why).
 	stop bool
 	// adoptionPending: a Static binding's leases recorded before a restart
@@ -239,6 +242,14 @@ func (r *ResourceBindingReconciler) resolvePool(ctx context.Context, rc *binding
 	}
 	if key.Namespace != b.Namespace {
 		allowed, err := r.namespaceAllowed(ctx, pool, b.Namespace)
+		if errors.Is(err, errInvalidSelector) {
+			// Stored before the API server checked label syntax: reported,
+			// not retried; fixing the pool brings the binding back.
+			setPoolAvailable(b, false, resourcesv1alpha1.ReasonInvalidSelector,
+				fmt.Sprintf("ResourcePool %s admits no other namespace until its selector is fixed: %s.", key, err))
+			rc.stop = true
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -269,13 +280,19 @@ func (r *ResourceBindingReconciler) resolvePool(ctx context.Context, rc *binding
 	return nil
 }
 
+// errInvalidSelector marks a label selector the API server would refuse
+// now but stored before it checked label syntax.
+var errInvalidSelector = errors.New("invalid label selector")
+
+// namespaceAllowed reports whether the pool's spec.allowedNamespaces (unset:
+// only the pool's own namespace) selects namespace ns.
 func (r *ResourceBindingReconciler) namespaceAllowed(ctx context.Context, pool *resourcesv1alpha1.ResourcePool, ns string) (bool, error) {
 	if pool.Spec.AllowedNamespaces == nil {
 		return false, nil
 	}
-	sel, err := metav1.LabelSelectorAsSelector(pool.Spec.AllowedNamespaces)
+	sel, err := pool.Spec.AllowedNamespaces.AsSelector()
 	if err != nil {
-		return false, nil // the schema validates selectors; treat a bad one as admitting nobody
+		return false, fmt.Errorf("%w in spec.allowedNamespaces: %w", errInvalidSelector, err)
 	}
 	var namespace corev1.Namespace
 	if err := r.client.Get(ctx, types.NamespacedName{Name: ns}, &namespace); err != nil {
@@ -404,10 +421,11 @@ func (r *ResourceBindingReconciler) reconcileSecret(ctx context.Context, rc *bin
 		prefix + "SCOPE":          []byte(b.Spec.Scope.Key()),
 	}
 	r.leaseCAData(prefix, data)
-	creds, err := r.credentialData(ctx, rc, prefix, existing.Data, data)
+	creds, final, err := r.credentialData(ctx, rc, prefix, existing.Data, data)
 	if err != nil {
 		return err
 	}
+	rc.credentialsPending = !final
 	if b.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic {
 		if err := r.staticData(rc, prefix, creds, data); err != nil {
 			return err
@@ -443,35 +461,57 @@ func (r *ResourceBindingReconciler) reconcileSecret(ctx context.Context, rc *bin
 // credentialData adds the pool's credentials and their version, as the
 // pool last verified them against its members: a Secret change the pool has
 // not accepted yet (or rejected) leaves the previous values in place, so a
-// rotation rewrites the binding Secret, and rolls its workloads, once.
+// rotation rewrites the binding Secret, and rolls its workloads, once. It
+// reports whether the values are final: not while a pool that uses
+// credentials has accepted none the binding Secret can carry yet (a new
+// pool still verifying them, or a binding created during a rotation), so
+// that workloads are projected once, with the credentials, not before.
 func (r *ResourceBindingReconciler) credentialData(ctx context.Context, rc *bindingReconcile, prefix string,
-	previous, data map[string][]byte) (drivers.Credentials, error) {
-	if rc.pool == nil || rc.pool.Status.Credentials == nil {
-		return drivers.Credentials{}, nil
+	previous, data map[string][]byte) (drivers.Credentials, bool, error) {
+	if rc.pool == nil {
+		return drivers.Credentials{}, true, nil
 	}
 	ref, ok := credentialsRef(rc.pool)
 	if !ok {
-		return drivers.Credentials{}, nil
+		return drivers.Credentials{}, true, nil
 	}
-	accepted := rc.pool.Status.Credentials.Version
-	v, err := r.creds.Get(ctx, ref, credentials.Access{
-		Pool: poolKey(rc.pool), Binding: rc.binding.Namespace + "/" + rc.binding.Name, Actor: "resourcebinding-controller"})
-	if err != nil {
-		return drivers.Credentials{}, fmt.Errorf("failed to read the pool's credentials: %w", err)
-	}
-	if string(v.Version) != accepted {
+	keepPrevious := func() (drivers.Credentials, bool, error) {
 		for _, k := range []string{"USERNAME", "PASSWORD", "CREDENTIAL_VERSION"} {
 			if old, ok := previous[prefix+k]; ok {
 				data[prefix+k] = old
 			}
 		}
-		return drivers.Credentials{Username: string(previous[prefix+"USERNAME"]), Password: drivers.Secret(previous[prefix+"PASSWORD"])}, nil
+		final := len(previous[prefix+"CREDENTIAL_VERSION"]) > 0
+		return drivers.Credentials{Username: string(previous[prefix+"USERNAME"]), Password: drivers.Secret(previous[prefix+"PASSWORD"])}, final, nil
+	}
+	if rc.pool.Status.Credentials == nil || rc.pool.Status.Credentials.Version == "" {
+		return keepPrevious()
+	}
+	accepted := rc.pool.Status.Credentials.Version
+	v, err := r.creds.Get(ctx, ref, credentials.Access{
+		Pool: poolKey(rc.pool), Binding: rc.binding.Namespace + "/" + rc.binding.Name, Actor: "resourcebinding-controller"})
+	if err != nil {
+		return drivers.Credentials{}, false, fmt.Errorf("failed to read the pool's credentials: %w", err)
+	}
+	if string(v.Version) != accepted {
+		return keepPrevious()
 	}
 	creds := v.Credentials()
 	data[prefix+"USERNAME"] = []byte(creds.Username)
 	data[prefix+"PASSWORD"] = []byte(creds.Password.Reveal())
 	data[prefix+"CREDENTIAL_VERSION"] = []byte(accepted)
-	return creds, nil
+	return creds, true, nil
+}
+
+// credentialsPendingMessage says what the binding waits for, with the
+// pool's own account of its credentials when it has one.
+func credentialsPendingMessage(rc *bindingReconcile) string {
+	msg := fmt.Sprintf("Waiting for ResourcePool %s to accept its credentials before projecting Secret %s, so that workloads roll out once",
+		poolKey(rc.pool), rc.secret.Name)
+	if c := findCondition(rc.pool, resourcesv1alpha1.ConditionCredentialsReady); c != nil && c.Status != metav1.ConditionTrue {
+		return msg + fmt.Sprintf(" (CredentialsReady: %s: %s)", c.Reason, c.Message)
+	}
+	return msg + "."
 }
 
 // staticData adds the held members' addresses (with creds in their URIs).
@@ -515,9 +555,9 @@ func (r *ResourceBindingReconciler) matchingWorkloads(ctx context.Context, b *re
 	}
 	opts := []client.ListOption{client.InNamespace(b.Namespace)}
 	if sel := b.Spec.Workload.Selector; sel != nil {
-		s, err := metav1.LabelSelectorAsSelector(sel)
+		s, err := sel.AsSelector()
 		if err != nil {
-			return nil, fmt.Errorf("invalid spec.workload.selector: %w", err)
+			return nil, fmt.Errorf("%w in spec.workload.selector: %w", errInvalidSelector, err)
 		}
 		opts = append(opts, client.MatchingLabelsSelector{Selector: s})
 	}
@@ -535,7 +575,18 @@ func (r *ResourceBindingReconciler) matchingWorkloads(ctx context.Context, b *re
 // removes the projection from workloads that stopped matching.
 func (r *ResourceBindingReconciler) reconcileProjection(ctx context.Context, rc *bindingReconcile) error {
 	b := rc.binding
+	if rc.credentialsPending {
+		setWorkloadProjected(b, false, resourcesv1alpha1.ReasonCredentialsPending, credentialsPendingMessage(rc))
+		return nil
+	}
 	objs, err := r.matchingWorkloads(ctx, b)
+	if errors.Is(err, errInvalidSelector) {
+		// Stored before the API server checked label syntax: a condition,
+		// not a retry loop; fixing the binding brings it back.
+		setWorkloadProjected(b, false, resourcesv1alpha1.ReasonInvalidSelector,
+			fmt.Sprintf("Nothing is projected until the binding is fixed: %s.", err))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -594,6 +645,12 @@ func (r *ResourceBindingReconciler) reconcileProjection(ctx context.Context, rc 
 	switch {
 	case len(problems) > 0:
 		setWorkloadProjected(b, false, problemReason, strings.Join(problems, "; ")+".")
+	case len(projected) == 0 && projectedAtCreation(b.Spec.Workload.Kind):
+		// Between runs no Job or Pod exists: the webhook projects the
+		// Secret into each one when it is created.
+		setWorkloadProjected(b, true, resourcesv1alpha1.ReasonWaitingForWorkloads,
+			fmt.Sprintf("No %s matches spec.workload yet; each one created from now on gets Secret %s when it is created.",
+				b.Spec.Workload.Kind, rc.secret.Name))
 	case len(projected) == 0:
 		setWorkloadProjected(b, false, resourcesv1alpha1.ReasonNoMatchingWorkload,
 			fmt.Sprintf("No %s matches spec.workload yet; it is projected when one appears.", b.Spec.Workload.Kind))

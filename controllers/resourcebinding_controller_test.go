@@ -136,7 +136,7 @@ var _ = Describe("ResourceBinding reconciler", func() {
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-keys"},
 			Spec: resourcesv1alpha1.ResourceBindingSpec{
 				PoolRef:  resourcesv1alpha1.PoolReference{Name: "keys"},
-				Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Selector: &metav1.LabelSelector{MatchLabels: labels}},
+				Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Selector: resourcesv1alpha1.MatchingLabels(labels)},
 			},
 		}
 		Expect(k8sClient.Create(ctx, binding)).To(Succeed())
@@ -301,7 +301,7 @@ var _ = Describe("ResourceBinding reconciler", func() {
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: strings.ToLower(string(kind)) + "-keys"},
 				Spec: resourcesv1alpha1.ResourceBindingSpec{
 					PoolRef:  resourcesv1alpha1.PoolReference{Name: "keys"},
-					Workload: resourcesv1alpha1.WorkloadReference{Kind: kind, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"batch": "yes"}}},
+					Workload: resourcesv1alpha1.WorkloadReference{Kind: kind, Selector: resourcesv1alpha1.MatchingLabels(map[string]string{"batch": "yes"})},
 				},
 			})).To(Succeed())
 			Eventually(fetchBinding(ctx, ns, strings.ToLower(string(kind))+"-keys"), 15*time.Second).Should(

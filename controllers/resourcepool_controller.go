@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -226,8 +227,12 @@ func hostSpec(pool *resourcesv1alpha1.ResourcePool, creds drivers.Credentials) (
 	if pool.Spec.PartitionBy != "" && pool.Spec.Size.MaxPerPartition != nil {
 		spec.PartitionMax = int(*pool.Spec.Size.MaxPerPartition)
 	}
+	dups := duplicateMembers(pool)
 	for i := range pool.Spec.Members {
 		m := &pool.Spec.Members[i]
+		if slices.ContainsFunc(dups, func(d duplicateMember) bool { return d.name == m.Name }) {
+			continue // the same backend as an earlier member: counted once
+		}
 		spec.Members = append(spec.Members, poolhost.MemberSpec{
 			Member:   drivers.Member{Name: m.Name, Address: m.Address, Attributes: m.Attributes},
 			Capacity: int(m.GetCapacity()),
@@ -255,6 +260,9 @@ func (r *ResourcePoolReconciler) reconcileStatus(_ context.Context, rc *poolReco
 	snap := rc.live.Snapshot()
 	r.emitMemberEvents(pool, rc.live, snap)
 	applySnapshot(pool, snap)
+	if dups := duplicateMembers(pool); len(dups) > 0 {
+		setDegraded(pool, true, resourcesv1alpha1.ReasonDuplicateMembers, duplicateMembersMessage(dups))
+	}
 	return nil
 }
 

@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"net"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -130,7 +131,10 @@ var _ = Describe("ResourcePool reconciler", func() {
 	It("reflects resizing and member removal in status", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", pg.SuperUser(), pg.Password()))).To(Succeed())
-		pool := postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 4}, []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 2}, {Name: "b", Address: pg.Addr(), Capacity: 2}})
+		// Two members on one server need two addresses: the schema refuses the same one twice.
+		_, port, err := net.SplitHostPort(pg.Addr())
+		Expect(err).NotTo(HaveOccurred())
+		pool := postgresPool(ns, "pg-creds", resourcesv1alpha1.PoolSize{Max: 4}, []resourcesv1alpha1.PoolMember{{Name: "a", Address: pg.Addr(), Capacity: 2}, {Name: "b", Address: "localhost:" + port, Capacity: 2}})
 		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 		get := fetchPool(ctx, ns, "pg")
 		Eventually(get, 20*time.Second).Should(WithTransform(func(p *resourcesv1alpha1.ResourcePool) int32 { return p.Status.Counts.Available }, Equal(int32(4))))

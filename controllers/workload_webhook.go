@@ -24,7 +24,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -105,7 +104,9 @@ func workloadMatches(b *resourcesv1alpha1.ResourceBinding, obj client.Object) bo
 	if name := b.Spec.Workload.Name; name != "" {
 		return obj.GetName() == name
 	}
-	sel, err := metav1.LabelSelectorAsSelector(b.Spec.Workload.Selector)
+	// An invalid selector (stored before the API checked label syntax)
+	// matches nothing; the reconciler reports it on the binding.
+	sel, err := b.Spec.Workload.Selector.AsSelector()
 	return err == nil && sel.Matches(labels.Set(obj.GetLabels()))
 }
 

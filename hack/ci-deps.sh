@@ -2,64 +2,38 @@
 # Copyright 2026 The nebula-resource Authors.
 # SPDX-License-Identifier: Apache-2.0
 #
-# Installs what the test servers of internal/testservers need on a Debian
-# machine: redis-server, and PostgreSQL's server binaries (initdb, postgres)
-# unless they are already on the machine. Idempotent and non-interactive;
-# says what it does. Called by .ci/run as root; a developer can run it with
-# sudo. It never starts a system-wide service: tests start private servers.
+# Installs what `make test` and `make dev` need on a Debian machine and the
+# machine lacks: PostgreSQL's server binaries (initdb, postgres), redis-server
+# and curl. Idempotent and non-interactive; says what it does. Called by
+# .ci/run, and by hack/check-deps.sh (first step of `make dev` and `make
+# test`) when it runs as root or with passwordless sudo; otherwise a
+# developer runs it with sudo. It never starts a system-wide service: the
+# tests and `make dev` start private servers.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 log() { printf 'ci-deps: %s\n' "$*"; }
 
-# Where internal/testservers looks for PostgreSQL (keep in sync with
-# postgresBinCandidates in internal/testservers/postgres.go).
-find_pg_bindir() {
-  local d
-  if [ -n "${NEBULA_POSTGRES_BIN_DIR:-}" ] && [ -x "$NEBULA_POSTGRES_BIN_DIR/initdb" ] && [ -x "$NEBULA_POSTGRES_BIN_DIR/postgres" ]; then
-    echo "$NEBULA_POSTGRES_BIN_DIR"; return 0
-  fi
-  if command -v initdb >/dev/null 2>&1; then
-    d=$(dirname "$(readlink -f "$(command -v initdb)")")
-    if [ -x "$d/postgres" ]; then echo "$d"; return 0; fi
-  fi
-  for d in /usr/local/bin $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -rn) /usr/local/pgsql/bin; do
-    if [ -x "$d/initdb" ] && [ -x "$d/postgres" ]; then echo "$d"; return 0; fi
-  done
-  return 1
-}
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hack/lib/system-deps.sh
+. "${here}/lib/system-deps.sh"
 
-find_redis() {
-  local p
-  if [ -n "${NEBULA_REDIS_BIN_DIR:-}" ] && [ -x "$NEBULA_REDIS_BIN_DIR/redis-server" ]; then
-    echo "$NEBULA_REDIS_BIN_DIR/redis-server"; return 0
-  fi
-  if p=$(command -v redis-server 2>/dev/null); then echo "$p"; return 0; fi
-  for p in /usr/bin/redis-server /usr/local/bin/redis-server /usr/sbin/redis-server; do
-    if [ -x "$p" ]; then echo "$p"; return 0; fi
-  done
-  return 1
-}
-
-packages=()
+mapfile -t packages < <(missing_packages dev)
 if pg_bindir=$(find_pg_bindir); then
   log "PostgreSQL found in $pg_bindir ($("$pg_bindir/postgres" --version))"
-else
-  log "PostgreSQL server binaries (initdb, postgres) not found: will install package postgresql"
-  packages+=(postgresql)
 fi
 if redis_bin=$(find_redis); then
   log "redis-server found at $redis_bin ($("$redis_bin" --version | cut -d' ' -f1-3))"
-else
-  log "redis-server not found: will install package redis-server"
-  packages+=(redis-server)
 fi
+for p in "${packages[@]}"; do
+  log "not found: will install package $p"
+done
 
 if [ "${#packages[@]}" -gt 0 ]; then
   sudo=()
   if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo=(sudo -n); else
-      log "error: need root (or sudo) to install: ${packages[*]}"; exit 1
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n); else
+      log "error: need root to install: ${packages[*]}; run: sudo bash hack/ci-deps.sh"; exit 1
     fi
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -67,7 +41,7 @@ if [ "${#packages[@]}" -gt 0 ]; then
   fi
   # Package scripts must not start system-wide services: the tests start
   # their own servers on free ports. Only if no policy is in place already.
-  policy=/usr/sbin/policy-rc.d
+  policy="${system_root}/usr/sbin/policy-rc.d"
   if [ ! -e "$policy" ] && [ "$(id -u)" -eq 0 ]; then
     log "temporarily adding $policy so that no system service is started"
     printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"
@@ -89,7 +63,7 @@ fi
 
 # initdb refuses to run as root, so as root the tests run PostgreSQL as
 # the "postgres" system user (the postgresql package creates it).
-if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+if needs_postgres_user; then
   log "creating system user postgres (initdb refuses to run as root)"
   useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi

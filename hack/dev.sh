@@ -10,6 +10,9 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}"
+# Postgres, redis-server and curl first (make dev has checked already; this is
+# for a direct `bash hack/dev.sh`): a missing one is named before any build.
+bash hack/check-deps.sh dev
 state="${root}/.dev"
 mkdir -p "${state}"
 export KUBEBUILDER_ASSETS="$(bash hack/setup-envtest.sh)"

@@ -59,6 +59,11 @@ const (
 	// ReasonMemberUnhealthy: at least one member fails its health checks, others
 	// still serve (Ready=True, Degraded=True; the message names the members).
 	ReasonMemberUnhealthy = "MemberUnhealthy"
+	// ReasonDuplicateMembers: two members name the same backend, spelled
+	// differently (host name case, a trailing dot); the later one is left
+	// out so its capacity counts once (Degraded=True; the message names
+	// both).
+	ReasonDuplicateMembers = "DuplicateMembers"
 	// ReasonNoHealthyMembers: no member passes its health checks (Ready=False).
 	ReasonNoHealthyMembers = "NoHealthyMembers"
 	// ReasonInitializing: members are being connected and checked for the first
@@ -122,13 +127,28 @@ const (
 	// ReasonScopeNotAllowed: the pool's scope does not contain the binding's
 	// (PoolAvailable=False).
 	ReasonScopeNotAllowed = "ScopeNotAllowed"
+	// ReasonInvalidSelector: a label selector the binding depends on is not
+	// valid: spec.workload.selector (WorkloadProjected=False) or the pool's
+	// spec.allowedNamespaces (PoolAvailable=False). The API server refuses
+	// such selectors; only an object stored before it checked label syntax
+	// can have one. Nothing is retried until the object is fixed.
+	ReasonInvalidSelector = "InvalidSelector"
 
 	// ReasonProjected: the Secret is written and every selected workload
 	// references it (WorkloadProjected=True).
 	ReasonProjected = "Projected"
-	// ReasonNoMatchingWorkload: spec.workload selects no existing workload
-	// (WorkloadProjected=False).
+	// ReasonNoMatchingWorkload: spec.workload selects no existing Deployment,
+	// StatefulSet or DaemonSet (WorkloadProjected=False).
 	ReasonNoMatchingWorkload = "NoMatchingWorkload"
+	// ReasonWaitingForWorkloads: a binding for Jobs or Pods, none of which
+	// exists yet: the normal state between runs. Each one created from now on
+	// gets the env when it is created (WorkloadProjected=True).
+	ReasonWaitingForWorkloads = "WaitingForWorkloads"
+	// ReasonCredentialsPending: the pool's credentials are still being read
+	// or verified against its members, so the binding Secret is not final
+	// yet; workloads are projected once it is, so that they roll out once
+	// (WorkloadProjected=False).
+	ReasonCredentialsPending = "CredentialsPending"
 	// ReasonContainerNotFound: a name in spec.workload.containers is not a
 	// container of a selected workload (WorkloadProjected=False).
 	ReasonContainerNotFound = "ContainerNotFound"

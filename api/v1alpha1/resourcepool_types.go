@@ -72,8 +72,10 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="self.members.exists(m, m.capacity < 1) || self.size.max <= self.members.map(m, m.capacity).sum()",message="size.max must not exceed the sum of the members' capacities",fieldPath=".size.max"
 // +kubebuilder:validation:XValidation:rule="self.driver != 'http' || self.members.all(m, isURL(m.address) && url(m.address).getScheme() in ['http', 'https'] && size(url(m.address).getHostname()) > 0)",message="every member of an http pool needs an absolute http:// or https:// URL as its address",fieldPath=".members"
-// +kubebuilder:validation:XValidation:rule=`self.driver == 'http' || self.members.all(m, m.address.matches(r'^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):[0-9]{1,5}$') && int(m.address.substring(m.address.lastIndexOf(':') + 1)) >= 1 && int(m.address.substring(m.address.lastIndexOf(':') + 1)) <= 65535)`,message="every member of a tcp, postgres or redis pool needs a host:port address with a port from 1 to 65535 (IPv6 hosts in brackets, e.g. [::1]:5432)",fieldPath=".members"
+// +kubebuilder:validation:XValidation:rule=`self.driver == 'http' || self.members.all(m, m.address.matches(r'^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?\.?):[0-9]{1,5}$') && int(m.address.substring(m.address.lastIndexOf(':') + 1)) >= 1 && int(m.address.substring(m.address.lastIndexOf(':') + 1)) <= 65535)`,message="every member of a tcp, postgres or redis pool needs a host:port address with a port from 1 to 65535 (IPv6 hosts in brackets, e.g. [::1]:5432)",fieldPath=".members"
 // +kubebuilder:validation:XValidation:rule="!has(self.size.maxPerPartition) || has(self.partitionBy)",message="size.maxPerPartition requires partitionBy",fieldPath=".size.maxPerPartition"
+// +kubebuilder:validation:XValidation:rule="self.members.all(a, self.members.exists_one(b, b.address == a.address))",message="two members have the same address: one backend would count its capacity twice; give each backend one member",fieldPath=".members"
+// +kubebuilder:validation:XValidation:rule="!has(self.partitionBy) || !has(self.scope) || (self.partitionBy == 'Tenant' ? !has(self.scope.tenant) : !has(self.scope.workflow))",messageExpression=`'partitionBy ' + self.partitionBy + ' splits nothing: scope.' + self.partitionBy.lowerAscii() + ' fixes it, so every binding the pool serves falls into one partition (capped at size.maxPerPartition). Remove partitionBy' + (self.partitionBy == 'Tenant' && !has(self.scope.workflow) ? ' or partition by Workflow' : "") + '.'`,fieldPath=".partitionBy"
 // +kubebuilder:validation:XValidation:rule="self.driver == oldSelf.driver",message="driver is immutable: create a new pool for another driver",fieldPath=".driver"
 type ResourcePoolSpec struct {
 	// driver says how members are reached and health-checked: tcp (host:port),
@@ -82,8 +84,10 @@ type ResourcePoolSpec struct {
 	// +required
 	Driver Driver `json:"driver"`
 
-	// members are the backends of the pool. Names are unique within the pool.
-	// For http pools the address is a URL; otherwise it is host:port.
+	// members are the backends of the pool. Names and addresses are unique
+	// within the pool (host names compare case-insensitively, with or without
+	// a trailing dot). For http pools the address is a URL; otherwise it is
+	// host:port.
 	// +required
 	// +listType=map
 	// +listMapKey=name
@@ -111,7 +115,8 @@ type ResourcePoolSpec struct {
 
 	// partitionBy splits the pool into sub-pools per tenant or per workflow of the
 	// leasing binding's scope, each capped at size.maxPerPartition, so one tenant
-	// or workflow cannot take every slot. Unset: one shared pool.
+	// or workflow cannot take every slot. Unset: one shared pool. A level that
+	// scope already fixes is refused: it would make one partition of the pool.
 	// +optional
 	PartitionBy PartitionBy `json:"partitionBy,omitempty"`
 
@@ -139,10 +144,7 @@ type ResourcePoolSpec struct {
 	// pool. Unset: only bindings in the pool's own namespace. An empty selector ({})
 	// allows every namespace.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn', 'Exists', 'DoesNotExist'])",message="matchExpressions operator must be In, NotIn, Exists or DoesNotExist"
-	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, !(e.operator in ['In', 'NotIn']) || (has(e.values) && size(e.values) > 0))",message="matchExpressions with operator In and NotIn need values"
-	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, !(e.operator in ['Exists', 'DoesNotExist']) || !has(e.values) || size(e.values) == 0)",message="matchExpressions with operator Exists and DoesNotExist take no values"
-	AllowedNamespaces *metav1.LabelSelector `json:"allowedNamespaces,omitempty"`
+	AllowedNamespaces *LabelSelector `json:"allowedNamespaces,omitempty"`
 }
 
 // PoolMember is one backend of a pool.
@@ -157,8 +159,9 @@ type PoolMember struct {
 	Name string `json:"name"`
 
 	// address is where the member is reached: host:port for tcp, postgres and redis
-	// (IPv6 hosts in brackets, e.g. [::1]:6379); an absolute http:// or https:// URL
-	// for http. Secrets do not belong here: use credentials.
+	// (IPv6 hosts in brackets, e.g. [::1]:6379; a fully qualified host name may
+	// end with a dot, e.g. db.example.com.:5432); an absolute http:// or https://
+	// URL for http. Secrets do not belong here: use credentials.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512

@@ -29,7 +29,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
@@ -222,7 +221,7 @@ var _ = Describe("Lease API", func() {
 				if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(pool), pool); err != nil {
 					return err
 				}
-				pool.Spec.AllowedNamespaces = &metav1.LabelSelector{MatchLabels: map[string]string{"team": team}}
+				pool.Spec.AllowedNamespaces = resourcesv1alpha1.MatchingLabels(map[string]string{"team": team})
 				return k8sClient.Update(ctx, pool)
 			}, 10*time.Second).Should(Succeed())
 		}
@@ -340,7 +339,7 @@ var _ = Describe("Lease API", func() {
 	})
 
 	It("caps each partition of a partitioned pool, and a full partition holds up none of the others", func() {
-		createPool(ctx, ns, "db", poolOpts{members: []string{addr, addr, addr}, waitReady: true, acquireTimeout: time.Minute,
+		createPool(ctx, ns, "db", poolOpts{members: []string{addr}, capacity: 3, waitReady: true, acquireTimeout: time.Minute,
 			partitionBy: resourcesv1alpha1.PartitionByTenant, maxPerPartition: 1})
 		tenantA, tenantB := resourcesv1alpha1.Scope{Tenant: "a"}, resourcesv1alpha1.Scope{Tenant: "b"}
 		tokenA1 := createScopedBinding(ctx, ns, "a1", "", "db", 0, tenantA)
