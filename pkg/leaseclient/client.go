@@ -131,15 +131,17 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) Binding() string { return c.cfg.Binding }
 
 // transient reports whether err is worth retrying after the hint: the
-// server is restarting, failing over or could not persist; not a verdict
-// about the pool (exhausted, unavailable) or the caller (quota, auth).
+// server is restarting, failing over, could not persist or has too many
+// acquires queued already; not a verdict about the pool (exhausted,
+// unavailable) or the caller (quota, auth).
 func transient(err error) bool {
 	var e *leaseapi.Error
 	if !errors.As(err, &e) {
 		return false
 	}
 	switch e.Code {
-	case "Transport", leaseapi.CodeNotLeader, leaseapi.CodeRestoring, leaseapi.CodePersistenceFailed, leaseapi.CodePoolNotReady:
+	case "Transport", leaseapi.CodeNotLeader, leaseapi.CodeRestoring, leaseapi.CodePersistenceFailed, leaseapi.CodePoolNotReady,
+		leaseapi.CodeQueueFull:
 		return true
 	}
 	return e.Status >= 500 && e.Status != 503
