@@ -67,6 +67,15 @@ type options struct {
 
 func parseFlags(args []string) (options, error) {
 	var o options
+	fs := newFlagSet(&o)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// newFlagSet binds every manager flag to o.
+func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080",
 		"Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
@@ -99,10 +108,7 @@ func parseFlags(args []string) (options, error) {
 	o.certs.bindFlags(fs)
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	return o, nil
+	return fs
 }
 
 func main() {
