@@ -46,12 +46,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/controllers"
@@ -72,37 +68,10 @@ const (
 )
 
 func TestSelfManagedCertificates(t *testing.T) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		t.Fatal("KUBEBUILDER_ASSETS is not set: run with KUBEBUILDER_ASSETS=$(pwd)/bin/k8s/1.37.2")
-	}
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(resourcesv1alpha1.AddToScheme(scheme))
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("failed to start the test API server: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	user, err := env.AddUser(envtest.User{Name: "certs-test-manager", Groups: []string{"system:masters"}}, nil)
-	must(t, err)
-	kubeconfig, err := user.KubeConfig()
-	must(t, err)
-	dir := t.TempDir()
-	kcPath := filepath.Join(dir, "kubeconfig")
-	must(t, os.WriteFile(kcPath, kubeconfig, 0o600))
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	must(t, err)
+	cp := harness.StartControlPlane(t, "certs-test-manager")
+	c, dir, kcPath, bin := cp.Client, cp.Dir, cp.Kubeconfig, cp.Manager
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-
-	bin := filepath.Join(dir, "manager")
-	if err := harness.GoBuild(filepath.Join("..", ".."), bin, "./cmd/manager", "-race"); err != nil {
-		t.Fatalf("failed to build the manager: %v", err)
-	}
 
 	for _, n := range []string{managerNS, appNS} {
 		must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}))
@@ -144,7 +113,7 @@ func TestSelfManagedCertificates(t *testing.T) {
 		Spec: resourcesv1alpha1.ResourceBindingSpec{
 			PoolRef: resourcesv1alpha1.PoolReference{Name: "db"},
 			Workload: resourcesv1alpha1.WorkloadReference{APIVersion: "batch/v1", Kind: resourcesv1alpha1.WorkloadKindJob,
-				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{batchLabel: binding}}},
+				Selector: resourcesv1alpha1.MatchingLabels(map[string]string{batchLabel: binding})},
 		},
 	}))
 

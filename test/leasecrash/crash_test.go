@@ -28,8 +28,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -37,11 +35,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/leasestore"
@@ -57,46 +51,10 @@ const (
 )
 
 func TestManagerSIGKILLKeepsLeases(t *testing.T) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		t.Fatal("KUBEBUILDER_ASSETS is not set: run with KUBEBUILDER_ASSETS=$(pwd)/bin/k8s/1.37.2")
-	}
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(resourcesv1alpha1.AddToScheme(scheme))
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("failed to start the test API server: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	cfg.QPS, cfg.Burst = -1, 0
-	user, err := env.AddUser(envtest.User{Name: "crash-test-manager", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	kcPath := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kcPath, kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp := harness.StartControlPlane(t, "crash-test-manager")
+	c, dir, kcPath, bin := cp.Client, cp.Dir, cp.Kubeconfig, cp.Manager
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-
-	bin := filepath.Join(dir, "manager")
-	if err := harness.GoBuild(filepath.Join("..", ".."), bin, "./cmd/manager", "-race"); err != nil {
-		t.Fatalf("failed to build the manager: %v", err)
-	}
 
 	// History: every change of a lease object, in the API server's order.
 	hist := harness.WatchLeases(ctx, c, client.InNamespace(ns))

@@ -44,11 +44,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/testservers"
@@ -70,38 +66,11 @@ const (
 var refusalLine = regexp.MustCompile(`NotLeader|Restoring|PoolNotReady|failed to look up a binding`)
 
 func TestTwoReplicasBehindOneAddress(t *testing.T) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		t.Fatal("KUBEBUILDER_ASSETS is not set: run with KUBEBUILDER_ASSETS=$(pwd)/bin/k8s/1.37.2")
-	}
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(resourcesv1alpha1.AddToScheme(scheme))
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("failed to start the test API server: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	cfg.QPS, cfg.Burst = -1, 0
-	user, err := env.AddUser(envtest.User{Name: "replicas-test-manager", Groups: []string{"system:masters"}}, nil)
-	must(t, err)
-	kubeconfig, err := user.KubeConfig()
-	must(t, err)
-	dir := t.TempDir()
-	kcPath := filepath.Join(dir, "kubeconfig")
-	must(t, os.WriteFile(kcPath, kubeconfig, 0o600))
-	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
-	must(t, err)
+	cp := harness.StartControlPlane(t, "replicas-test-manager")
+	c, dir, kcPath, bin := cp.Client, cp.Dir, cp.Kubeconfig, cp.Manager
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 
-	bin := filepath.Join(dir, "manager")
-	if err := harness.GoBuild(filepath.Join("..", ".."), bin, "./cmd/manager", "-race"); err != nil {
-		t.Fatalf("failed to build the manager: %v", err)
-	}
 	hist := harness.WatchLeases(ctx, c, client.InNamespace(ns))
 
 	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
@@ -135,6 +104,7 @@ func TestTwoReplicasBehindOneAddress(t *testing.T) {
 	var replicas [2]*harness.ManagerProcess
 	var logs []string
 	for i := range replicas {
+		var err error
 		replicas[i], err = harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kcPath, LogDir: filepath.Join(dir, fmt.Sprintf("r%d", i)), LeaderElection: le})
 		must(t, err)
 		must(t, os.MkdirAll(filepath.Join(dir, fmt.Sprintf("r%d", i)), 0o755))
