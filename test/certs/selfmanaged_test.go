@@ -120,7 +120,7 @@ func TestSelfManagedCertificates(t *testing.T) {
 	_, port, _ := net.SplitHostPort(apiAddr)
 	exited := startManager(t, bin, dir, kcPath,
 		"--metrics-bind-address=0", "--health-probe-bind-address="+freeAddr(t),
-		"--lease-api-bind-address="+apiAddr, "--lease-api-url=https://localhost:"+port,
+		"--lease-api-bind-address="+apiAddr, "--lease-api-advertise-address="+apiAddr, "--lease-api-url=https://localhost:"+port,
 		fmt.Sprintf("--webhook-port=%d", webhookPort),
 		"--cert-mode=self-managed", "--cert-extra-dns-names=localhost",
 		"--leader-elect", "--leader-election-namespace="+managerNS,

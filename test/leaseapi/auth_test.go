@@ -42,8 +42,11 @@ var _ = Describe("Lease API authentication", func() {
 		ns := newNamespace(ctx)
 		addr, _ := tcpMember()
 		members := make([]string, 100) // a pool's copy grows with its members
-		for i := range members {
-			members[i] = addr
+		members[0] = addr
+		for i := 1; i < len(members); i++ {
+			// Distinct backends (the schema refuses one written twice);
+			// only the first is reachable, which the auth path never asks.
+			members[i] = fmt.Sprintf("m%d.nebula.invalid:5432", i)
 		}
 		createPool(ctx, ns, "db", poolOpts{members: members})
 		handler := leaseapi.NewServer("", nil, logr.Discard(), svc).Handler()

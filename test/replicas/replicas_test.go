@@ -219,16 +219,22 @@ func TestTwoReplicasBehindOneAddress(t *testing.T) {
 	for _, path := range logs {
 		raw, err := os.ReadFile(path)
 		must(t, err)
+		// The bound is on refusals before a replica leads: what it
+		// logs after (a stale leader fenced, then stopping) is a new state
+		// change, logged once each, and not counted.
 		n := 0
 		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.Contains(line, "serves as leader") {
+				break
+			}
 			if refusalLine.MatchString(line) {
 				n++
 			}
 		}
 		forwarded = forwarded || strings.Contains(string(raw), "forwards to the leader")
-		t.Logf("%s: %d log lines about refused requests", filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), n)
+		t.Logf("%s: %d log lines about refused requests before it led", filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), n)
 		if n >= 5 {
-			t.Errorf("%s has %d log lines about refused requests, want fewer than 5", path, n)
+			t.Errorf("%s has %d log lines about refused requests before it led, want fewer than 5", path, n)
 		}
 	}
 	if !forwarded {
