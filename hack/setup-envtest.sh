@@ -94,7 +94,7 @@ GO
     ldflags="-s -w -X ${pkg}.gitVersion=v${K8S_VERSION} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor} -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
     for cmd in kube-apiserver kubectl kube-controller-manager; do
       if [ ! -x "${cache_dir}/${cmd}" ]; then
-        log "building ${cmd} v${K8S_VERSION} (kube-apiserver takes about 6 minutes on 2 cores)..."
+        log "building ${cmd} v${K8S_VERSION} (cold on 2 idle cores: kube-apiserver ~10 min, kubectl ~1, kube-controller-manager ~3)..."
         start=$(date +%s)
         go build -trimpath -ldflags "${ldflags}" -o "${cache_dir}/${cmd}.tmp" "k8s.io/kubernetes/cmd/${cmd}" \
           || die "building ${cmd} failed"
