@@ -59,7 +59,7 @@ func PostgresBinDir(dir string) (string, error) {
 	return found, nil
 }
 
-// Postgres is a private PostgreSQL server on 127.0.0.1 with password
+// Postgres is a private PostgreSQL server on 127.0.0.1 (or WithHost) with password
 // (SCRAM-SHA-256) authentication. Its data directory survives Stop, so
 // Start brings the same cluster back on the same port.
 type Postgres struct {
@@ -69,6 +69,7 @@ type Postgres struct {
 	dataDir      string
 	sockDir      string
 	logPath      string
+	host         string
 	port         int
 	superUser    string
 	password     string
@@ -113,6 +114,7 @@ func StartPostgres(t TB, opts ...Option) (*Postgres, error) {
 		dataDir:      filepath.Join(base, "data"),
 		sockDir:      filepath.Join(base, "sock"),
 		logPath:      filepath.Join(base, "postgres.log"),
+		host:         o.host,
 		port:         o.port,
 		superUser:    o.superUser,
 		password:     o.password,
@@ -193,6 +195,17 @@ func (s *Postgres) initdb() error {
 	if err != nil {
 		return fmt.Errorf("testservers: initdb failed: %v\n%s", err, out)
 	}
+	if s.host == "127.0.0.1" {
+		return nil
+	}
+	hba, err := os.OpenFile(filepath.Join(s.dataDir, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("testservers: %w", err)
+	}
+	defer hba.Close()
+	if _, err := hba.WriteString("host all all 0.0.0.0/0 scram-sha-256\n"); err != nil {
+		return fmt.Errorf("testservers: allow remote logins: %w", err)
+	}
 	return nil
 }
 
@@ -210,7 +223,7 @@ func (s *Postgres) Start() error {
 	args := []string{
 		"-D", s.dataDir,
 		"-p", strconv.Itoa(s.port),
-		"-h", "127.0.0.1",
+		"-h", s.host,
 		"-k", s.sockDir,
 		"-c", "fsync=off",
 		"-c", "synchronous_commit=off",
@@ -252,7 +265,7 @@ func (s *Postgres) pingLocked(ctx context.Context) error {
 }
 
 func (s *Postgres) connect(ctx context.Context) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres sslmode=disable", s.port))
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=postgres sslmode=disable", s.host, s.port))
 	if err != nil {
 		return nil, err
 	}
@@ -298,13 +311,13 @@ func (s *Postgres) Close() error {
 	return os.RemoveAll(s.baseDir)
 }
 
-func (s *Postgres) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+func (s *Postgres) addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
 
-// Addr is "127.0.0.1:port".
+// Addr is "host:port" (host 127.0.0.1 unless WithHost).
 func (s *Postgres) Addr() string { return s.addr() }
 
-// Host is "127.0.0.1".
-func (s *Postgres) Host() string { return "127.0.0.1" }
+// Host is the address the server listens on (127.0.0.1 unless WithHost).
+func (s *Postgres) Host() string { return s.host }
 
 // Port is the server's TCP port; it stays the same across Stop/Start.
 func (s *Postgres) Port() int { return s.port }

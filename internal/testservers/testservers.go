@@ -70,6 +70,7 @@ type options struct {
 	superUser    string
 	password     string
 	binDir       string
+	host         string
 }
 
 // WithPort runs the server on a fixed loopback port instead of a free one.
@@ -89,8 +90,13 @@ func WithPassword(pw string) Option { return func(o *options) { o.password = pw 
 // NEBULA_POSTGRES_BIN_DIR and NEBULA_REDIS_BIN_DIR do the same.
 func WithBinDir(dir string) Option { return func(o *options) { o.binDir = dir } }
 
+// WithHost makes PostgreSQL listen on host, an address of this machine,
+// instead of 127.0.0.1, and accept password logins from any address (pods
+// of a local cluster reach the host at its bridge or node address).
+func WithHost(host string) Option { return func(o *options) { o.host = host } }
+
 func buildOptions(opts []Option) options {
-	o := options{startTimeout: DefaultStartTimeout, superUser: "postgres"}
+	o := options{startTimeout: DefaultStartTimeout, superUser: "postgres", host: "127.0.0.1"}
 	for _, opt := range opts {
 		opt(&o)
 	}
