@@ -109,6 +109,10 @@ image: ## Build the manager image (no Docker): OCI layout bin/image, tarball bin
 		-arch $$(go env GOARCH) -ref $(IMG) -layout $(LOCALBIN)/image -tarball $(LOCALBIN)/image.tar \
 		-digest-file $(LOCALBIN)/image.digest
 
+.PHONY: cluster-images
+cluster-images: ## Build the test cluster's image tarballs (operator, pause, CoreDNS, workload) into bin/cluster-images for ctr import.
+	bash hack/cluster-images.sh $(LOCALBIN)/cluster-images
+
 .PHONY: image-push
 image-push: image ## Push the image to IMG (registry/repo:tag) with your docker/crane login (IMAGE_PUSH_FLAGS=-insecure for HTTP).
 	cd hack/image && go run . push -layout $(LOCALBIN)/image -ref $(IMG) $(IMAGE_PUSH_FLAGS)

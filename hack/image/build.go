@@ -19,6 +19,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -30,7 +31,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// buildOptions says what goes into the image and where it is written.
+// buildOptions says what goes into the operator image and where it is written.
 type buildOptions struct {
 	manager   string    // path of the static manager binary
 	nebulactl string    // path of the static nebulactl binary
@@ -41,45 +42,89 @@ type buildOptions struct {
 	tarball   string    // optional docker-loadable tarball
 }
 
-// buildImage assembles the image and writes it; it returns the manifest digest.
+// imageSpec is what any image hack/image makes is built from: static
+// binaries at the root, who runs them and how.
+type imageSpec struct {
+	binaries   []binary
+	entrypoint []string
+	args       []string // the image's Cmd: arguments after the entrypoint
+	user       string   // uid:gid
+	arch       string
+	epoch      time.Time
+	labels     map[string]string
+}
+
+// operatorSpec is the nebula-resource image: /manager as entrypoint and
+// nebulactl beside it, run as the nonroot user.
+func operatorSpec(o buildOptions) imageSpec {
+	return imageSpec{
+		binaries:   []binary{{name: "manager", path: o.manager}, {name: "nebulactl", path: o.nebulactl}},
+		entrypoint: []string{"/manager"},
+		user:       fmt.Sprintf("%d:%d", nonrootUID, nonrootGID),
+		arch:       o.arch,
+		epoch:      o.epoch,
+		labels: map[string]string{
+			"org.opencontainers.image.title":    "nebula-resource",
+			"org.opencontainers.image.source":   "https://github.com/nebula-io/nebula-resource",
+			"org.opencontainers.image.licenses": "Apache-2.0",
+		},
+	}
+}
+
+// buildImage assembles the operator image and writes it; it returns the
+// manifest digest.
 func buildImage(o buildOptions) (v1.Hash, error) {
-	img, err := assemble(o)
+	img, err := assemble(operatorSpec(o))
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	return writeImage(img, o.ref, o.layoutDir, o.tarball)
+}
+
+// writeImage writes img as an OCI layout (when layoutDir is set) and a
+// docker-loadable tarball (when tarballPath is set), both tagged ref; it
+// returns the manifest digest.
+func writeImage(img v1.Image, ref, layoutDir, tarballPath string) (v1.Hash, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("failed to compute the image digest: %w", err)
 	}
-	if err := writeLayout(o.layoutDir, o.ref, img); err != nil {
-		return v1.Hash{}, err
-	}
-	if o.tarball != "" {
-		tag, err := name.NewTag(o.ref)
-		if err != nil {
-			return v1.Hash{}, fmt.Errorf("image reference %q is not a tag (IMG=registry/repo:tag): %w", o.ref, err)
+	if layoutDir != "" {
+		if err := writeLayout(layoutDir, ref, img); err != nil {
+			return v1.Hash{}, err
 		}
-		if err := tarball.WriteToFile(o.tarball, tag, img); err != nil {
-			return v1.Hash{}, fmt.Errorf("failed to write the image tarball %s: %w", o.tarball, err)
+	}
+	if tarballPath != "" {
+		tag, err := name.NewTag(ref)
+		if err != nil {
+			return v1.Hash{}, fmt.Errorf("image reference %q is not a tag (registry/repo:tag): %w", ref, err)
+		}
+		if err := tarball.WriteToFile(tarballPath, tag, img); err != nil {
+			return v1.Hash{}, fmt.Errorf("failed to write the image tarball %s: %w", tarballPath, err)
 		}
 	}
 	return digest, nil
 }
 
-// assemble builds the image in memory: OCI media types, one layer, nonroot
-// user, /manager as entrypoint and fixed timestamps.
-func assemble(o buildOptions) (v1.Image, error) {
-	layer, err := rootfsLayer(o.manager, o.nebulactl, o.epoch)
+// assemble builds an image in memory: OCI media types, one layer, the
+// spec's user and entrypoint, and fixed timestamps.
+func assemble(s imageSpec) (v1.Image, error) {
+	layer, err := rootfsLayer(s.binaries, s.epoch)
 	if err != nil {
 		return nil, err
 	}
+	paths := make([]string, 0, len(s.binaries)+1)
+	for _, b := range s.binaries {
+		paths = append(paths, "/"+b.name)
+	}
+	paths = append(paths, "/etc/passwd")
 	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
-	created := v1.Time{Time: o.epoch}
+	created := v1.Time{Time: s.epoch}
 	img, err := mutate.Append(base, mutate.Addendum{
 		Layer:     layer,
 		MediaType: types.OCILayer,
-		History:   v1.History{Created: created, CreatedBy: "hack/image: /manager, /nebulactl, /etc/passwd"},
+		History:   v1.History{Created: created, CreatedBy: "hack/image: " + strings.Join(paths, ", ")},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to add the layer: %w", err)
@@ -91,16 +136,13 @@ func assemble(o buildOptions) (v1.Image, error) {
 	cfg = cfg.DeepCopy()
 	cfg.Created = created
 	cfg.OS = "linux"
-	cfg.Architecture = o.arch
+	cfg.Architecture = s.arch
 	cfg.Config = v1.Config{
-		User:       fmt.Sprintf("%d:%d", nonrootUID, nonrootGID),
-		Entrypoint: []string{"/manager"},
+		User:       s.user,
+		Entrypoint: s.entrypoint,
+		Cmd:        s.args,
 		WorkingDir: "/",
-		Labels: map[string]string{
-			"org.opencontainers.image.title":    "nebula-resource",
-			"org.opencontainers.image.source":   "https://github.com/nebula-io/nebula-resource",
-			"org.opencontainers.image.licenses": "Apache-2.0",
-		},
+		Labels:     s.labels,
 	}
 	img, err = mutate.ConfigFile(img, cfg)
 	if err != nil {

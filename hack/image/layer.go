@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -45,21 +47,31 @@ type entry struct {
 	data []byte
 }
 
-// rootfsEntries lists the layer in a fixed order: the tar bytes, and so the
-// digest, depend only on the binaries. /etc/passwd names the nonroot user for
-// tools that look it up; there is no shell and no package manager.
-func rootfsEntries(manager, nebulactl []byte) []entry {
-	return []entry{
+// binary is an executable placed at the image root as /name.
+type binary struct {
+	name string // file name at the root, no slash
+	path string // where it is read from
+}
+
+// rootfsEntries lists the layer in a fixed order, sorted by path: the tar
+// bytes, and so the digest, depend only on the binaries. /etc/passwd names
+// the nonroot user for tools that look it up; there is no shell and no
+// package manager.
+func rootfsEntries(binaries map[string][]byte) []entry {
+	entries := []entry{
 		{name: "etc/", mode: 0o755, dir: true},
 		{name: "etc/group", mode: 0o644, data: []byte("root:x:0:\nnonroot:x:65532:\n")},
 		{name: "etc/passwd", mode: 0o644, data: []byte(
 			"root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")},
 		{name: "home/", mode: 0o755, dir: true},
 		{name: "home/nonroot/", mode: 0o700, uid: nonrootUID, dir: true},
-		{name: "manager", mode: 0o755, data: manager},
-		{name: "nebulactl", mode: 0o755, data: nebulactl},
 		{name: "tmp/", mode: 0o1777, dir: true},
 	}
+	for name, data := range binaries {
+		entries = append(entries, entry{name: name, mode: 0o755, data: data})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	return entries
 }
 
 // tarLayer writes entries as an uncompressed tar with every timestamp set to
@@ -95,17 +107,20 @@ func tarLayer(entries []entry, epoch time.Time) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// rootfsLayer builds the image's single OCI layer from the two binaries.
-func rootfsLayer(managerPath, nebulactlPath string, epoch time.Time) (v1.Layer, error) {
-	manager, err := os.ReadFile(managerPath)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the manager binary: %w", err)
+// rootfsLayer builds the image's single OCI layer from the binaries.
+func rootfsLayer(binaries []binary, epoch time.Time) (v1.Layer, error) {
+	contents := make(map[string][]byte, len(binaries))
+	for _, b := range binaries {
+		if _, dup := contents[b.name]; dup {
+			return nil, fmt.Errorf("two binaries named /%s", b.name)
+		}
+		data, err := os.ReadFile(b.path)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the binary for /%s: %w", b.name, err)
+		}
+		contents[b.name] = data
 	}
-	nebulactl, err := os.ReadFile(nebulactlPath)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the nebulactl binary: %w", err)
-	}
-	raw, err := tarLayer(rootfsEntries(manager, nebulactl), epoch)
+	raw, err := tarLayer(rootfsEntries(contents), epoch)
 	if err != nil {
 		return nil, err
 	}

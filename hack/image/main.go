@@ -15,13 +15,15 @@ limitations under the License.
 */
 
 // Command image builds the nebula-resource container image without a
-// container runtime (go-containerregistry), and pushes it.
+// container runtime (go-containerregistry), and pushes it; it also makes the
+// single-binary images the test cluster imports (pause, CoreDNS, workload).
 //
 //	image build -manager bin/linux/manager -nebulactl bin/linux/nebulactl -ref IMG -layout bin/image
 //	image push -layout bin/image -ref registry/repo:tag
+//	image binary -binary bin/linux/pause -ref nebula.local/pause:1 -tarball pause.tar [-arg ...]
 //
-// build prints the manifest digest (sha256:...) on stdout; push prints the
-// pushed reference pinned by digest.
+// build and binary print the manifest digest (sha256:...) on stdout; push
+// prints the pushed reference pinned by digest.
 package main
 
 import (
@@ -29,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 )
@@ -42,15 +45,17 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: image build|push [flags]")
+		return errors.New("usage: image build|binary|push [flags]")
 	}
 	switch args[0] {
 	case "build":
 		return runBuild(args[1:])
+	case "binary":
+		return runBinary(args[1:])
 	case "push":
 		return runPush(args[1:])
 	default:
-		return fmt.Errorf("unknown command %q (want build or push)", args[0])
+		return fmt.Errorf("unknown command %q (want build, binary or push)", args[0])
 	}
 }
 
@@ -83,6 +88,40 @@ func runBuild(args []string) error {
 		if err := os.WriteFile(*digestFile, []byte(digest.String()+"\n"), 0o644); err != nil {
 			return fmt.Errorf("failed to write %s: %w", *digestFile, err)
 		}
+	}
+	fmt.Println(digest.String())
+	return nil
+}
+
+func runBinary(args []string) error {
+	fs := flag.NewFlagSet("binary", flag.ContinueOnError)
+	var o binaryOptions
+	fs.StringVar(&o.binary, "binary", "", "static binary to put at the image root")
+	fs.StringVar(&o.name, "name", "", "its file name at the root (default: the binary's base name)")
+	fs.StringVar(&o.ref, "ref", "", "image reference (registry/repo:tag) recorded in the tarball and layout")
+	fs.StringVar(&o.entrypoint, "entrypoint", "", "entrypoint (default: /NAME)")
+	fs.Func("arg", "an argument after the entrypoint (the image's Cmd); repeat for more", func(v string) error {
+		o.args = append(o.args, v)
+		return nil
+	})
+	fs.StringVar(&o.user, "user", fmt.Sprintf("%d:%d", nonrootUID, nonrootGID), "numeric uid:gid the container runs as")
+	fs.StringVar(&o.arch, "arch", runtime.GOARCH, "GOARCH the binary was built for")
+	fs.StringVar(&o.layoutDir, "layout", "", "OCI layout directory to write (replaced)")
+	fs.StringVar(&o.tarball, "tarball", "", "docker-loadable tarball to write (ctr images import, docker load)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.ref == "" {
+		return errors.New("binary needs -ref registry/repo:tag")
+	}
+	epoch, err := sourceDateEpoch()
+	if err != nil {
+		return err
+	}
+	o.epoch = epoch
+	digest, err := buildBinaryImage(o)
+	if err != nil {
+		return err
 	}
 	fmt.Println(digest.String())
 	return nil

@@ -1,0 +1,66 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"strings"
+
+	"github.com/nebula-io/nebula-resource/test/cluster/workload/envlog"
+)
+
+// runEnv prints every variable whose name starts with one of the prefixes,
+// then waits for SIGTERM, as a Deployment's container does.
+//
+// It prints secret values (token, password, CA) on purpose: this is a test
+// program, and the cluster suite compares what the kubelet injected with
+// the binding Secret byte for byte. Nothing else in the project may do this.
+func runEnv(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	prefixes := fs.String("prefix", "NEBULA_", "comma-separated prefixes of the variables to print")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	env := projectedEnv(os.Environ(), strings.Split(*prefixes, ","))
+	if len(env) == 0 {
+		return errors.New("no variable starts with " + *prefixes + ": is the workload bound?")
+	}
+	if err := envlog.Write(os.Stdout, env); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// projectedEnv picks the variables of environ (KEY=VALUE) that start with
+// one of the prefixes.
+func projectedEnv(environ, prefixes []string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		for _, p := range prefixes {
+			if p != "" && strings.HasPrefix(k, p) {
+				env[k] = v
+				break
+			}
+		}
+	}
+	return env
+}
