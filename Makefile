@@ -110,8 +110,24 @@ image: ## Build the manager image (no Docker): OCI layout bin/image, tarball bin
 		-digest-file $(LOCALBIN)/image.digest
 
 .PHONY: cluster-images
-cluster-images: ## Build the test cluster's image tarballs (operator, pause, CoreDNS, workload) into bin/cluster-images for ctr import.
+cluster-images: manifests envtest ## Build the test cluster's image tarballs (operator, pause, CoreDNS, workload) and install.yaml into bin/cluster-images.
 	bash hack/cluster-images.sh $(LOCALBIN)/cluster-images
+
+.PHONY: cluster-deps
+cluster-deps: ## Check (and as root, install) what a node of the test cluster runs: containerd, runc, CNI plugins, iptables, conntrack.
+	bash hack/check-deps.sh cluster
+
+.PHONY: cluster-bins
+cluster-bins: ## Build (or reuse) what a node runs: kubelet, kube-scheduler, kube-proxy beside the control plane (hack/setup-envtest.sh --node).
+	bash hack/setup-envtest.sh --node >/dev/null
+
+.PHONY: cluster
+cluster: cluster-deps cluster-bins cluster-images ## Run a one-node cluster on this machine until Ctrl-C (root; docs/cluster.md), then tear it down.
+	go run ./hack/cluster -bin-dir $(ENVTEST_ASSETS) -images $(LOCALBIN)/cluster-images
+
+.PHONY: test-cluster
+test-cluster: cluster-deps cluster-bins helm cluster-images ## Install the operator (Helm chart, install.yaml) into a one-node cluster on this machine and run the platform team's scenarios as Pods (root).
+	go test -tags cluster -count=1 -timeout $(TEST_TIMEOUT) ./test/cluster/... -ginkgo.v
 
 .PHONY: image-push
 image-push: image ## Push the image to IMG (registry/repo:tag) with your docker/crane login (IMAGE_PUSH_FLAGS=-insecure for HTTP).

@@ -9,7 +9,7 @@
 # runs as root or with passwordless sudo; otherwise it stops at once and
 # names the one command to run.
 #
-#   hack/check-deps.sh dev|test
+#   hack/check-deps.sh dev|test|cluster
 set -euo pipefail
 
 purpose="${1:-test}"
@@ -37,9 +37,9 @@ fi
 if "${can_install}" && command -v apt-get >/dev/null 2>&1; then
   echo "check-deps: make ${purpose} needs ${what}; installing through hack/ci-deps.sh..." >&2
   if [ "$(id -u)" -eq 0 ]; then
-    exec bash "${here}/ci-deps.sh"
+    exec bash "${here}/ci-deps.sh" "${purpose}"
   fi
-  exec sudo -n bash "${here}/ci-deps.sh"
+  exec sudo -n bash "${here}/ci-deps.sh" "${purpose}"
 fi
 
 {

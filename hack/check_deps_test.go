@@ -176,6 +176,12 @@ func TestCheckDepsStopsAtOnceWithTheCommandToRun(t *testing.T) {
 			want: []string{"redis-server", "package manager", "NEBULA_REDIS_BIN_DIR"}, mustNot: []string{installCommand},
 		},
 		{
+			name: "make test-cluster on a machine without a node's packages", purpose: "cluster",
+			setup: func(m *machine) { m.installPostgres(); m.installRedis() },
+			want: []string{"containerd", "runc", "containernetworking-plugins", "iptables", "conntrack", "iproute2", installCommand, "make cluster"},
+			mustNot: []string{"redis-server", "postgresql"},
+		},
+		{
 			name: "make dev without curl", purpose: "dev",
 			setup: func(m *machine) { m.installPostgres(); m.installRedis() },
 			want:  []string{"curl", installCommand}, mustNot: []string{"redis-server", "postgresql"},

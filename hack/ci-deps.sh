@@ -2,9 +2,10 @@
 # Copyright 2026 The nebula-resource Authors.
 # SPDX-License-Identifier: Apache-2.0
 #
-# Installs what `make test` and `make dev` need on a Debian machine and the
-# machine lacks: PostgreSQL's server binaries (initdb, postgres), redis-server
-# and curl. Idempotent and non-interactive; says what it does. Called by
+# Installs what `make test`, `make dev` and `make test-cluster` need on a
+# Debian machine and the machine lacks: PostgreSQL's server binaries (initdb,
+# postgres), redis-server, curl, and what a node of the test cluster runs
+# (containerd, runc, the CNI plugins, iptables, conntrack, iproute2). Idempotent and non-interactive; says what it does. Called by
 # .ci/run, and by hack/check-deps.sh (first step of `make dev` and `make
 # test`) when it runs as root or with passwordless sudo; otherwise a
 # developer runs it with sudo. It never starts a system-wide service: the
@@ -18,7 +19,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=hack/lib/system-deps.sh
 . "${here}/lib/system-deps.sh"
 
-mapfile -t packages < <(missing_packages dev)
+# The purpose decides what is needed (hack/lib/system-deps.sh): .ci/run
+# wants everything (cluster); hack/check-deps.sh passes its own.
+purpose="${1:-cluster}"
+mapfile -t packages < <(missing_packages "${purpose}")
 if pg_bindir=$(find_pg_bindir); then
   log "PostgreSQL found in $pg_bindir ($("$pg_bindir/postgres" --version))"
 fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the images the one-node test cluster runs, as docker tarballs for
-# `ctr -n k8s.io images import` (nothing can be pulled from a registry here):
+# Builds the images the one-node test cluster runs, as tarballs for
+# `ctr -n k8s.io images import` (nothing can be pulled from a registry here),
+# and OUTDIR/install.yaml, the release manifest pinned to the operator's digest:
 #
-#   nebula.local/nebula-resource:dev   the operator (hack/image build, as make image)
+#   nebula.local/nebula-resource:dev   the operator (hack/image build, as make image; an OCI layout tar)
 #   nebula.local/pause:1               containerd's sandbox image (hack/cluster/pause)
 #   nebula.local/coredns:<version>     cluster DNS (hack/coredns, cached by hack/build-coredns.sh)
 #   nebula.local/nebula-workload:dev   the cluster suite's Pod program (test/cluster/workload)
@@ -51,7 +52,14 @@ workload_ref="nebula.local/nebula-workload:dev"
 operator() {
   bash "${root}/hack/build-static.sh" "${work}/linux"
   image build -manager "${work}/linux/manager" -nebulactl "${work}/linux/nebulactl" -arch "${GOARCH}" \
-    -ref "${operator_ref}" -layout "${work}/operator-layout" -tarball "${out}/nebula-resource.tar"
+    -ref "${operator_ref}" -layout "${work}/operator-layout" -digest-file "${work}/operator.digest"
+  # The OCI layout itself, not a docker tarball: ctr imports its manifest
+  # unchanged, so the digest dist/install.yaml pins (make build-installer
+  # builds the same bytes) is the one containerd holds.
+  tar -C "${work}/operator-layout" -cf "${out}/nebula-resource.tar" .
+  # The release manifest of exactly this image, for the suite's install
+  # from install.yaml (dist/ stays the user's).
+  bash "${root}/hack/build-installer.sh" "${operator_ref%:*}@$(cat "${work}/operator.digest")" "${out}" >/dev/null
 }
 pause() {
   static_build "${work}/pause" ./hack/cluster/pause

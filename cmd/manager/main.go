@@ -112,6 +112,10 @@ func newFlagSet(o *options) *flag.FlagSet {
 }
 
 func main() {
+	run := run
+	if len(os.Args) > 1 && os.Args[1] == "uninstall" {
+		run = func(args []string) error { return runUninstall(args[1:]) }
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "manager: %v\n", err)
 		os.Exit(1)

@@ -55,13 +55,25 @@ find_redis() {
 }
 
 # missing_packages prints, one a line, the Debian packages that provide what
-# is missing: postgresql and redis-server for everything, and curl for
-# `make dev` (its readiness checks and the commands it prints use it).
+# is missing: postgresql and redis-server for everything, curl for `make dev`
+# (its readiness checks and the commands it prints use it), and for
+# `make test-cluster` (purpose "cluster") what a node runs: containerd and
+# ctr, runc, the CNI plugins, iptables, conntrack and ip.
 missing_packages() {
   local purpose="${1:-test}"
   find_pg_bindir >/dev/null || echo postgresql
   find_redis >/dev/null || echo redis-server
-  if [ "$purpose" = dev ] && ! command -v curl >/dev/null 2>&1; then echo curl; fi
+  if [ "$purpose" = dev ] || [ "$purpose" = cluster ]; then
+    command -v curl >/dev/null 2>&1 || echo curl
+  fi
+  if [ "$purpose" = cluster ]; then
+    command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 || echo containerd
+    command -v runc >/dev/null 2>&1 || echo runc
+    [ -x "$system_root/usr/lib/cni/bridge" ] || echo containernetworking-plugins
+    command -v iptables >/dev/null 2>&1 || echo iptables
+    command -v conntrack >/dev/null 2>&1 || echo conntrack
+    command -v ip >/dev/null 2>&1 || echo iproute2
+  fi
   return 0
 }
 

@@ -52,12 +52,17 @@ const (
 // no slot is held twice, and a new acquire is granted by the new leader
 // within the election's lease duration plus 2 s of the delete.
 func specFailover(ctx SpecContext) {
+	// The Deployment first: a binding that selects Deployments is Ready
+	// once one matches. Its first Pods fail until the projection rolls out.
+	kubectl(ctx, fmt.Sprintf(holdersDeploymentYAML, teamNamespace, holderCount, workloadImage), "apply", "-f", "-")
 	kubectl(ctx, fmt.Sprintf(dynamicBindingYAML, teamNamespace, holdersBinding, "apps/v1", "Deployment", "holders", holderCount+1), "apply", "-f", "-")
 	expectBindingReady(ctx, holdersBinding)
-	kubectl(ctx, fmt.Sprintf(holdersDeploymentYAML, teamNamespace, holderCount, workloadImage), "apply", "-f", "-")
 
 	acquiredBy := map[string]workloadEvent{}
 	Eventually(func(g Gomega) {
+		d, err := clientset.AppsV1().Deployments(teamNamespace).Get(ctx, "holders", metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(rolledOut(d)).To(BeTrue(), "the projected holders are rolled out")
 		pods := podsOf(ctx, teamNamespace, "app=holder")
 		g.Expect(pods).To(HaveLen(holderCount))
 		for _, p := range pods {

@@ -40,9 +40,9 @@ const (
 )
 
 func specInstallManifest(ctx SpecContext) {
-	manifest := filepath.Join(root, "dist", "install.yaml")
+	manifest := filepath.Join(lc.Options().ImagesDir, "install.yaml")
 	_, err := os.Stat(manifest)
-	Expect(err).NotTo(HaveOccurred(), "dist/install.yaml: run make build-installer IMG=%s", operatorImage)
+	Expect(err).NotTo(HaveOccurred(), "no install.yaml beside the images: run make cluster-images")
 	kubectl(ctx, "", "apply", "--server-side", "-f", manifest)
 	expectManagerUp(ctx, manifestSelector, "nebula-resource-lease-api", "nebula-resource-webhook-service")
 

@@ -25,7 +25,6 @@ limitations under the License.
 package cluster
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,6 +37,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/testservers"
@@ -59,7 +60,6 @@ var (
 	clientset kubernetes.Interface
 	k8s       client.Client
 	pg        *testservers.Postgres
-	suiteCtx  context.Context
 )
 
 func TestCluster(t *testing.T) {
@@ -68,7 +68,7 @@ func TestCluster(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	suiteCtx = context.Background()
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	var err error
 	root, err = filepath.Abs(filepath.Join("..", ".."))
 	Expect(err).NotTo(HaveOccurred())

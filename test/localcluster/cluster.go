@@ -170,7 +170,9 @@ func (c *Cluster) Stop() error {
 		errs = append(errs, c.machine.restore())
 		c.machine = nil
 	}
-	if !c.opts.KeepDir {
+	// On an error the directory stays: its saved machine state lets Clean
+	// (or the next Start) finish the job.
+	if !c.opts.KeepDir && errors.Join(errs...) == nil {
 		if err := unmountUnder(c.opts.Dir); err != nil {
 			errs = append(errs, err)
 		} else if err := os.RemoveAll(c.opts.Dir); err != nil {
@@ -199,11 +201,15 @@ func Clean(opts Options) error {
 	if m != nil {
 		errs = append(errs, m.restore())
 	}
-	errs = append(errs, unmountUnder(opts.Dir))
-	if err := os.RemoveAll(opts.Dir); err != nil {
-		errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		// Keep the directory: its saved machine state lets the next Clean
+		// finish the job.
+		return err
 	}
-	return errors.Join(errs...)
+	if err := unmountUnder(opts.Dir); err != nil {
+		return err
+	}
+	return os.RemoveAll(opts.Dir)
 }
 
 // cleanMachine removes what the node's processes leave behind once they

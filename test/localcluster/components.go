@@ -208,8 +208,34 @@ func (c *Cluster) startContainerd(ctx context.Context) error {
 		return err
 	}
 	for _, img := range images {
-		if err := c.ctr("images", "import", "--no-unpack=false", img); err != nil {
+		if err := c.ctr("images", "import", img); err != nil {
 			return fmt.Errorf("import %s: %w", img, err)
+		}
+	}
+	return c.tagDigests()
+}
+
+// tagDigests gives every imported repo:tag image its repo@digest name too,
+// as a pull from a registry does: the CRI plugin finds an image by the
+// names containerd holds, and manifests pin images by digest.
+func (c *Cluster) tagDigests() error {
+	out, err := exec.Command("ctr", "--address", c.opts.containerdSocket(), "--namespace", "k8s.io", "images", "list").Output()
+	if err != nil {
+		return fmt.Errorf("list images: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n")[1:] {
+		fields := strings.Fields(line)
+		if len(fields) < 3 || strings.Contains(fields[0], "@") || strings.HasPrefix(fields[0], "sha256:") ||
+			!strings.HasPrefix(fields[2], "sha256:") {
+			continue
+		}
+		ref := fields[0]
+		repo := ref
+		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+			repo = ref[:i]
+		}
+		if err := c.ctr("images", "tag", "--force", ref, repo+"@"+fields[2]); err != nil {
+			return fmt.Errorf("tag %s by digest: %w", ref, err)
 		}
 	}
 	return nil

@@ -24,8 +24,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // outsidePaths are the places the kubelet, containerd and the CNI plugins
@@ -150,6 +152,19 @@ func removeCgroupTree(root string) error {
 		return nil
 	})
 	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+	// Containers whose shim was killed still run in the tree, and a
+	// cgroup with processes cannot be removed.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids := cgroupProcs(dirs)
+		if len(pids) == 0 || time.Now().After(deadline) {
+			break
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	var last error
 	for _, d := range dirs {
 		if err := syscall.Rmdir(d); err != nil && !errors.Is(err, syscall.ENOENT) {
@@ -157,6 +172,22 @@ func removeCgroupTree(root string) error {
 		}
 	}
 	return last
+}
+
+func cgroupProcs(dirs []string) []int {
+	var pids []int
+	for _, d := range dirs {
+		data, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
 }
 
 // unmountUnder unmounts every mount point at or below dir, deepest first:

@@ -35,6 +35,7 @@ import (
 func runEnv(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("env", flag.ContinueOnError)
 	prefixes := fs.String("prefix", "NEBULA_", "comma-separated prefixes of the variables to print")
+	postgres := fs.Bool("postgres", false, "then connect to the Static claim's Postgres member (first prefix's HOST, PORT, USERNAME, PASSWORD) and print a \"queried\" line")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,6 +45,18 @@ func runEnv(ctx context.Context, args []string) error {
 	}
 	if err := envlog.Write(os.Stdout, env); err != nil {
 		return err
+	}
+	if *postgres {
+		prefix, _, _ := strings.Cut(*prefixes, ",")
+		claim, err := staticClaim(prefix)
+		if err != nil {
+			return err
+		}
+		user, result, err := queryPostgres(ctx, claim, prefix)
+		if err != nil {
+			return err
+		}
+		emit("queried", claim, func(e *event) { e.User, e.Result = user, result })
 	}
 	<-ctx.Done()
 	return nil

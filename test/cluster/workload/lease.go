@@ -115,6 +115,7 @@ func runLeaseOnce(ctx context.Context, args []string) error {
 	if err := l.Close(); err != nil {
 		return errors.Join(queryErr, fmt.Errorf("failed to release lease %s: %w", l.ID, err))
 	}
+	emit("released", l.Lease, nil)
 	return queryErr
 }
 

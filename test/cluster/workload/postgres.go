@@ -56,3 +56,18 @@ func queryPostgres(ctx context.Context, l leaseapi.Lease, prefix string) (user s
 	}
 	return user, result, nil
 }
+
+// staticClaim describes the member a Static binding holds from its env:
+// <prefix>MEMBER, HOST, PORT, and the database named in <prefix>URI.
+func staticClaim(prefix string) (leaseapi.Lease, error) {
+	port, err := strconv.Atoi(os.Getenv(prefix + "PORT"))
+	if err != nil || os.Getenv(prefix+"HOST") == "" {
+		return leaseapi.Lease{}, fmt.Errorf("no Static claim in the env (%sHOST, %sPORT): is the binding Static?", prefix, prefix)
+	}
+	database := "postgres"
+	if u, err := url.Parse(os.Getenv(prefix + "URI")); err == nil && len(u.Path) > 1 {
+		database = u.Path[1:]
+	}
+	return leaseapi.Lease{Member: os.Getenv(prefix + "MEMBER"), Host: os.Getenv(prefix + "HOST"), Port: port,
+		Attributes: map[string]string{"database": database}}, nil
+}
