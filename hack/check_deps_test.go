@@ -177,8 +177,8 @@ func TestCheckDepsStopsAtOnceWithTheCommandToRun(t *testing.T) {
 		},
 		{
 			name: "make test-cluster on a machine without a node's packages", purpose: "cluster",
-			setup: func(m *machine) { m.installPostgres(); m.installRedis() },
-			want: []string{"containerd", "runc", "containernetworking-plugins", "iptables", "conntrack", "iproute2", installCommand, "make cluster"},
+			setup:   func(m *machine) { m.installPostgres(); m.installRedis() },
+			want:    []string{"containerd", "runc", "containernetworking-plugins", "iptables", "conntrack", "iproute2", installCommand, "make cluster"},
 			mustNot: []string{"redis-server", "postgresql"},
 		},
 		{
