@@ -127,7 +127,7 @@ cluster: cluster-deps cluster-bins cluster-images ## Run a one-node cluster on t
 
 .PHONY: test-cluster
 test-cluster: cluster-deps cluster-bins helm cluster-images ## Install the operator (Helm chart, install.yaml) into a one-node cluster on this machine and run the platform team's scenarios as Pods (root).
-	go test -tags cluster -count=1 -timeout $(TEST_TIMEOUT) ./test/cluster/... -ginkgo.v
+	go test -tags cluster -count=1 -timeout $(TEST_TIMEOUT) -v ./test/cluster/ -ginkgo.v
 
 .PHONY: image-push
 image-push: image ## Push the image to IMG (registry/repo:tag) with your docker/crane login (IMAGE_PUSH_FLAGS=-insecure for HTTP).
