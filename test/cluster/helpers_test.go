@@ -123,6 +123,7 @@ type workloadEvent struct {
 	Event     string    `json:"event"`
 	Lease     string    `json:"lease"`
 	Member    string    `json:"member"`
+	Address   string    `json:"address"`
 	Slot      int       `json:"slot"`
 	Code      string    `json:"code"`
 	Error     string    `json:"error"`

@@ -109,6 +109,7 @@ func envOr(key, def string) string {
 
 // A platform team's day, in order: each step builds on the one before.
 var _ = Describe("a platform team's day in a real cluster", Ordered, func() {
+	It("keeps pod traffic on this machine: Services, DNS and the host answer, the outside does not", specTrafficStaysLocal, SpecTimeout(2*time.Minute))
 	It("installs from dist/install.yaml: both replicas Ready, Services with endpoints", specInstallManifest, SpecTimeout(5*time.Minute))
 	It("installs with the Helm chart; a Postgres pool is Ready with its members", specInstallHelm, SpecTimeout(5*time.Minute))
 	It("projects a bound Deployment: its Pods see the binding Secret as env", specDeploymentEnv, SpecTimeout(4*time.Minute))

@@ -131,3 +131,25 @@ func hasAddress(ip net.IP) bool {
 	}
 	return false
 }
+
+// EgressDrops is how many packets the egress rule has dropped: pod
+// traffic that would have left the machine.
+func EgressDrops(bridge string) (int, error) {
+	if bridge == "" {
+		bridge = "nebula0"
+	}
+	out, err := exec.Command("iptables", "-w", "-t", "mangle", "-L", "FORWARD", "-v", "-x", "-n").Output()
+	if err != nil {
+		return 0, fmt.Errorf("read the mangle FORWARD counters: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 0 && strings.Contains(line, ruleComment) && strings.Contains(line, bridge) {
+			var n int
+			if _, err := fmt.Sscanf(fields[0], "%d", &n); err == nil {
+				return n, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("no egress rule for %s in the mangle FORWARD chain", bridge)
+}

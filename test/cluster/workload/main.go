@@ -21,6 +21,7 @@ limitations under the License.
 //	workload env [-prefix NEBULA_]        print the projected env, then sleep until SIGTERM
 //	workload lease-once [-prefix NEBULA_] acquire, query Postgres, release, exit
 //	workload hold [-prefix NEBULA_]       acquire, renew until SIGTERM, release
+//	workload dial HOST:PORT...            try a TCP connection to each, print the outcome, sleep
 //
 // lease-once and hold print JSON lines on stdout (see event); every failure
 // ends the program with a message on stderr and a non-zero status.
@@ -44,7 +45,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: workload env|lease-once|hold [flags]")
+		return errors.New("usage: workload env|lease-once|hold|dial [flags]")
 	}
 	// The kubelet stops a container with SIGTERM: env and hold end there,
 	// lease-once gives its lease back before it exits.
@@ -57,7 +58,9 @@ func run(args []string) error {
 		return runLeaseOnce(ctx, args[1:])
 	case "hold":
 		return runHold(ctx, args[1:])
+	case "dial":
+		return runDial(ctx, args[1:])
 	default:
-		return fmt.Errorf("unknown command %q (want env, lease-once or hold)", args[0])
+		return fmt.Errorf("unknown command %q (want env, lease-once, hold or dial)", args[0])
 	}
 }
