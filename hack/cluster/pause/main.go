@@ -36,6 +36,8 @@ func main() {
 	}
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	// An orphan that exited before Notify sent a SIGCHLD nobody received.
+	reapChildren()
 	for sig := range signals {
 		if sig != syscall.SIGCHLD {
 			fmt.Fprintf(os.Stderr, "pause: shutting down, got signal %v\n", sig)
