@@ -70,18 +70,20 @@ done < "${list}"
 
 run() { "${ctr[@]}" run --rm --snapshotter overlayfs "$@"; }
 
-# wait_running ID: the task runs, and its process catches SIGTERM.
-task_pid() { "${ctr[@]}" task ls | awk -v id="$1" '$1 == id && $3 == "RUNNING" {print $2}'; }
+# wait_running ID LOG LINE: the task runs and has printed LINE, which each
+# program prints once its SIGTERM handler is in place (before, the Go runtime
+# would end it with status 2); prints the task's PID.
 wait_running() {
   local pid=""
   for _ in $(seq 100); do
-    pid="$(task_pid "$1")"
-    if [ -n "${pid}" ] && [ $(( 0x$(awk '/^SigCgt:/ {print $2}' "/proc/${pid}/status") & (1 << 14) )) -ne 0 ]; then
+    pid="$("${ctr[@]}" task ls | awk -v id="$1" '$1 == id && $3 == "RUNNING" {print $2}')"
+    if [ -n "${pid}" ] && grep -qx -- "$3" "$2"; then
       echo "${pid}"; return 0
     fi
     sleep 0.1
   done
-  die "$1 did not start (or never handled SIGTERM)"
+  cat "$2" >&2
+  die "$1 did not start"
 }
 
 # stop_check ID RUNPID: SIGTERM ends the task with status 0.
@@ -93,7 +95,7 @@ stop_check() {
 pause_ref="$(ref_of pause)"
 run "${pause_ref}" check-pause >"${dir}/pause.log" 2>&1 &
 runner=$!
-pid="$(wait_running check-pause)"
+pid="$(wait_running check-pause "${dir}/pause.log" "pause: waiting for signals")"
 uid="$(awk '/^Uid:/ {print $2}' "/proc/${pid}/status")"
 [ "${uid}" = 65532 ] || die "pause runs as uid ${uid}, want 65532"
 stop_check check-pause "${runner}"
@@ -102,7 +104,7 @@ log "pause: ran as uid 65532, exited 0 on SIGTERM"
 workload_ref="$(ref_of nebula-workload)"
 run --env NEBULA_CHECK='a b=c' --env OTHER=x "${workload_ref}" check-workload /workload env >"${dir}/workload.log" 2>&1 &
 runner=$!
-wait_running check-workload >/dev/null
+wait_running check-workload "${dir}/workload.log" "--- env end ---" >/dev/null
 stop_check check-workload "${runner}"
 grep -qx 'NEBULA_CHECK="a b=c"' "${dir}/workload.log" && ! grep -q OTHER "${dir}/workload.log" \
   || { cat "${dir}/workload.log" >&2; die "workload env printed the wrong variables"; }
