@@ -132,6 +132,23 @@ func command(bin string, env map[string]string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startHold starts `workload hold` for a lease of duration and returns its
+// events as they come.
+func startHold(t *testing.T, bin string, env map[string]string, duration string) (*exec.Cmd, <-chan event) {
+	t.Helper()
+	cmd := command(bin, env, "hold", "-duration", duration)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, events(t, stdout)
+}
+
 // events reads the JSON lines of a running workload as they come.
 func events(t *testing.T, stdout io.Reader) <-chan event {
 	t.Helper()
@@ -282,16 +299,7 @@ func TestLeaseOnceFailsClearly(t *testing.T) {
 func TestHoldRenewsAtAThirdOfTheDurationAndReleasesOnSIGTERM(t *testing.T) {
 	bin := buildWorkload(t)
 	s := startStack(t)
-	cmd := command(bin, s.env, "hold", "-duration", "1500ms")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ch := events(t, stdout)
+	cmd, ch := startHold(t, bin, s.env, "1500ms")
 	acquired := next(t, ch, "acquired")
 	if acquired.Member != "primary" || acquired.Lease == "" {
 		t.Fatalf("acquired %+v", acquired)
@@ -331,15 +339,7 @@ func TestHoldRenewsAtAThirdOfTheDurationAndReleasesOnSIGTERM(t *testing.T) {
 func TestHoldReportsARenewalAnsweredNotFoundAndFails(t *testing.T) {
 	bin := buildWorkload(t)
 	s := startStack(t)
-	cmd := command(bin, s.env, "hold", "-duration", "3s")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ch := events(t, stdout)
+	cmd, ch := startHold(t, bin, s.env, "3s")
 	acquired := next(t, ch, "acquired")
 	// Someone else with the binding's token gives the lease back, as a
 	// lease table that lost it would answer.
