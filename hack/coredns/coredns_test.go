@@ -231,9 +231,30 @@ func TestCoreDNSAnswersClusterNamesAndNothingElse(t *testing.T) {
 	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].(*dns.PTR).Ptr != "db.team.svc.cluster.local." {
 		t.Errorf("PTR of %s: %s, want db.team.svc.cluster.local.", clusterIP, r)
 	}
-	for _, name := range []string{"missing.team.svc.cluster.local", "example.com", "db.team"} {
+	for _, name := range []string{"late.team.svc.cluster.local", "example.com", "db.team"} {
 		if r := query(t, server, name, dns.TypeA); r.Rcode != dns.RcodeNameError || len(r.Answer) != 0 {
 			t.Errorf("%s A: %s, want NXDOMAIN answered here", name, r)
 		}
+	}
+
+	// Denials are not cached: a Service created after a lookup of its name
+	// resolves as soon as CoreDNS sees it.
+	late, err := cs.CoreV1().Services("team").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "late"},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.Now()
+	for {
+		r := query(t, server, "late.team.svc.cluster.local", dns.TypeA)
+		if r.Rcode == dns.RcodeSuccess && len(r.Answer) == 1 && r.Answer[0].(*dns.A).A.String() == late.Spec.ClusterIP {
+			break
+		}
+		if time.Since(created) > 3*time.Second { // a cached denial would last 5s (ttl 5)
+			t.Fatalf("late.team.svc.cluster.local still answers %s 3s after its Service was created", r)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
