@@ -196,14 +196,12 @@ func exitCode(err error) int {
 	return 0
 }
 
-func TestEnvPrintsTheProjectedVariablesAndWaitsForSIGTERM(t *testing.T) {
-	bin := buildWorkload(t)
-	env := map[string]string{
-		"NEBULA_TOKEN": "t0k3n", "NEBULA_CA_CERT": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-		"PG_PASSWORD": "s3cret=x", "UNRELATED": "not printed",
-	}
-	cmd := command(bin, env, "env", "-prefix", "NEBULA_,PG_")
-	var stdout bytes.Buffer
+// runEnvUntilSIGTERM runs `workload env` with env and args, reads the block it prints,
+// checks that it keeps running (a Deployment's container) until SIGTERM and
+// then exits 0, and returns what the block says.
+func runEnvUntilSIGTERM(t *testing.T, bin string, env map[string]string, args ...string) map[string]string {
+	t.Helper()
+	cmd := command(bin, env, append([]string{"env"}, args...)...)
 	stdoutPipe, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -211,6 +209,7 @@ func TestEnvPrintsTheProjectedVariablesAndWaitsForSIGTERM(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var stdout strings.Builder
 	sc := bufio.NewScanner(stdoutPipe)
 	for sc.Scan() {
 		stdout.WriteString(sc.Text() + "\n")
@@ -218,21 +217,45 @@ func TestEnvPrintsTheProjectedVariablesAndWaitsForSIGTERM(t *testing.T) {
 			break
 		}
 	}
-	got, err := envlog.Parse(stdout.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := maps.Clone(env)
-	delete(want, "UNRELATED")
-	if !maps.Equal(got, want) {
-		t.Errorf("printed %q, want %q", got, want)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		t.Fatalf("env ended by itself (%v) after printing; want it to wait for SIGTERM", err)
+	case <-time.After(300 * time.Millisecond):
 	}
 	// The block is printed after the SIGTERM handler is installed.
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := <-exited; err != nil {
 		t.Fatalf("env after SIGTERM: %v, want status 0", err)
+	}
+	got, err := envlog.Parse(stdout.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestEnvPrintsTheProjectedVariablesAndWaitsForSIGTERM(t *testing.T) {
+	bin := buildWorkload(t)
+	env := map[string]string{
+		"NEBULA_TOKEN": "t0k3n", "NEBULA_CA_CERT": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+		"PG_PASSWORD": "s3cret=x", "UNRELATED": "not printed",
+	}
+	got := runEnvUntilSIGTERM(t, bin, env, "-prefix", "NEBULA_,PG_")
+	want := maps.Clone(env)
+	delete(want, "UNRELATED")
+	if !maps.Equal(got, want) {
+		t.Errorf("printed %q, want %q", got, want)
+	}
+}
+
+func TestEnvOfAnUnprojectedContainerIsEmptyAndWaits(t *testing.T) {
+	bin := buildWorkload(t)
+	if got := runEnvUntilSIGTERM(t, bin, map[string]string{"OTHER": "x"}); len(got) != 0 {
+		t.Errorf("printed %q, want an empty block", got)
 	}
 }
 
