@@ -43,7 +43,14 @@ func main() {
 	flag.StringVar(&opts.ImagesDir, "images", "", "directory of image tarballs to import (hack/cluster-images.sh)")
 	flag.BoolVar(&opts.KeepDir, "keep", false, "keep the cluster's directory (logs) after teardown")
 	clean := flag.Bool("clean", false, "only remove what an earlier run left behind, then exit")
+	corefile := flag.String("corefile", "hack/coredns/Corefile", "cluster DNS configuration")
 	flag.Parse()
+	raw, err := os.ReadFile(*corefile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cluster:", err)
+		os.Exit(1)
+	}
+	opts.Corefile = string(raw)
 	opts.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}

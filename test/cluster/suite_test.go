@@ -72,7 +72,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	var err error
 	root, err = filepath.Abs(filepath.Join("..", ".."))
 	Expect(err).NotTo(HaveOccurred())
+	corefile, err := os.ReadFile(filepath.Join(root, "hack", "coredns", "Corefile"))
+	Expect(err).NotTo(HaveOccurred())
 	opts := localcluster.Options{
+		Corefile:  string(corefile),
 		BinDir:    envOr("NEBULA_CLUSTER_BIN_DIR", filepath.Join(root, "bin", "k8s", "1.37.2")),
 		ImagesDir: envOr("NEBULA_CLUSTER_IMAGES", filepath.Join(root, "bin", "cluster-images")),
 		KeepDir:   os.Getenv("NEBULA_CLUSTER_KEEP") != "",

@@ -55,6 +55,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	if opts.Corefile == "" {
+		return nil, errors.New("no Corefile: pass the contents of hack/coredns/Corefile")
+	}
 	if os.Geteuid() != 0 {
 		return nil, errors.New("a local cluster needs root (network namespaces, mounts, iptables, cgroups)")
 	}

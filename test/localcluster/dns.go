@@ -31,22 +31,6 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// corefile serves cluster.local from the API and nothing else: a name
-// outside the cluster gets no answer from any resolver outside this
-// machine. CoreDNS listens on an unprivileged port so that it runs as a
-// non-root user without capabilities; the Service maps 53 to it.
-const corefile = `.:1053 {
-    errors
-    health :8080
-    ready :8181
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-    }
-    cache 30
-}
-`
-
 func (c *Cluster) startDNS(ctx context.Context) error {
 	image := c.opts.CoreDNSImage
 	if image == "" {
@@ -95,7 +79,7 @@ func (c *Cluster) startDNS(ctx context.Context) error {
 		func(ctx context.Context) error {
 			_, err := c.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
 				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-				Data:       map[string]string{"Corefile": corefile}}, metav1.CreateOptions{})
+				Data:       map[string]string{"Corefile": c.opts.Corefile}}, metav1.CreateOptions{})
 			return err
 		},
 		func(ctx context.Context) error {

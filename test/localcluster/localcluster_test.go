@@ -85,7 +85,7 @@ func TestDefaultsNameTheMissingBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	o := Options{BinDir: dir}
+	o := Options{BinDir: dir, Corefile: ".:1053 {}"}
 	err := o.defaults()
 	if err == nil || !strings.Contains(err.Error(), "kube-proxy") || !strings.Contains(err.Error(), "setup-envtest.sh --node") {
 		t.Fatalf("defaults() = %v, want an error naming kube-proxy and the command that builds it", err)

@@ -64,6 +64,9 @@ type Options struct {
 	// CoreDNSImage is the CoreDNS image to run; empty means the imported
 	// image whose name starts with nebula.local/coredns.
 	CoreDNSImage string
+	// Corefile is cluster DNS's configuration (hack/coredns/Corefile: it
+	// listens on 1053, answers cluster.local from the API and nothing else).
+	Corefile string
 	// Logf reports progress; nil means silent.
 	Logf func(format string, args ...any)
 }

@@ -19,7 +19,6 @@ package main
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,22 +29,32 @@ import (
 	"time"
 )
 
-// startPause builds this program and starts it as PID 1 of a new PID
-// namespace, as containerd starts a pod sandbox (needs root, as the
-// cluster does).
+// TestMain lets the test binary be pause itself: startPause runs it again
+// with runAsPause set, so no separate build (and no Go toolchain for the
+// user the test runs as) is needed.
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsPause) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+const runAsPause = "NEBULA_PAUSE_TEST_RUN_MAIN"
+
+// startPause starts pause as PID 1 of a new PID namespace, as containerd
+// starts a pod sandbox. Not as root, the PID namespace belongs to a new user
+// namespace in which the caller is root.
 func startPause(t *testing.T) *exec.Cmd {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("this test starts pause in a new PID namespace and needs root (the test cluster does too)")
-	}
-	bin := filepath.Join(t.TempDir(), "pause")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), runAsPause+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	if os.Geteuid() != 0 {
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting pause in a new PID namespace: %v", err)
@@ -55,6 +64,16 @@ func startPause(t *testing.T) *exec.Cmd {
 		_, _ = cmd.Process.Wait()
 	})
 	return cmd
+}
+
+// nsenterArgs are nsenter's flags to run a command in pause's PID namespace
+// (through its user namespace when not root).
+func nsenterArgs(pid int) []string {
+	args := []string{"-t", strconv.Itoa(pid), "-p"}
+	if os.Geteuid() != 0 {
+		args = append(args, "-U", "--preserve-credentials")
+	}
+	return args
 }
 
 // childrenOf lists the processes whose parent is pid, with their state
@@ -99,8 +118,8 @@ func TestPauseReapsOrphansOfItsNamespace(t *testing.T) {
 	// sh runs inside pause's PID namespace and exits at once, leaving its
 	// background sleep to the namespace's init: pause. The sleep must not
 	// hold our output pipe, or nsenter's output would end only with it.
-	orphan := exec.Command("nsenter", "-t", strconv.Itoa(pause.Process.Pid), "-p", "--",
-		"/bin/sh", "-c", "sleep 2 >/dev/null 2>&1 & exit 0")
+	args := append(nsenterArgs(pause.Process.Pid), "--", "/bin/sh", "-c", "sleep 2 >/dev/null 2>&1 & exit 0")
+	orphan := exec.Command("nsenter", args...)
 	if out, err := orphan.CombinedOutput(); err != nil {
 		t.Fatalf("nsenter: %v\n%s", err, out)
 	}
@@ -130,29 +149,26 @@ func TestPauseReapsOrphansOfItsNamespace(t *testing.T) {
 	}
 }
 
-// waitCatches waits until process pid has a handler for sig (the SigCgt
-// mask in /proc/PID/status).
-func waitCatches(t *testing.T, pid int, sig syscall.Signal) {
+// orphanAndWaitReaped leaves a short-lived orphan to pause and waits until
+// pause has no child left: it reaps, so it has installed its handlers (a Go
+// program catches every signal from its start, so /proc tells nothing).
+func orphanAndWaitReaped(t *testing.T, pid int) {
 	t.Helper()
+	args := append(nsenterArgs(pid), "--", "/bin/sh", "-c", "/bin/true & exit 0")
+	if out, err := exec.Command("nsenter", args...).CombinedOutput(); err != nil {
+		t.Fatalf("nsenter: %v\n%s", err, out)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		left, err := childrenOf(pid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if mask, ok := strings.CutPrefix(line, "SigCgt:"); ok {
-				bits, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
-				if err != nil {
-					t.Fatalf("SigCgt %q: %v", mask, err)
-				}
-				if bits&(1<<(uint(sig)-1)) != 0 {
-					return
-				}
-			}
+		if len(left) == 0 {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("pause has no handler for %v after 10s", sig)
+			t.Fatalf("pause still has children %v (state Z: not reaped) after 10s", left)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -164,9 +180,9 @@ func TestPauseExitsZeroOnSIGTERMAndSIGINT(t *testing.T) {
 			pause := startPause(t)
 			done := make(chan error, 1)
 			go func() { done <- pause.Wait() }()
-			// A namespace's init ignores the signals it has no handler for:
-			// send only once pause catches this one.
-			waitCatches(t, pause.Process.Pid, sig)
+			// Before its handlers, the Go runtime would end pause with
+			// status 2: send only once pause is in its loop.
+			orphanAndWaitReaped(t, pause.Process.Pid)
 			if err := pause.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}

@@ -18,8 +18,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 
@@ -41,12 +41,15 @@ func runEnv(ctx context.Context, args []string) error {
 	}
 	env := projectedEnv(os.Environ(), strings.Split(*prefixes, ","))
 	if len(env) == 0 {
-		return errors.New("no variable starts with " + *prefixes + ": is the workload bound?")
+		// Not an error: a Deployment created before its binding runs
+		// unprojected until the binding rolls it out, and should wait for
+		// that rather than crash-loop.
+		fmt.Fprintf(os.Stderr, "workload: no variable starts with %s: not projected (yet)\n", *prefixes)
 	}
 	if err := envlog.Write(os.Stdout, env); err != nil {
 		return err
 	}
-	if *postgres {
+	if *postgres && len(env) > 0 {
 		prefix, _, _ := strings.Cut(*prefixes, ",")
 		claim, err := staticClaim(prefix)
 		if err != nil {

@@ -29,7 +29,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,6 +132,23 @@ func command(bin string, env map[string]string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startHold starts `workload hold` for a lease of duration and returns its
+// events as they come.
+func startHold(t *testing.T, bin string, env map[string]string, duration string) (*exec.Cmd, <-chan event) {
+	t.Helper()
+	cmd := command(bin, env, "hold", "-duration", duration)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, events(t, stdout)
+}
+
 // events reads the JSON lines of a running workload as they come.
 func events(t *testing.T, stdout io.Reader) <-chan event {
 	t.Helper()
@@ -180,14 +196,12 @@ func exitCode(err error) int {
 	return 0
 }
 
-func TestEnvPrintsTheProjectedVariablesAndWaitsForSIGTERM(t *testing.T) {
-	bin := buildWorkload(t)
-	env := map[string]string{
-		"NEBULA_TOKEN": "t0k3n", "NEBULA_CA_CERT": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-		"PG_PASSWORD": "s3cret=x", "UNRELATED": "not printed",
-	}
-	cmd := command(bin, env, "env", "-prefix", "NEBULA_,PG_")
-	var stdout bytes.Buffer
+// runEnvUntilSIGTERM runs `workload env` with env and args, reads the block it prints,
+// checks that it keeps running (a Deployment's container) until SIGTERM and
+// then exits 0, and returns what the block says.
+func runEnvUntilSIGTERM(t *testing.T, bin string, env map[string]string, args ...string) map[string]string {
+	t.Helper()
+	cmd := command(bin, env, append([]string{"env"}, args...)...)
 	stdoutPipe, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +209,7 @@ func TestEnvPrintsTheProjectedVariablesAndWaitsForSIGTERM(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var stdout strings.Builder
 	sc := bufio.NewScanner(stdoutPipe)
 	for sc.Scan() {
 		stdout.WriteString(sc.Text() + "\n")
@@ -202,21 +217,45 @@ func TestEnvPrintsTheProjectedVariablesAndWaitsForSIGTERM(t *testing.T) {
 			break
 		}
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		t.Fatalf("env ended by itself (%v) after printing; want it to wait for SIGTERM", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// The block is printed after the SIGTERM handler is installed.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err != nil {
+		t.Fatalf("env after SIGTERM: %v, want status 0", err)
+	}
 	got, err := envlog.Parse(stdout.String())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got
+}
+
+func TestEnvPrintsTheProjectedVariablesAndWaitsForSIGTERM(t *testing.T) {
+	bin := buildWorkload(t)
+	env := map[string]string{
+		"NEBULA_TOKEN": "t0k3n", "NEBULA_CA_CERT": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+		"PG_PASSWORD": "s3cret=x", "UNRELATED": "not printed",
+	}
+	got := runEnvUntilSIGTERM(t, bin, env, "-prefix", "NEBULA_,PG_")
 	want := maps.Clone(env)
 	delete(want, "UNRELATED")
 	if !maps.Equal(got, want) {
 		t.Errorf("printed %q, want %q", got, want)
 	}
-	waitCatches(t, cmd.Process.Pid, syscall.SIGTERM)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("env after SIGTERM: %v, want status 0", err)
+}
+
+func TestEnvOfAnUnprojectedContainerIsEmptyAndWaits(t *testing.T) {
+	bin := buildWorkload(t)
+	if got := runEnvUntilSIGTERM(t, bin, map[string]string{"OTHER": "x"}); len(got) != 0 {
+		t.Errorf("printed %q, want an empty block", got)
 	}
 }
 
@@ -283,16 +322,7 @@ func TestLeaseOnceFailsClearly(t *testing.T) {
 func TestHoldRenewsAtAThirdOfTheDurationAndReleasesOnSIGTERM(t *testing.T) {
 	bin := buildWorkload(t)
 	s := startStack(t)
-	cmd := command(bin, s.env, "hold", "-duration", "1500ms")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ch := events(t, stdout)
+	cmd, ch := startHold(t, bin, s.env, "1500ms")
 	acquired := next(t, ch, "acquired")
 	if acquired.Member != "primary" || acquired.Lease == "" {
 		t.Fatalf("acquired %+v", acquired)
@@ -332,15 +362,7 @@ func TestHoldRenewsAtAThirdOfTheDurationAndReleasesOnSIGTERM(t *testing.T) {
 func TestHoldReportsARenewalAnsweredNotFoundAndFails(t *testing.T) {
 	bin := buildWorkload(t)
 	s := startStack(t)
-	cmd := command(bin, s.env, "hold", "-duration", "3s")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ch := events(t, stdout)
+	cmd, ch := startHold(t, bin, s.env, "3s")
 	acquired := next(t, ch, "acquired")
 	// Someone else with the binding's token gives the lease back, as a
 	// lease table that lost it would answer.
@@ -361,30 +383,4 @@ func TestHoldReportsARenewalAnsweredNotFoundAndFails(t *testing.T) {
 	if err := cmd.Wait(); exitCode(err) != 1 {
 		t.Errorf("hold after losing its lease: %v, want status 1", err)
 	}
-}
-
-// waitCatches waits until process pid handles sig (SigCgt in
-// /proc/PID/status): a signal sent earlier would kill it with no exit code.
-func waitCatches(t *testing.T, pid int, sig syscall.Signal) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if mask, ok := strings.CutPrefix(line, "SigCgt:"); ok {
-				bits, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
-				if err != nil {
-					t.Fatalf("SigCgt %q: %v", mask, err)
-				}
-				if bits&(1<<(uint(sig)-1)) != 0 {
-					return
-				}
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("process %d has no handler for %v after 10s", pid, sig)
 }
