@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 )
 
 // LeaseCA is the CA that workloads verify the lease API with: the manager's
@@ -59,7 +60,7 @@ func (r *ResourceBindingReconciler) leaseCAData(prefix string, data map[string][
 		return
 	}
 	if ca := r.leaseCA.CA(); len(ca) > 0 {
-		data[prefix+"CA_CERT"] = ca
+		data[prefix+bindingsecret.CACert] = ca
 	}
 }
 

@@ -96,18 +96,15 @@ func (r *ResourceBindingReconciler) adoptRecordedLeases(ctx context.Context, rc 
 // could not be re-adopted, so new ones (and a workload rollout) follow.
 const eventStaticLeasesReplaced = "StaticLeasesReplaced"
 
-// whyNotAdoptable says why a lease can never be re-adopted, or "" when the
-// failure may pass.
+// whyNotAdoptable says why a Static lease is replaced rather than
+// re-adopted, or "" when the failure may pass: poolhost's rule, and a full
+// member too (a Static binding takes a slot elsewhere rather than wait).
 func whyNotAdoptable(err error) string {
-	switch {
-	case errors.Is(err, poolhost.ErrLeaseExpired):
-		return "expired"
-	case errors.Is(err, poolhost.ErrUnknownMember):
-		return "the member is no longer in the pool"
-	case errors.Is(err, poolhost.ErrUnavailable):
+	if why := poolhost.Unadoptable(err); why != "" {
+		return why
+	}
+	if errors.Is(err, poolhost.ErrUnavailable) {
 		return "the member is full"
-	case errors.Is(err, poolhost.ErrCredentialVersionRetired):
-		return "its credential version was retired"
 	}
 	return ""
 }

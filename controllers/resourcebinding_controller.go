@@ -46,6 +46,7 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 	"github.com/nebula-io/nebula-resource/pkg/credentials"
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
@@ -392,7 +393,7 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-func secretName(b *resourcesv1alpha1.ResourceBinding) string { return b.Name + "-nebula-binding" }
+func secretName(b *resourcesv1alpha1.ResourceBinding) string { return bindingsecret.Name(b.Name) }
 
 // reconcileSecret writes the binding's Secret: lease endpoint, token, pool
 // and scope, and for Static bindings the held members' addresses and the
@@ -409,16 +410,16 @@ func (r *ResourceBindingReconciler) reconcileSecret(ctx context.Context, rc *bin
 		}
 		found = false
 	}
-	token := string(existing.Data[prefix+"TOKEN"])
+	token := string(existing.Data[prefix+bindingsecret.Token])
 	if token == "" {
 		token = newID() + newID()
 	}
 	data := map[string][]byte{
-		prefix + "LEASE_ENDPOINT": []byte(r.leaseEndpoint),
-		prefix + "TOKEN":          []byte(token),
-		prefix + "POOL":           []byte(poolRefKey(b)),
-		prefix + "BINDING":        []byte(b.Namespace + "/" + b.Name),
-		prefix + "SCOPE":          []byte(b.Spec.Scope.Key()),
+		prefix + bindingsecret.LeaseEndpoint: []byte(r.leaseEndpoint),
+		prefix + bindingsecret.Token:         []byte(token),
+		prefix + bindingsecret.Pool:          []byte(poolRefKey(b)),
+		prefix + bindingsecret.Binding:       []byte(b.Namespace + "/" + b.Name),
+		prefix + bindingsecret.Scope:         []byte(b.Spec.Scope.Key()),
 	}
 	r.leaseCAData(prefix, data)
 	creds, final, err := r.credentialData(ctx, rc, prefix, existing.Data, data)
@@ -476,13 +477,13 @@ func (r *ResourceBindingReconciler) credentialData(ctx context.Context, rc *bind
 		return drivers.Credentials{}, true, nil
 	}
 	keepPrevious := func() (drivers.Credentials, bool, error) {
-		for _, k := range []string{"USERNAME", "PASSWORD", "CREDENTIAL_VERSION"} {
+		for _, k := range bindingsecret.Credentials {
 			if old, ok := previous[prefix+k]; ok {
 				data[prefix+k] = old
 			}
 		}
-		final := len(previous[prefix+"CREDENTIAL_VERSION"]) > 0
-		return drivers.Credentials{Username: string(previous[prefix+"USERNAME"]), Password: drivers.Secret(previous[prefix+"PASSWORD"])}, final, nil
+		final := len(previous[prefix+bindingsecret.CredentialVersion]) > 0
+		return drivers.Credentials{Username: string(previous[prefix+bindingsecret.Username]), Password: drivers.Secret(previous[prefix+bindingsecret.Password])}, final, nil
 	}
 	if rc.pool.Status.Credentials == nil || rc.pool.Status.Credentials.Version == "" {
 		return keepPrevious()
@@ -497,9 +498,9 @@ func (r *ResourceBindingReconciler) credentialData(ctx context.Context, rc *bind
 		return keepPrevious()
 	}
 	creds := v.Credentials()
-	data[prefix+"USERNAME"] = []byte(creds.Username)
-	data[prefix+"PASSWORD"] = []byte(creds.Password.Reveal())
-	data[prefix+"CREDENTIAL_VERSION"] = []byte(accepted)
+	data[prefix+bindingsecret.Username] = []byte(creds.Username)
+	data[prefix+bindingsecret.Password] = []byte(creds.Password.Reveal())
+	data[prefix+bindingsecret.CredentialVersion] = []byte(accepted)
 	return creds, true, nil
 }
 
@@ -535,15 +536,15 @@ func (r *ResourceBindingReconciler) staticData(rc *bindingReconcile, prefix stri
 		members = append(members, m.Name)
 		hosts = append(hosts, ep.HostPort())
 		if i == 0 {
-			data[prefix+"MEMBER"] = []byte(m.Name)
-			data[prefix+"HOST"] = []byte(ep.Host)
-			data[prefix+"PORT"] = []byte(strconv.Itoa(ep.Port))
-			data[prefix+"URI"] = []byte(ep.URI)
-			data[prefix+"LEASE_ID"] = []byte(sl.ID)
+			data[prefix+bindingsecret.Member] = []byte(m.Name)
+			data[prefix+bindingsecret.Host] = []byte(ep.Host)
+			data[prefix+bindingsecret.Port] = []byte(strconv.Itoa(ep.Port))
+			data[prefix+bindingsecret.URI] = []byte(ep.URI)
+			data[prefix+bindingsecret.LeaseID] = []byte(sl.ID)
 		}
 	}
-	data[prefix+"MEMBERS"] = []byte(strings.Join(members, ","))
-	data[prefix+"ADDRESSES"] = []byte(strings.Join(hosts, ","))
+	data[prefix+bindingsecret.Members] = []byte(strings.Join(members, ","))
+	data[prefix+bindingsecret.Addresses] = []byte(strings.Join(hosts, ","))
 	return nil
 }
 

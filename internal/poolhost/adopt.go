@@ -180,3 +180,20 @@ func (p *Pool) Policy() (def, maxDur, acquireTimeout time.Duration) {
 	defer p.mu.Unlock()
 	return p.spec.DefaultLeaseDuration, p.spec.MaxLeaseDuration, p.spec.AcquireTimeout
 }
+
+// Unadoptable says why a persisted lease can never be re-adopted (Adopt or
+// AdoptIn failed for good: it expired, its member left the pool, or its
+// credential version was retired), or "" when the failure may pass. Whoever
+// re-adopts (the lease API's table, Static bindings) replaces or reclaims a
+// lease for these reasons and retries it for any other.
+func Unadoptable(err error) string {
+	switch {
+	case errors.Is(err, ErrLeaseExpired):
+		return "expired"
+	case errors.Is(err, ErrUnknownMember):
+		return "the member is no longer in the pool"
+	case errors.Is(err, ErrCredentialVersionRetired):
+		return "its credential version was retired"
+	}
+	return ""
+}

@@ -124,6 +124,7 @@ func (p *Pool) checkMembers(ctx context.Context) {
 	if changed {
 		p.resize()
 	}
+	p.pruneExpired()
 	// Every round refreshes last-check times, so status is told each time.
 	p.onChange()
 	p.reapIdlePartitions(ctx)

@@ -86,7 +86,7 @@ type Pool struct {
 	spec    Spec
 	members map[string]*member
 	order   []string            // member names in spec order, for stable output
-	leases  map[*Lease]struct{} // held leases; expired ones are pruned on Snapshot
+	leases  map[*Lease]struct{} // held leases; expired ones are pruned each health round
 	// retiredVersions are credential versions whose grace period is over
 	// (RevokeCredentialVersion): Adopt refuses leases granted under them.
 	retiredVersions []string

@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 )
 
 // Server is the lease API's HTTP server. It runs as a controller-runtime
@@ -134,8 +136,8 @@ func (s *Server) Start(ctx context.Context) error {
 // token, so that the API does not tell which bindings exist.
 func unauthenticated(namespace, name string) *Error {
 	return apiErr(401, CodeUnauthenticated,
-		"the token does not match binding %s/%s (or it does not exist); send \"Authorization: Bearer $TOKEN\" with the TOKEN key of Secret %s-nebula-binding",
-		namespace, name, name)
+		"the token does not match binding %s/%s (or it does not exist); send \"Authorization: Bearer $TOKEN\" with the %s key of Secret %s",
+		namespace, name, bindingsecret.Token, bindingsecret.Name(name))
 }
 
 // authenticate checks the bearer token against the binding's, in constant
@@ -147,7 +149,7 @@ func (s *Server) authenticate(r *http.Request, namespace, name string) (*Binding
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 4096 {
 		return nil, apiErr(401, CodeUnauthenticated,
-			"send the binding's token as \"Authorization: Bearer $TOKEN\" (the TOKEN key of Secret %s-nebula-binding)", name)
+			"send the binding's token as \"Authorization: Bearer $TOKEN\" (the %s key of Secret %s)", bindingsecret.Token, bindingsecret.Name(name))
 	}
 	b, want, err := s.svc.dir.Binding(r.Context(), namespace, name)
 	if err != nil && !errors.Is(err, ErrNotFound) {

@@ -280,17 +280,11 @@ func (s *Service) restorePool(ctx context.Context, ps *poolState) {
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		h, err := pool.AdoptIn(actx, r.Partition, r.Member, r.ExpiresAt, r.CredentialVersion)
 		cancel()
-		switch {
-		case errors.Is(err, poolhost.ErrLeaseExpired):
-			s.reclaimRecord(ctx, r, "expired while it was adopted")
+		if why := poolhost.Unadoptable(err); why != "" {
+			s.reclaimRecord(ctx, r, why)
 			continue
-		case errors.Is(err, poolhost.ErrUnknownMember):
-			s.reclaimRecord(ctx, r, "its member was removed from the pool")
-			continue
-		case errors.Is(err, poolhost.ErrCredentialVersionRetired):
-			s.reclaimRecord(ctx, r, "its credential version was retired")
-			continue
-		case err != nil:
+		}
+		if err != nil {
 			s.log.Error(err, "failed to adopt a persisted lease; will retry", "pool", r.Pool, "lease", r.ID, "member", r.Member)
 			left = append(left, r)
 			continue
