@@ -181,11 +181,13 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"), svc, opts.leaseAPILimits)
-		front, err := frontLeaseAPI(mgr, srv, svc, lead, opts, tlsConfig != nil, certs.ca)
+		front, err := frontLeaseAPI(mgr, svc, lead, opts, tlsConfig != nil, certs.ca)
 		if err != nil {
 			return err
 		}
+		serverOpts := opts.leaseAPILimits
+		serverOpts.Middleware = front.Wrap
+		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"), svc, serverOpts)
 		if err := mgr.AddReadyzCheck("caches-synced", front.Synced); err != nil {
 			return fmt.Errorf("failed to set up the cache sync check: %w", err)
 		}
@@ -244,7 +246,7 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 		store = leadership.FencedStore{Store: store, Lock: lock}
 	}
 	svc := leaseapi.NewService(leaseapi.Config{
-		Pools:      pools,
+		Pools:      poolhost.LeasePools{Registry: pools},
 		Directory:  &leasestore.Directory{Reader: mgr.GetClient(), Secrets: bindingSecrets, Uncached: mgr.GetAPIReader()},
 		Store:      store,
 		Events:     &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},

@@ -95,7 +95,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	leader.Store(true)
 	svc = leaseapi.NewService(leaseapi.Config{
-		Pools:     pools,
+		Pools:     poolhost.LeasePools{Registry: pools},
 		Directory: &leasestore.Directory{Reader: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		Store:     &leasestore.Store{Client: k8sClient},
 		Events:    &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},

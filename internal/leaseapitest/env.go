@@ -178,7 +178,7 @@ func New(t testing.TB, o Options) *Env {
 		},
 		Tokens: map[string][]byte{e.Binding: []byte(e.Token), "team/other": []byte("other-token-0123456789")},
 	}
-	e.Service = leaseapi.NewService(leaseapi.Config{Pools: e.Registry, Directory: e.Directory, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard(),
+	e.Service = leaseapi.NewService(leaseapi.Config{Pools: poolhost.LeasePools{Registry: e.Registry}, Directory: e.Directory, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard(),
 		MaxWaiters: o.MaxWaiters})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
