@@ -39,27 +39,13 @@ type LeaseCA interface {
 	Changed() <-chan struct{}
 }
 
-// SetupOption adjusts SetupWithManager.
-type SetupOption func(*setupOptions)
-
-type setupOptions struct {
-	leaseCA LeaseCA
-}
-
-// WithLeaseCA writes ca into every binding Secret as <PREFIX>CA_CERT and
-// rewrites them when it changes (so its workloads roll out once, as for a
-// credential rotation). A nil ca leaves it out.
-func WithLeaseCA(ca LeaseCA) SetupOption {
-	return func(o *setupOptions) { o.leaseCA = ca }
-}
-
 // leaseCAData adds the lease API's CA to a binding Secret's data when it is
 // known.
-func (r *ResourceBindingReconciler) leaseCAData(prefix string, data map[string][]byte) {
-	if r.leaseCA == nil {
+func (s *bindingSecrets) leaseCAData(prefix string, data map[string][]byte) {
+	if s.leaseCA == nil {
 		return
 	}
-	if ca := r.leaseCA.CA(); len(ca) > 0 {
+	if ca := s.leaseCA.CA(); len(ca) > 0 {
 		data[prefix+bindingsecret.CACert] = ca
 	}
 }
@@ -92,7 +78,7 @@ func (r *ResourceBindingReconciler) enqueueAllBindings(ctx context.Context, q wo
 			log.Error(err, "failed to list bindings after a CA change; retrying")
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+			case <-r.clock.After(time.Second):
 			}
 			continue
 		}

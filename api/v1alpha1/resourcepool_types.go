@@ -14,6 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Why one long file: one CRD's schema with its validation markers, kept
+// together as controller-gen and readers of the API take it.
+
 package v1alpha1
 
 import (

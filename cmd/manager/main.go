@@ -31,6 +31,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -161,7 +162,11 @@ func run(args []string) error {
 		return err
 	}
 	pools := poolhost.NewRegistry()
-	if err := controllers.SetupWithManager(mgr, pools, opts.leaseAPIURL, controllers.WithLeaseCA(certs.ca)); err != nil {
+	// One clock for the reconcilers, the live pools and the lease table.
+	clk := clock.RealClock{}
+	if err := controllers.SetupWithManager(mgr, controllers.Options{
+		Pools: pools, LeaseEndpoint: opts.leaseAPIURL, LeaseCA: certs.ca, Registerer: ctrlmetrics.Registry, Clock: clk,
+	}); err != nil {
 		return fmt.Errorf("failed to set up controllers: %w", err)
 	}
 
@@ -177,7 +182,7 @@ func run(args []string) error {
 			return err
 		}
 		lead := replicaLeadership{lock: lock, elected: mgr.Elected()}
-		svc, err := leaseService(mgr, cfg, scheme, pools, lead, lock, opts.leaseAPIWaiters)
+		svc, err := leaseService(mgr, cfg, scheme, pools, clk, lead, lock, opts.leaseAPIWaiters)
 		if err != nil {
 			return err
 		}
@@ -215,7 +220,7 @@ func run(args []string) error {
 // leaseService wires the lease table: leases persisted as coordination
 // Leases, bindings and tokens read from the manager's cache, granting only
 // on the leader (the table is rebuilt by a leader-only runnable).
-func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry,
+func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry, clk clock.WithTickerAndDelayedExecution,
 	lead replicaLeadership, lock *leadership.Lock, maxWaiters int) (*leaseapi.Service, error) {
 	// Writes go straight to the API server; the store reads (a List when
 	// leadership starts, a Get on a slot conflict) must not come from a cache.
@@ -223,8 +228,8 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the lease store client: %w", err)
 	}
-	metrics, err := leaseapi.NewMetrics(ctrlmetrics.Registry)
-	if err != nil {
+	metrics := leaseapi.NewMetrics()
+	if err := metrics.Register(ctrlmetrics.Registry); err != nil {
 		return nil, fmt.Errorf("failed to register lease API metrics: %w", err)
 	}
 	// Tokens are checked on every request, so binding Secrets are cached, but
@@ -254,6 +259,7 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 		Metrics:    metrics,
 		Log:        ctrl.Log.WithName("leaseapi"),
 		MaxWaiters: maxWaiters,
+		Clock:      clk,
 	})
 	if err := mgr.Add(svc); err != nil {
 		return nil, fmt.Errorf("failed to add the lease table: %w", err)

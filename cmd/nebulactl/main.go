@@ -14,6 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Why one long file: the subcommands share the flags, the client and the
+// output formats; each subcommand is a short function below.
+
 // Command nebulactl leases slots of a ResourcePool through the lease API:
 //
 //	nebulactl lease acquire [--duration 5m] [--wait 1m] [-o json|env]

@@ -52,7 +52,7 @@ func (p *Pool) Name() string { return p.name }
 func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time, credentialVersion string) (*Lease, error) {
 	p.adoptMu.Lock()
 	defer p.adoptMu.Unlock()
-	d := deadline.Sub(p.clock())
+	d := deadline.Sub(p.clock.Now())
 	if d <= 0 {
 		return nil, fmt.Errorf("pool %s: cannot adopt a lease on %s: %w", p.name, member, ErrLeaseExpired)
 	}

@@ -60,6 +60,12 @@ func (s *Service) armLocked(l *lease) {
 		// holds its lock, and the watch reads the clock.
 		l.timer = s.clock.AfterFunc(d, func() { go s.expireIfDue(l) })
 	} else {
+		// A fake clock's fired AfterFunc timer also holds a value on its
+		// channel, which nobody reads; it would block the next firing.
+		select {
+		case <-l.timer.C():
+		default:
+		}
 		l.timer.Reset(d)
 	}
 }

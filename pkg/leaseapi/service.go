@@ -124,7 +124,7 @@ func NewService(cfg Config) *Service {
 		s.isLeader = func() bool { return true }
 	}
 	if s.metrics == nil {
-		s.metrics = newMetrics()
+		s.metrics = NewMetrics()
 	}
 	if s.clock == nil {
 		s.clock = clock.RealClock{}

@@ -14,6 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Why one long file: one client type whose acquire, background renewal and
+// retries share the request plumbing and the backoff.
+
 // Package leaseclient is the Go client of the lease API for bound workloads.
 // It reads its settings from the env the binding projects (NEBULA_LEASE_ENDPOINT,
 // NEBULA_TOKEN, NEBULA_BINDING), acquires with an optional FIFO wait (reporting
