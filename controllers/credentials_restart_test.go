@@ -30,6 +30,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
@@ -41,9 +42,14 @@ import (
 // shiftedClock is real time plus an offset that only grows: a spec moves it
 // forward to stand for the time a stopped manager was down, while timers
 // (requeues, health rounds, lease expiry) keep running in real time.
-type shiftedClock struct{ offset atomic.Int64 }
+type shiftedClock struct {
+	clock.RealClock
+	offset atomic.Int64
+}
 
 func (c *shiftedClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *shiftedClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 
 // jumpTo moves the clock forward so that it reads t now.
 func (c *shiftedClock) jumpTo(t time.Time) {
@@ -64,16 +70,12 @@ type poolReconcilerRun struct {
 }
 
 // startPoolReconciler runs the pool reconciler against cfg as the manager
-// wires it, with the injected clock now. (SetupWithManager registers
-// process-wide metrics, once per test binary, so it cannot be used here.)
-func startPoolReconciler(cfg *rest.Config, pools *poolhost.Registry, now func() time.Time) *poolReconcilerRun {
+// wires it, with the injected clock.
+func startPoolReconciler(cfg *rest.Config, pools *poolhost.Registry, clk *shiftedClock) *poolReconcilerRun {
 	mgr := newRunManager(cfg)
 	run := &poolReconcilerRun{audit: &syncBuffer{}}
-	audit := credentials.NewAuditor(credentials.AuditOptions{Logger: slog.New(slog.NewTextHandler(run.audit, nil)), Now: now})
-	cache := credentials.NewCache(credentials.NewSecretProvider(mgr.GetAPIReader(), mgr.GetClient()),
-		credentials.CacheOptions{Now: now, Audit: audit})
-	Expect(NewResourcePoolReconciler(mgr.GetClient(), mgr.GetEventRecorder("resourcepool-controller"), pools, cache, audit, now).
-		SetupWithManager(mgr)).To(Succeed())
+	Expect(SetupWithManager(mgr, Options{Pools: pools, Clock: clk, AuditLog: slog.New(slog.NewTextHandler(run.audit, nil)),
+		withoutBindings: true})).To(Succeed())
 	run.stop = runManager(mgr)
 	return run
 }
@@ -150,7 +152,7 @@ var _ = Describe("credential rotation across a manager restart", func() {
 			_ = pools.Remove(closeCtx, key)
 		})
 
-		first := startPoolReconciler(planeCfg, pools, clock.Now)
+		first := startPoolReconciler(planeCfg, pools, clock)
 		Eventually(get, 20*time.Second).Should(WithTransform(poolCondition("Ready"), Equal("True/AllMembersHealthy")))
 		v1 := credentialVersion(get())
 		Expect(v1).NotTo(BeEmpty())
@@ -174,7 +176,7 @@ var _ = Describe("credential rotation across a manager restart", func() {
 		By("the manager is down for all but the last 20 seconds of the grace period")
 		first.stop()
 		clock.jumpTo(retireV1.Add(-20 * time.Second))
-		second := startPoolReconciler(planeCfg, pools, clock.Now)
+		second := startPoolReconciler(planeCfg, pools, clock)
 		Eventually(func() []string { return second.auditRecords(credentials.ActionRead, key) }, 20*time.Second).ShouldNot(BeEmpty(),
 			"the restarted reconciler has not reconciled the pool")
 
@@ -205,7 +207,7 @@ var _ = Describe("credential rotation across a manager restart", func() {
 		second.stop()
 		clock.jumpTo(retireV2.RetireAt.Add(time.Minute))
 		Expect(onV2.Valid()).To(BeTrue(), "nothing ends leases while the manager is down")
-		third := startPoolReconciler(planeCfg, pools, clock.Now)
+		third := startPoolReconciler(planeCfg, pools, clock)
 		Eventually(onV2.Valid, 20*time.Second, 100*time.Millisecond).Should(BeFalse())
 		Eventually(func() []resourcesv1alpha1.RetiringCredentialVersion { return retiringVersions(get()) }, 10*time.Second).Should(BeEmpty())
 		Expect(third.auditRecords(credentials.ActionRetire, key, "version="+v2+" ")).To(ConsistOf(ContainSubstring("1 lease(s) ended")))

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 )
 
 // LeaseCA is the CA that workloads verify the lease API with: the manager's
@@ -38,28 +39,14 @@ type LeaseCA interface {
 	Changed() <-chan struct{}
 }
 
-// SetupOption adjusts SetupWithManager.
-type SetupOption func(*setupOptions)
-
-type setupOptions struct {
-	leaseCA LeaseCA
-}
-
-// WithLeaseCA writes ca into every binding Secret as <PREFIX>CA_CERT and
-// rewrites them when it changes (so its workloads roll out once, as for a
-// credential rotation). A nil ca leaves it out.
-func WithLeaseCA(ca LeaseCA) SetupOption {
-	return func(o *setupOptions) { o.leaseCA = ca }
-}
-
 // leaseCAData adds the lease API's CA to a binding Secret's data when it is
 // known.
-func (r *ResourceBindingReconciler) leaseCAData(prefix string, data map[string][]byte) {
-	if r.leaseCA == nil {
+func (s *bindingSecrets) leaseCAData(prefix string, data map[string][]byte) {
+	if s.leaseCA == nil {
 		return
 	}
-	if ca := r.leaseCA.CA(); len(ca) > 0 {
-		data[prefix+"CA_CERT"] = ca
+	if ca := s.leaseCA.CA(); len(ca) > 0 {
+		data[prefix+bindingsecret.CACert] = ca
 	}
 }
 
@@ -91,7 +78,7 @@ func (r *ResourceBindingReconciler) enqueueAllBindings(ctx context.Context, q wo
 			log.Error(err, "failed to list bindings after a CA change; retrying")
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+			case <-r.clock.After(time.Second):
 			}
 			continue
 		}

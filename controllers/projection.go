@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -208,4 +209,44 @@ func removeEnvFrom(c *corev1.Container, secretName string) bool {
 		c.EnvFrom = nil
 	}
 	return len(c.EnvFrom) != before
+}
+
+// projection is one binding's Secret as it is projected into workloads:
+// the checks and the change are the same for the reconciler (Deployments,
+// StatefulSets, DaemonSets) and the webhook (Jobs and Pods at creation).
+type projection struct {
+	binding    *resourcesv1alpha1.ResourceBinding
+	secretName string
+	keys       []string // the Secret's keys: the env variables it sets
+	hash       string
+	annotation string
+}
+
+func newProjection(b *resourcesv1alpha1.ResourceBinding, secret *corev1.Secret) projection {
+	keys := make([]string, 0, len(secret.Data))
+	for k := range secret.Data {
+		keys = append(keys, k)
+	}
+	return projection{binding: b, secretName: secret.Name, keys: keys, hash: contentHash(secret.Data), annotation: hashAnnotation(b.Name)}
+}
+
+// refusal says why the Secret cannot be projected into tmpl, the template
+// of workload name: a container the binding names is missing, or a
+// container already sets an env variable the Secret would shadow. reason
+// is "" when it can.
+func (p projection) refusal(tmpl *corev1.PodTemplateSpec, name string) (reason, problem string) {
+	w := p.binding.Spec.Workload
+	if missing := missingContainers(tmpl, w.Containers); len(missing) > 0 {
+		return resourcesv1alpha1.ReasonContainerNotFound, fmt.Sprintf("%s %s has no container %s", w.Kind, name, strings.Join(missing, ", "))
+	}
+	if c, env := envConflict(tmpl, w.Containers, p.keys); c != "" {
+		return resourcesv1alpha1.ReasonEnvConflict, fmt.Sprintf("container %s of %s %s already sets %s, which the binding would shadow; change spec.env.prefix",
+			c, w.Kind, name, env)
+	}
+	return "", ""
+}
+
+// apply projects the Secret into tmpl; it reports whether anything changed.
+func (p projection) apply(tmpl *corev1.PodTemplateSpec) bool {
+	return project(tmpl, p.binding.Spec.Workload.Containers, p.secretName, p.annotation, p.hash)
 }

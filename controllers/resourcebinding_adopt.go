@@ -38,14 +38,14 @@ import (
 // recorded before a restart: they must come back before they expire.
 const adoptRetryEvery = 2 * time.Second
 
-// adoptRecordedLeases re-takes the leases a Static binding recorded in
+// adoptRecorded re-takes the leases a Static binding recorded in
 // status before the manager restarted: each on the same member, under the
 // same id, until the recorded expiry, in the recorded order. A lease that
 // cannot come back (its member left the pool or is full, or it expired) is
 // left out, to be replaced by a new acquire. Any other failure (the pool is
 // not running or not checked yet, a timeout) releases what was adopted and
 // returns an error: the next reconcile tries them all again.
-func (r *ResourceBindingReconciler) adoptRecordedLeases(ctx context.Context, rc *bindingReconcile, want int, duration time.Duration) ([]heldLease, error) {
+func (s *staticLeases) adoptRecorded(ctx context.Context, rc *bindingReconcile, want int, duration time.Duration) ([]heldLease, error) {
 	b := rc.binding
 	if rc.live == nil {
 		return nil, errors.New("the pool is not running yet")
@@ -63,7 +63,7 @@ func (r *ResourceBindingReconciler) adoptRecordedLeases(ctx context.Context, rc 
 	var lost []string
 	for _, sl := range recorded {
 		// A lease recorded without an expiry never lapsed.
-		deadline := r.now().Add(duration)
+		deadline := s.clock.Now().Add(duration)
 		if sl.ExpiresAt != nil {
 			deadline = sl.ExpiresAt.Time
 		}
@@ -86,7 +86,7 @@ func (r *ResourceBindingReconciler) adoptRecordedLeases(ctx context.Context, rc 
 		lost = append(lost, fmt.Sprintf("lease %s on %s: %s", sl.ID, sl.Member, why))
 	}
 	if len(lost) > 0 {
-		r.recorder.Eventf(b, nil, corev1.EventTypeNormal, eventStaticLeasesReplaced, "Adopt",
+		s.recorder.Eventf(b, nil, corev1.EventTypeNormal, eventStaticLeasesReplaced, "Adopt",
 			"Replacing %d of the %d leases held before the manager restarted (%s)", len(lost), len(recorded), strings.Join(lost, "; "))
 	}
 	return adopted, nil
@@ -96,18 +96,15 @@ func (r *ResourceBindingReconciler) adoptRecordedLeases(ctx context.Context, rc 
 // could not be re-adopted, so new ones (and a workload rollout) follow.
 const eventStaticLeasesReplaced = "StaticLeasesReplaced"
 
-// whyNotAdoptable says why a lease can never be re-adopted, or "" when the
-// failure may pass.
+// whyNotAdoptable says why a Static lease is replaced rather than
+// re-adopted, or "" when the failure may pass: poolhost's rule, and a full
+// member too (a Static binding takes a slot elsewhere rather than wait).
 func whyNotAdoptable(err error) string {
-	switch {
-	case errors.Is(err, poolhost.ErrLeaseExpired):
-		return "expired"
-	case errors.Is(err, poolhost.ErrUnknownMember):
-		return "the member is no longer in the pool"
-	case errors.Is(err, poolhost.ErrUnavailable):
+	if why := poolhost.Unadoptable(err); why != "" {
+		return why
+	}
+	if errors.Is(err, poolhost.ErrUnavailable) {
 		return "the member is full"
-	case errors.Is(err, poolhost.ErrCredentialVersionRetired):
-		return "its credential version was retired"
 	}
 	return ""
 }

@@ -34,7 +34,6 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
-	"github.com/nebula-io/nebula-resource/pkg/credentials"
 )
 
 // operatorRun is one run of the manager process: its own cache, registry of
@@ -46,19 +45,12 @@ type operatorRun struct {
 }
 
 // startOperator runs the reconcilers against cfg as the manager wires them.
-// SetupWithManager cannot be used: it registers process-wide metrics, once
-// per test binary. Without withPools only the binding controller runs, as
-// right after a restart when it gets to a binding before its pool runs.
+// Without withPools only the binding controller runs, as right after a
+// restart when it gets to a binding before its pool runs.
 func startOperator(cfg *rest.Config, withPools bool) *operatorRun {
 	mgr := newRunManager(cfg)
-	creds := credentials.NewCache(credentials.NewSecretProvider(mgr.GetAPIReader(), mgr.GetClient()), credentials.CacheOptions{})
 	run := &operatorRun{pools: poolhost.NewRegistry()}
-	if withPools {
-		Expect(NewResourcePoolReconciler(mgr.GetClient(), mgr.GetEventRecorder("resourcepool-controller"), run.pools, creds, nil, time.Now).
-			SetupWithManager(mgr)).To(Succeed())
-	}
-	Expect(NewResourceBindingReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("resourcebinding-controller"),
-		run.pools, creds, time.Now, testLeaseEndpoint).SetupWithManager(mgr)).To(Succeed())
+	Expect(SetupWithManager(mgr, Options{Pools: run.pools, LeaseEndpoint: testLeaseEndpoint, withoutPools: !withPools})).To(Succeed())
 	stopManager := runManager(mgr)
 	var once sync.Once
 	run.stop = func() {

@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -62,17 +63,18 @@ type ResourcePoolReconciler struct {
 	recorder recorder.EventRecorder
 	pools    *poolhost.Registry
 	creds    *poolCredentials
-	now      func() time.Time
+	clock    clock.WithTickerAndDelayedExecution
+	drivers  Drivers
 	// changed receives pools whose members changed state, from the pools'
 	// health loops, so status follows health without polling.
 	changed chan event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool]
 }
 
-// NewResourcePoolReconciler wires the reconciler's collaborators.
-func NewResourcePoolReconciler(c client.Client, rec recorder.EventRecorder, pools *poolhost.Registry,
-	cache *credentials.Cache, audit *credentials.Auditor, now func() time.Time) *ResourcePoolReconciler {
+// newResourcePoolReconciler wires the reconciler from the manager and o.
+func newResourcePoolReconciler(mgr ctrl.Manager, o Options, audit *credentials.Auditor) *ResourcePoolReconciler {
 	return &ResourcePoolReconciler{
-		client: c, recorder: rec, pools: pools, now: now, creds: newPoolCredentials(cache, audit),
+		client: mgr.GetClient(), recorder: mgr.GetEventRecorder("resourcepool-controller"), pools: o.Pools,
+		clock: o.Clock, drivers: o.Drivers, creds: newPoolCredentials(o.credentials, audit),
 		changed: make(chan event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool], 1024),
 	}
 }
@@ -116,6 +118,7 @@ type poolReconcile struct {
 	decision   credentials.Decision
 	verify     bool // a rotation to check against the members first
 	live       *poolhost.Pool
+	facts      poolStatusFacts
 }
 
 // Reconcile fetches the pool, handles deletion and the finalizer, runs the
@@ -130,14 +133,16 @@ func (r *ResourcePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, fmt.Errorf("failed to get ResourcePool %s: %w", req, err)
 	}
 	before := pool.DeepCopy()
+	rc := &poolReconcile{pool: pool}
 	defer func() {
+		setPoolConditions(pool, &rc.facts)
 		if perr := r.patchStatus(ctx, before, pool); perr != nil {
 			err = errors.Join(err, perr)
 		}
 	}()
 
 	if !pool.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, pool)
+		return r.reconcileDelete(ctx, rc)
 	}
 	if err := ensureFinalizer(ctx, r.client, pool); err != nil {
 		return ctrl.Result{}, err
@@ -145,44 +150,33 @@ func (r *ResourcePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	// The status patch must not carry the finalizer change as well.
 	before.ObjectMeta = *pool.ObjectMeta.DeepCopy()
 
-	rc := &poolReconcile{pool: pool}
-	for _, phase := range []func(context.Context, *poolReconcile) error{
+	return runPhases(ctx, rc,
 		r.reconcileCredentials,
 		r.reconcileRuntime,
 		r.reconcileStatus,
-	} {
-		if err := phase(ctx, rc); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	// Health loops push changes; this is a safety net and the rotation clock.
-	requeue := statusRefresh
-	if next := rc.decision.RequeueAfter(r.now()); next > 0 && next < requeue {
-		requeue = next
-	}
-	return ctrl.Result{RequeueAfter: requeue}, nil
+	)
 }
 
 // reconcileRuntime starts or updates the live pool from the spec.
-func (r *ResourcePoolReconciler) reconcileRuntime(ctx context.Context, rc *poolReconcile) error {
+func (r *ResourcePoolReconciler) reconcileRuntime(ctx context.Context, rc *poolReconcile) (ctrl.Result, bool, error) {
 	key := poolKey(rc.pool)
 	existing, _ := r.pools.Get(key)
 	if !rc.credsReady || !r.verifyRotation(ctx, rc, existing) {
 		// Without usable credentials every check would fail with a misleading
 		// reason: the pool keeps what it has (if anything) until they are fixed.
 		rc.live = existing
-		return nil
+		return ctrl.Result{}, false, nil
 	}
-	spec, err := hostSpec(rc.pool, rc.creds)
+	spec, err := hostSpec(rc.pool, rc.creds, r.drivers)
 	if err != nil {
-		setProgressing(rc.pool, false, resourcesv1alpha1.ReasonInvalidConfiguration, err.Error())
-		return nil
+		rc.facts.invalidSpec = err
+		return ctrl.Result{}, false, nil
 	}
 	spec.CredentialVersion = string(rc.value.Version)
 	ref := &resourcesv1alpha1.ResourcePool{}
 	ref.Namespace, ref.Name = rc.pool.Namespace, rc.pool.Name
 	live, err := r.pools.Ensure(key, spec, poolhost.Options{
-		Now:    r.now,
+		Clock:  r.clock,
 		Logger: slog.New(logr.ToSlogHandler(logf.FromContext(ctx).WithName("poolhost"))),
 		OnChange: func() {
 			select {
@@ -192,16 +186,16 @@ func (r *ResourcePoolReconciler) reconcileRuntime(ctx context.Context, rc *poolR
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("failed to run pool %s: %w", key, err)
+		return ctrl.Result{}, false, fmt.Errorf("failed to run pool %s: %w", key, err)
 	}
 	rc.live = live
 	r.recordRotation(ctx, rc)
-	return nil
+	return ctrl.Result{}, false, nil
 }
 
 // hostSpec translates a ResourcePool into the live pool's Spec.
-func hostSpec(pool *resourcesv1alpha1.ResourcePool, creds drivers.Credentials) (poolhost.Spec, error) {
-	driver, err := drivers.Lookup(string(pool.Spec.Driver))
+func hostSpec(pool *resourcesv1alpha1.ResourcePool, creds drivers.Credentials, lookup Drivers) (poolhost.Spec, error) {
+	driver, err := lookup(string(pool.Spec.Driver))
 	if err != nil {
 		return poolhost.Spec{}, err
 	}
@@ -245,25 +239,27 @@ func poolKey(pool *resourcesv1alpha1.ResourcePool) string {
 	return types.NamespacedName{Namespace: pool.Namespace, Name: pool.Name}.String()
 }
 
-// reconcileStatus copies the live pool's state into status and emits events
-// for member transitions.
-func (r *ResourcePoolReconciler) reconcileStatus(_ context.Context, rc *poolReconcile) error {
+// reconcileStatus copies the live pool's state into status, records what
+// the conditions follow from, and emits events for member transitions.
+// Health loops push changes; the requeue is a safety net and the rotation
+// clock.
+func (r *ResourcePoolReconciler) reconcileStatus(_ context.Context, rc *poolReconcile) (ctrl.Result, bool, error) {
 	pool := rc.pool
 	pool.Status.ObservedGeneration = pool.Generation
+	rc.facts.observed = true
+	requeue := statusRefresh
+	if next := rc.decision.RequeueAfter(r.clock.Now()); next > 0 && next < requeue {
+		requeue = next
+	}
 	if rc.live == nil {
-		if cond := findCondition(pool, resourcesv1alpha1.ConditionCredentialsReady); cond != nil && cond.Status != "True" {
-			setReady(pool, false, cond.Reason, cond.Message)
-		}
-		pool.Status.Phase = resourcesv1alpha1.PoolPhasePending
-		return nil
+		return ctrl.Result{RequeueAfter: requeue}, false, nil
 	}
 	snap := rc.live.Snapshot()
 	r.emitMemberEvents(pool, rc.live, snap)
-	applySnapshot(pool, snap)
-	if dups := duplicateMembers(pool); len(dups) > 0 {
-		setDegraded(pool, true, resourcesv1alpha1.ReasonDuplicateMembers, duplicateMembersMessage(dups))
-	}
-	return nil
+	recordSnapshot(pool, snap)
+	rc.facts.snap = &snap
+	rc.facts.duplicates = duplicateMembers(pool)
+	return ctrl.Result{RequeueAfter: requeue}, false, nil
 }
 
 func (r *ResourcePoolReconciler) emitMemberEvents(pool *resourcesv1alpha1.ResourcePool, live *poolhost.Pool, snap poolhost.Snapshot) {
@@ -285,19 +281,19 @@ func (r *ResourcePoolReconciler) emitMemberEvents(pool *resourcesv1alpha1.Resour
 
 // reconcileDelete drains the live pool: no new leases, and the finalizer
 // stays until every held lease is released or expired.
-func (r *ResourcePoolReconciler) reconcileDelete(ctx context.Context, pool *resourcesv1alpha1.ResourcePool) (ctrl.Result, error) {
+func (r *ResourcePoolReconciler) reconcileDelete(ctx context.Context, rc *poolReconcile) (ctrl.Result, error) {
+	pool := rc.pool
 	if !controllerutil.ContainsFinalizer(pool, resourcesv1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
+	rc.facts.deleting = true
 	if live, ok := r.pools.Get(poolKey(pool)); ok {
 		live.Drain()
 		snap := live.Snapshot()
-		applySnapshot(pool, snap)
+		recordSnapshot(pool, snap)
+		rc.facts.observed, rc.facts.snap = true, &snap
 		if snap.Leased > 0 {
-			pool.Status.Phase = resourcesv1alpha1.PoolPhaseDraining
-			setProgressing(pool, true, resourcesv1alpha1.ReasonDraining,
-				fmt.Sprintf("Waiting for %d held lease(s) to be released before deletion.", snap.Leased))
-			setReady(pool, false, resourcesv1alpha1.ReasonDraining, "The pool is being deleted and grants no new leases.")
+			rc.facts.drainingLeases = snap.Leased
 			return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
 		}
 		if err := r.pools.Remove(ctx, poolKey(pool)); err != nil {
@@ -305,7 +301,6 @@ func (r *ResourcePoolReconciler) reconcileDelete(ctx context.Context, pool *reso
 		}
 		r.creds.forget(pool)
 	}
-	pool.Status.Phase = resourcesv1alpha1.PoolPhaseTerminating
 	return ctrl.Result{}, removeFinalizer(ctx, r.client, pool)
 }
 
@@ -319,7 +314,7 @@ func (r *ResourcePoolReconciler) patchStatus(ctx context.Context, before, after 
 	if equality.Semantic.DeepEqual(before.Status, after.Status) {
 		return nil
 	}
-	if onlyCheckTimesChanged(before.Status, after.Status) && !checkTimesStale(before.Status, r.now()) {
+	if onlyCheckTimesChanged(before.Status, after.Status) && !checkTimesStale(before.Status, r.clock.Now()) {
 		return nil
 	}
 	if err := r.client.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil {

@@ -24,6 +24,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
@@ -99,26 +100,28 @@ func credentialsRef(pool *resourcesv1alpha1.ResourcePool) (credentials.Reference
 // over, reads the pool's credentials through the cache and decides whether
 // to rotate. A missing Secret or key is reported in CredentialsReady and is
 // not retried: the Secret watch brings the pool back.
-func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *poolReconcile) error {
+func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *poolReconcile) (ctrl.Result, bool, error) {
 	// Before anything can fail: a grace period ends whatever the Secret's
 	// state, and Decide wants no retirement overdue.
-	now := r.now()
+	now := r.clock.Now()
 	rot := r.creds.rotation(rc.pool)
 	r.retireCredentialVersions(ctx, rc.pool, rot, now)
 
 	ref, ok := credentialsRef(rc.pool)
 	if !ok {
-		setCredentialsReady(rc.pool, true, resourcesv1alpha1.ReasonCredentialsNotRequired, "The pool uses no credentials.")
+		rc.facts.credentials = &credentialFacts{notRequired: true}
 		rc.credsReady = true
-		return nil
+		return ctrl.Result{}, false, nil
 	}
+	facts := &credentialFacts{secret: ref.String()}
+	rc.facts.credentials = facts
 	v, err := r.creds.cache.Get(ctx, ref, credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"})
 	if err != nil {
-		setCredentialsReady(rc.pool, false, credentials.ReasonOf(err), err.Error()+".")
+		facts.err = err
 		if credentials.IsRetryable(err) {
-			return fmt.Errorf("failed to read credentials of pool %s: %w", poolKey(rc.pool), err)
+			return ctrl.Result{}, false, fmt.Errorf("failed to read credentials of pool %s: %w", poolKey(rc.pool), err)
 		}
-		return nil
+		return ctrl.Result{}, false, nil
 	}
 	rc.value = v
 	rc.creds = v.Credentials()
@@ -143,17 +146,16 @@ func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *p
 			// A timed or requested rotation reads the source afresh.
 			r.creds.cache.Invalidate(ref)
 			if rc.value, err = r.creds.cache.Get(ctx, ref, credentials.Access{Pool: poolKey(rc.pool), Actor: "resourcepool-controller"}); err != nil {
-				setCredentialsReady(rc.pool, false, credentials.ReasonOf(err), err.Error()+".")
+				facts.err = err
 				rc.credsReady = false
-				return nil
+				return ctrl.Result{}, false, nil
 			}
 			rc.creds = rc.value.Credentials()
 		}
 		rc.verify = true
 	}
-	setCredentialsReady(rc.pool, true, resourcesv1alpha1.ReasonCredentialsValid,
-		fmt.Sprintf("Credentials version %s from Secret %s.", rc.value.Version, ref))
-	return nil
+	facts.version = rc.value.Version
+	return ctrl.Result{}, false, nil
 }
 
 // verifyRotation checks the new credentials against the members before the
@@ -165,7 +167,7 @@ func (r *ResourcePoolReconciler) verifyRotation(ctx context.Context, rc *poolRec
 	if err := live.VerifyCredentials(ctx, rc.creds); err != nil {
 		msg := fmt.Sprintf("Members rejected credentials version %s; the pool keeps version %s: %s",
 			rc.value.Version, currentVersion(rc.pool), err.Error())
-		setCredentialsReady(rc.pool, false, resourcesv1alpha1.ReasonCredentialsRejected, msg)
+		rc.facts.credentials.rejected = msg
 		r.recorder.Eventf(rc.pool, nil, corev1.EventTypeWarning, resourcesv1alpha1.EventCredentialsInvalid, "RotateCredentials", "%s", msg)
 		r.creds.audit.Record(ctx, credentials.Event{
 			Action: credentials.ActionRotate, Outcome: credentials.OutcomeFailure,
@@ -185,7 +187,7 @@ func (r *ResourcePoolReconciler) recordRotation(ctx context.Context, rc *poolRec
 		return
 	}
 	rot := r.creds.rotation(rc.pool)
-	now := r.now()
+	now := r.clock.Now()
 	grace := rc.pool.Spec.Credentials.Rotation.GetGracePeriod()
 	previous, _ := rot.Accept(rc.value.Version, now, grace)
 	t := metav1.NewTime(now)

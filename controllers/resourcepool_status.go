@@ -29,26 +29,186 @@ import (
 	"github.com/nebula-io/nebula-resource/pkg/credentials"
 )
 
-// One setter per condition of a ResourcePool.
+// A pool reconcile's phases record what they found (poolStatusFacts); the
+// conditions and the phase are decided from those facts once, in the
+// status defer, one setter each. What no phase looked at is left as it was.
 
-func setReady(p *resourcesv1alpha1.ResourcePool, ok bool, reason, msg string) {
-	setCondition(p, resourcesv1alpha1.ConditionReady, ok, reason, msg)
+// poolStatusFacts are what one reconcile of a pool found out.
+type poolStatusFacts struct {
+	credentials *credentialFacts // nil: not looked at
+	// invalidSpec: the spec cannot be run (a live pool could not be built).
+	invalidSpec error
+	// observed: the live pool's state was looked at; snap is nil when no
+	// live pool runs.
+	observed   bool
+	snap       *poolhost.Snapshot
+	duplicates []duplicateMember
+	// deleting: the pool is being deleted; drainingLeases are the leases
+	// it still waits for.
+	deleting       bool
+	drainingLeases int
 }
 
-func setCapacityAvailable(p *resourcesv1alpha1.ResourcePool, ok bool, reason, msg string) {
-	setCondition(p, resourcesv1alpha1.ConditionCapacityAvailable, ok, reason, msg)
+// credentialFacts are what reading and rotating the credentials found.
+type credentialFacts struct {
+	notRequired bool
+	err         error  // reading them failed
+	rejected    string // the members rejected a new version: why
+	version     credentials.Version
+	secret      string // the Secret they come from
 }
 
-func setDegraded(p *resourcesv1alpha1.ResourcePool, degraded bool, reason, msg string) {
-	setCondition(p, resourcesv1alpha1.ConditionDegraded, degraded, reason, msg)
+// setCredentialsReadyCondition decides CredentialsReady from f.
+func setCredentialsReadyCondition(p *resourcesv1alpha1.ResourcePool, f *credentialFacts) {
+	set := func(ok bool, reason, msg string) {
+		setCondition(p, resourcesv1alpha1.ConditionCredentialsReady, ok, reason, msg)
+	}
+	switch {
+	case f == nil:
+	case f.notRequired:
+		set(true, resourcesv1alpha1.ReasonCredentialsNotRequired, "The pool uses no credentials.")
+	case f.err != nil:
+		set(false, credentials.ReasonOf(f.err), f.err.Error()+".")
+	case f.rejected != "":
+		set(false, resourcesv1alpha1.ReasonCredentialsRejected, f.rejected)
+	default:
+		set(true, resourcesv1alpha1.ReasonCredentialsValid, fmt.Sprintf("Credentials version %s from Secret %s.", f.version, f.secret))
+	}
 }
 
-func setCredentialsReady(p *resourcesv1alpha1.ResourcePool, ok bool, reason, msg string) {
-	setCondition(p, resourcesv1alpha1.ConditionCredentialsReady, ok, reason, msg)
+// memberHealth lists the unhealthy members (with their reasons) and the
+// ones not checked yet, and counts the slots that serve.
+func memberHealth(snap *poolhost.Snapshot) (unhealthy, unknown []string, serving int) {
+	for _, m := range snap.Members {
+		switch m.State {
+		case poolhost.MemberUnhealthy:
+			unhealthy = append(unhealthy, fmt.Sprintf("%s (%s)", m.Name, m.Reason))
+		case poolhost.MemberUnknown:
+			unknown = append(unknown, m.Name)
+		}
+	}
+	return unhealthy, unknown, snap.Total - snap.Unhealthy
 }
 
-func setProgressing(p *resourcesv1alpha1.ResourcePool, progressing bool, reason, msg string) {
-	setCondition(p, resourcesv1alpha1.ConditionProgressing, progressing, reason, msg)
+// setPoolReadyCondition decides Ready from f (after CredentialsReady).
+func setPoolReadyCondition(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts) {
+	set := func(ok bool, reason, msg string) { setCondition(p, resourcesv1alpha1.ConditionReady, ok, reason, msg) }
+	if f.deleting && f.drainingLeases > 0 {
+		set(false, resourcesv1alpha1.ReasonDraining, "The pool is being deleted and grants no new leases.")
+		return
+	}
+	if !f.observed {
+		return
+	}
+	if f.snap == nil {
+		if cond := findCondition(p, resourcesv1alpha1.ConditionCredentialsReady); cond != nil && cond.Status != metav1.ConditionTrue {
+			set(false, cond.Reason, cond.Message)
+		}
+		return
+	}
+	unhealthy, unknown, serving := memberHealth(f.snap)
+	switch {
+	case len(unknown) > 0 && serving == 0:
+		set(false, resourcesv1alpha1.ReasonInitializing, "Waiting for the first health check of: "+strings.Join(unknown, ", "))
+	case serving == 0:
+		set(false, resourcesv1alpha1.ReasonNoHealthyMembers, "No member is healthy: "+strings.Join(unhealthy, "; "))
+	case len(unhealthy) > 0:
+		set(true, resourcesv1alpha1.ReasonMemberUnhealthy,
+			fmt.Sprintf("%d of %d slots can be leased; unhealthy: %s", serving, f.snap.Total, strings.Join(unhealthy, "; ")))
+	default:
+		set(true, resourcesv1alpha1.ReasonAllMembersHealthy, fmt.Sprintf("All %d members are healthy.", len(f.snap.Members)))
+	}
+}
+
+// setProgressingCondition decides Progressing from f.
+func setProgressingCondition(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts) {
+	set := func(ok bool, reason, msg string) {
+		setCondition(p, resourcesv1alpha1.ConditionProgressing, ok, reason, msg)
+	}
+	switch {
+	case f.deleting && f.drainingLeases > 0:
+		set(true, resourcesv1alpha1.ReasonDraining,
+			fmt.Sprintf("Waiting for %d held lease(s) to be released before deletion.", f.drainingLeases))
+	case f.snap != nil:
+		if _, unknown, serving := memberHealth(f.snap); len(unknown) > 0 && serving == 0 {
+			set(true, resourcesv1alpha1.ReasonInitializing, "Checking members.")
+		} else {
+			set(false, resourcesv1alpha1.ReasonReconciled, "The pool matches its spec.")
+		}
+	case f.invalidSpec != nil:
+		set(false, resourcesv1alpha1.ReasonInvalidConfiguration, f.invalidSpec.Error())
+	}
+}
+
+// setDegradedCondition decides Degraded from f.
+func setDegradedCondition(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts) {
+	set := func(degraded bool, reason, msg string) {
+		setCondition(p, resourcesv1alpha1.ConditionDegraded, degraded, reason, msg)
+	}
+	if f.snap == nil {
+		return
+	}
+	if len(f.duplicates) > 0 {
+		set(true, resourcesv1alpha1.ReasonDuplicateMembers, duplicateMembersMessage(f.duplicates))
+		return
+	}
+	unhealthy, unknown, serving := memberHealth(f.snap)
+	switch {
+	case len(unknown) > 0 && serving == 0:
+		// Not checked yet: nothing to say about its health.
+	case serving == 0:
+		set(true, resourcesv1alpha1.ReasonNoHealthyMembers, "Unhealthy: "+strings.Join(unhealthy, "; "))
+	case len(unhealthy) > 0:
+		set(true, resourcesv1alpha1.ReasonMemberUnhealthy, "Unhealthy: "+strings.Join(unhealthy, "; "))
+	default:
+		set(false, resourcesv1alpha1.ReasonAllMembersHealthy, "All members are healthy.")
+	}
+}
+
+// setCapacityAvailableCondition decides CapacityAvailable from f.
+func setCapacityAvailableCondition(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts) {
+	snap := f.snap
+	switch {
+	case snap == nil:
+	case snap.Available > 0:
+		setCondition(p, resourcesv1alpha1.ConditionCapacityAvailable, true, resourcesv1alpha1.ReasonCapacityAvailable,
+			fmt.Sprintf("%d of %d slots available.", snap.Available, snap.Total))
+	default:
+		setCondition(p, resourcesv1alpha1.ConditionCapacityAvailable, false, resourcesv1alpha1.ReasonCapacityExhausted,
+			fmt.Sprintf("No slot available: %d leased, %d unhealthy, %d waiting.", snap.Leased, snap.Unhealthy, snap.Waiting))
+	}
+}
+
+// setPoolPhase decides the one-word phase from f.
+func setPoolPhase(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts) {
+	switch {
+	case f.deleting && f.drainingLeases > 0:
+		p.Status.Phase = resourcesv1alpha1.PoolPhaseDraining
+	case f.deleting:
+		p.Status.Phase = resourcesv1alpha1.PoolPhaseTerminating
+	case !f.observed:
+	case f.snap == nil:
+		p.Status.Phase = resourcesv1alpha1.PoolPhasePending
+	default:
+		switch unhealthy, unknown, serving := memberHealth(f.snap); {
+		case len(unknown) > 0 && serving == 0:
+			p.Status.Phase = resourcesv1alpha1.PoolPhaseInitializing
+		case serving == 0 || len(unhealthy) > 0:
+			p.Status.Phase = resourcesv1alpha1.PoolPhaseDegraded
+		default:
+			p.Status.Phase = resourcesv1alpha1.PoolPhaseReady
+		}
+	}
+}
+
+// setPoolConditions decides every condition and the phase of p from f.
+func setPoolConditions(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts) {
+	setCredentialsReadyCondition(p, f.credentials)
+	setPoolReadyCondition(p, f)
+	setProgressingCondition(p, f)
+	setDegradedCondition(p, f)
+	setCapacityAvailableCondition(p, f)
+	setPoolPhase(p, f)
 }
 
 func setCondition(p *resourcesv1alpha1.ResourcePool, condType string, status bool, reason, msg string) {
@@ -101,9 +261,9 @@ func findCondition(p *resourcesv1alpha1.ResourcePool, condType string) *metav1.C
 	return meta.FindStatusCondition(p.Status.Conditions, condType)
 }
 
-// applySnapshot writes counts, members, stats, phase and the health-derived
-// conditions from the live pool's snapshot.
-func applySnapshot(p *resourcesv1alpha1.ResourcePool, snap poolhost.Snapshot) {
+// recordSnapshot writes counts, members and stats from the live pool's
+// snapshot (the conditions follow from it in setPoolConditions).
+func recordSnapshot(p *resourcesv1alpha1.ResourcePool, snap poolhost.Snapshot) {
 	p.Status.Counts = resourcesv1alpha1.PoolCounts{
 		Total: int32(snap.Total), Available: int32(snap.Available), Leased: int32(snap.Leased),
 		Unhealthy: int32(snap.Unhealthy), Waiting: int32(snap.Waiting),
@@ -113,7 +273,6 @@ func applySnapshot(p *resourcesv1alpha1.ResourcePool, snap poolhost.Snapshot) {
 		Expired: int64(snap.Stats.Expired), Timeouts: int64(snap.Stats.Timeouts), Leaked: int64(snap.Stats.Leaked),
 	}
 	p.Status.Members = p.Status.Members[:0]
-	var unhealthy, unknown []string
 	for _, m := range snap.Members {
 		ms := resourcesv1alpha1.MemberStatus{
 			Name: m.Name, State: resourcesv1alpha1.MemberState(m.State), Leased: int32(m.Leased),
@@ -127,41 +286,5 @@ func applySnapshot(p *resourcesv1alpha1.ResourcePool, snap poolhost.Snapshot) {
 			ms.LastError = m.Message
 		}
 		p.Status.Members = append(p.Status.Members, ms)
-		switch m.State {
-		case poolhost.MemberUnhealthy:
-			unhealthy = append(unhealthy, fmt.Sprintf("%s (%s)", m.Name, m.Reason))
-		case poolhost.MemberUnknown:
-			unknown = append(unknown, m.Name)
-		}
-	}
-
-	serving := snap.Total - snap.Unhealthy
-	switch {
-	case len(unknown) > 0 && serving == 0:
-		p.Status.Phase = resourcesv1alpha1.PoolPhaseInitializing
-		setReady(p, false, resourcesv1alpha1.ReasonInitializing, "Waiting for the first health check of: "+strings.Join(unknown, ", "))
-		setProgressing(p, true, resourcesv1alpha1.ReasonInitializing, "Checking members.")
-	case serving == 0:
-		p.Status.Phase = resourcesv1alpha1.PoolPhaseDegraded
-		setReady(p, false, resourcesv1alpha1.ReasonNoHealthyMembers, "No member is healthy: "+strings.Join(unhealthy, "; "))
-		setDegraded(p, true, resourcesv1alpha1.ReasonNoHealthyMembers, "Unhealthy: "+strings.Join(unhealthy, "; "))
-		setProgressing(p, false, resourcesv1alpha1.ReasonReconciled, "The pool matches its spec.")
-	case len(unhealthy) > 0:
-		p.Status.Phase = resourcesv1alpha1.PoolPhaseDegraded
-		setReady(p, true, resourcesv1alpha1.ReasonMemberUnhealthy,
-			fmt.Sprintf("%d of %d slots can be leased; unhealthy: %s", serving, snap.Total, strings.Join(unhealthy, "; ")))
-		setDegraded(p, true, resourcesv1alpha1.ReasonMemberUnhealthy, "Unhealthy: "+strings.Join(unhealthy, "; "))
-		setProgressing(p, false, resourcesv1alpha1.ReasonReconciled, "The pool matches its spec.")
-	default:
-		p.Status.Phase = resourcesv1alpha1.PoolPhaseReady
-		setReady(p, true, resourcesv1alpha1.ReasonAllMembersHealthy, fmt.Sprintf("All %d members are healthy.", len(snap.Members)))
-		setDegraded(p, false, resourcesv1alpha1.ReasonAllMembersHealthy, "All members are healthy.")
-		setProgressing(p, false, resourcesv1alpha1.ReasonReconciled, "The pool matches its spec.")
-	}
-	if snap.Available > 0 {
-		setCapacityAvailable(p, true, resourcesv1alpha1.ReasonCapacityAvailable, fmt.Sprintf("%d of %d slots available.", snap.Available, snap.Total))
-	} else {
-		setCapacityAvailable(p, false, resourcesv1alpha1.ReasonCapacityExhausted,
-			fmt.Sprintf("No slot available: %d leased, %d unhealthy, %d waiting.", snap.Leased, snap.Unhealthy, snap.Waiting))
 	}
 }

@@ -19,53 +19,101 @@ limitations under the License.
 package controllers
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
 	"github.com/nebula-io/nebula-resource/pkg/credentials"
+	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
 
-// SetupWithManager registers every reconciler of the operator with mgr. The
-// registry of live pools is shared with the lease API.
-// leaseEndpoint is the lease API URL written into binding Secrets.
-func SetupWithManager(mgr ctrl.Manager, pools *poolhost.Registry, leaseEndpoint string, opts ...SetupOption) error {
-	var o setupOptions
-	for _, opt := range opts {
-		opt(&o)
+// Drivers finds the driver a pool names.
+type Drivers func(name string) (drivers.Driver, error)
+
+// Options are what SetupWithManager wires the reconcilers with. Zero
+// fields take the defaults.
+type Options struct {
+	// Pools is the registry of live pools, shared with the lease API. Required.
+	Pools *poolhost.Registry
+	// LeaseEndpoint is the lease API URL written into binding Secrets.
+	LeaseEndpoint string
+	// LeaseCA, when set, is written into every binding Secret as
+	// <PREFIX>CA_CERT, which is rewritten when it changes (so its
+	// workloads roll out once, as for a credential rotation).
+	LeaseCA LeaseCA
+	// Clock is the time source of the reconcilers, the credential cache and
+	// audit, and the live pools they start (poolhost, poolruntime); nil
+	// means the real clock.
+	Clock clock.WithTickerAndDelayedExecution
+	// Registerer registers the operator's metrics (credentials, pools);
+	// nil registers none.
+	Registerer prometheus.Registerer
+	// Drivers finds pool drivers; nil means drivers.Lookup.
+	Drivers Drivers
+	// AuditLog receives the credential audit trail; nil means the
+	// manager's logger ("credentials-audit").
+	AuditLog *slog.Logger
+
+	// Tests that stand for a manager part-way through its start run one
+	// reconciler alone.
+	withoutPools, withoutBindings bool
+
+	credentials *credentials.Cache // built by SetupWithManager
+}
+
+func (o Options) withDefaults(mgr ctrl.Manager) (Options, error) {
+	if o.Pools == nil {
+		return o, errors.New("controllers: Options.Pools is required")
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.Drivers == nil {
+		o.Drivers = drivers.Lookup
+	}
+	if o.AuditLog == nil {
+		o.AuditLog = slog.New(logr.ToSlogHandler(mgr.GetLogger().WithName("credentials-audit")))
+	}
+	return o, nil
+}
+
+// SetupWithManager registers every reconciler of the operator with mgr.
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	o, err := opts.withDefaults(mgr)
+	if err != nil {
+		return err
 	}
 	metrics := credentials.NewMetrics()
-	if err := metrics.Register(ctrlmetrics.Registry); err != nil {
-		return fmt.Errorf("failed to register credential metrics: %w", err)
-	}
-	audit := credentials.NewAuditor(credentials.AuditOptions{
-		Logger:  slog.New(logr.ToSlogHandler(mgr.GetLogger().WithName("credentials-audit"))),
-		Metrics: metrics,
-	})
+	audit := credentials.NewAuditor(credentials.AuditOptions{Logger: o.AuditLog, Metrics: metrics, Now: o.Clock.Now})
 	// Secret values are read through the API reader, never cached cluster-wide;
 	// their metadata comes from the manager's cache.
-	cache := credentials.NewCache(credentials.NewSecretProvider(mgr.GetAPIReader(), mgr.GetClient()),
-		credentials.CacheOptions{Now: time.Now, Audit: audit})
-
-	poolReconciler := NewResourcePoolReconciler(mgr.GetClient(), mgr.GetEventRecorder("resourcepool-controller"), pools, cache, audit, time.Now)
-	if err := poolReconciler.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("failed to set up the ResourcePool controller: %w", err)
+	o.credentials = credentials.NewCache(credentials.NewSecretProvider(mgr.GetAPIReader(), mgr.GetClient()),
+		credentials.CacheOptions{Now: o.Clock.Now, Audit: audit})
+	if !o.withoutPools {
+		if err := newResourcePoolReconciler(mgr, o, audit).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("failed to set up the ResourcePool controller: %w", err)
+		}
 	}
-	bindingReconciler := NewResourceBindingReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("resourcebinding-controller"),
-		pools, cache, time.Now, leaseEndpoint)
-	bindingReconciler.leaseCA = o.leaseCA
-	if err := bindingReconciler.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("failed to set up the ResourceBinding controller: %w", err)
+	if !o.withoutBindings {
+		if err := newResourceBindingReconciler(mgr, o).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("failed to set up the ResourceBinding controller: %w", err)
+		}
 	}
-	if err := ctrlmetrics.Registry.Register(poolhost.NewCollector(pools)); err != nil {
-		return fmt.Errorf("failed to register pool metrics: %w", err)
+	if o.Registerer != nil {
+		if err := metrics.Register(o.Registerer); err != nil {
+			return fmt.Errorf("failed to register credential metrics: %w", err)
+		}
+		if err := poolhost.NewCollector(o.Pools).Register(o.Registerer); err != nil {
+			return fmt.Errorf("failed to register pool metrics: %w", err)
+		}
 	}
 	return nil
 }

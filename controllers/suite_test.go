@@ -29,6 +29,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -127,7 +128,7 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	pools = poolhost.NewRegistry()
-	Expect(SetupWithManager(mgr, pools, testLeaseEndpoint)).To(Succeed())
+	Expect(SetupWithManager(mgr, Options{Pools: pools, LeaseEndpoint: testLeaseEndpoint, Registerer: prometheus.NewRegistry()})).To(Succeed())
 	SetupWebhook(mgr)
 	mgrClient = mgr.GetClient()
 

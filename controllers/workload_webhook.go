@@ -110,26 +110,20 @@ func workloadMatches(b *resourcesv1alpha1.ResourceBinding, obj client.Object) bo
 	return err == nil && sel.Matches(labels.Set(obj.GetLabels()))
 }
 
-// inject applies one binding's projection to obj, unless it would shadow an
-// env var or name a missing container (the reconciler reports those).
+// inject applies one binding's projection to obj, unless the projection
+// refuses it (the reconciler reports why).
 func (w *WorkloadInjector) inject(ctx context.Context, b *resourcesv1alpha1.ResourceBinding, obj client.Object) (bool, error) {
 	var secret corev1.Secret
 	if err := w.secrets.Get(ctx, types.NamespacedName{Namespace: b.Namespace, Name: b.Status.SecretName}, &secret); err != nil {
 		return false, fmt.Errorf("failed to read binding Secret %s: %w", b.Status.SecretName, err)
 	}
-	keys := make([]string, 0, len(secret.Data))
-	for k := range secret.Data {
-		keys = append(keys, k)
-	}
+	p := newProjection(b, &secret)
 	// For a Pod this is a view sharing its spec; the result is copied back below.
 	tmpl, _ := podTemplate(obj)
-	if len(missingContainers(tmpl, b.Spec.Workload.Containers)) > 0 {
-		return false, nil
+	if reason, _ := p.refusal(tmpl, obj.GetName()); reason != "" {
+		return false, nil // the reconciler reports it on the binding
 	}
-	if c, _ := envConflict(tmpl, b.Spec.Workload.Containers, keys); c != "" {
-		return false, nil
-	}
-	if !project(tmpl, b.Spec.Workload.Containers, secret.Name, hashAnnotation(b.Name), contentHash(secret.Data)) {
+	if !p.apply(tmpl) {
 		return false, nil
 	}
 	if pod, ok := obj.(*corev1.Pod); ok {

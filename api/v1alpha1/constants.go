@@ -22,11 +22,6 @@ const (
 	// Secrets and env projections are removed before the object goes away.
 	Finalizer = "resources.nebula.io/finalizer"
 
-	// AnnotationBindingHash is set on a workload's pod template to the hash of the
-	// binding Secret's content, so a change (a credential rotation, a new static
-	// lease) rolls the workload out.
-	AnnotationBindingHash = "resources.nebula.io/binding-hash"
-
 	// AnnotationRotate on a ResourcePool asks for a credential rotation now. Set it
 	// to a new value (for example the current time) to ask again; the controller
 	// records the value it acted on in status.credentials.lastHandledRotateRequest.
@@ -60,9 +55,6 @@ const (
 	PoolPhaseDraining PoolPhase = "Draining"
 	// PoolPhaseTerminating: being deleted; leases are being revoked.
 	PoolPhaseTerminating PoolPhase = "Terminating"
-	// PoolPhaseFailed: no member is usable or the pool cannot be built; see the
-	// Ready condition's reason and message.
-	PoolPhaseFailed PoolPhase = "Failed"
 )
 
 // Member states.

@@ -21,6 +21,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 )
 
 // Defaults the API server applies (they mirror the +kubebuilder:default markers;
@@ -39,7 +41,7 @@ const (
 	DefaultRotationGracePeriod       = 5 * time.Minute
 	DefaultUsernameKey               = "username"
 	DefaultPasswordKey               = "password"
-	DefaultEnvPrefix                 = "NEBULA_"
+	DefaultEnvPrefix                 = bindingsecret.DefaultPrefix
 	DefaultBindingMode               = BindingModeDynamic
 	DefaultBindingMaxLeases    int32 = 1
 	// MaxStaticLeases is the most leases a Static binding may hold.

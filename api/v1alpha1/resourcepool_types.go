@@ -14,6 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Why one long file: one CRD's schema with its validation markers, kept
+// together as controller-gen and readers of the API take it.
+
 package v1alpha1
 
 import (
@@ -384,7 +387,7 @@ type Lifecycle struct {
 
 // PoolPhase is a one-word summary of a pool's state for humans. Conditions are
 // the contract; do not build logic on the phase.
-// +kubebuilder:validation:Enum=Pending;Initializing;Ready;Degraded;Draining;Terminating;Failed
+// +kubebuilder:validation:Enum=Pending;Initializing;Ready;Degraded;Draining;Terminating
 type PoolPhase string
 
 // MemberState is the health of one member as the health checks see it.
@@ -398,7 +401,7 @@ type ResourcePoolStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// phase is a one-word summary for humans: Pending, Initializing, Ready,
-	// Degraded, Draining, Terminating or Failed. Use conditions in automation.
+	// Degraded, Draining or Terminating. Use conditions in automation.
 	// +optional
 	Phase PoolPhase `json:"phase,omitempty"`
 

@@ -226,8 +226,9 @@ func verifyPeer(cs tls.ConnectionState, name string, caPEM []byte) error {
 	return nil
 }
 
-// frontLeaseAPI puts the replicas' Front before srv and adds it to the manager.
-func frontLeaseAPI(mgr ctrl.Manager, srv *leaseapi.Server, svc *leaseapi.Service, lead replicaLeadership, opts options,
+// frontLeaseAPI makes the replicas' Front (the lease API server's
+// middleware) and adds it to the manager.
+func frontLeaseAPI(mgr ctrl.Manager, svc *leaseapi.Service, lead replicaLeadership, opts options,
 	serveTLS bool, ca controllers.LeaseCA) (*leaseapi.Front, error) {
 	transport, scheme, err := peerTransport(opts, serveTLS, ca)
 	if err != nil {
@@ -235,7 +236,6 @@ func frontLeaseAPI(mgr ctrl.Manager, srv *leaseapi.Server, svc *leaseapi.Service
 	}
 	front := leaseapi.NewFront(nil, leaseapi.FrontConfig{Leadership: lead, Restored: svc.Ready, Scheme: scheme,
 		Transport: transport, Log: ctrl.Log.WithName("leaseapi").WithName("front")})
-	srv.Use(front.Wrap)
 	if err := mgr.Add(front); err != nil {
 		return nil, fmt.Errorf("failed to add the lease API front: %w", err)
 	}

@@ -31,6 +31,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -165,7 +166,11 @@ func run(args []string) error {
 		return err
 	}
 	pools := poolhost.NewRegistry()
-	if err := controllers.SetupWithManager(mgr, pools, opts.leaseAPIURL, controllers.WithLeaseCA(certs.ca)); err != nil {
+	// One clock for the reconcilers, the live pools and the lease table.
+	clk := clock.RealClock{}
+	if err := controllers.SetupWithManager(mgr, controllers.Options{
+		Pools: pools, LeaseEndpoint: opts.leaseAPIURL, LeaseCA: certs.ca, Registerer: ctrlmetrics.Registry, Clock: clk,
+	}); err != nil {
 		return fmt.Errorf("failed to set up controllers: %w", err)
 	}
 
@@ -181,15 +186,17 @@ func run(args []string) error {
 			return err
 		}
 		lead := replicaLeadership{lock: lock, elected: mgr.Elected()}
-		svc, err := leaseService(mgr, cfg, scheme, pools, lead, lock, opts.leaseAPIWaiters)
+		svc, err := leaseService(mgr, cfg, scheme, pools, clk, lead, lock, opts.leaseAPIWaiters)
 		if err != nil {
 			return err
 		}
-		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"), svc, opts.leaseAPILimits)
-		front, err := frontLeaseAPI(mgr, srv, svc, lead, opts, tlsConfig != nil, certs.ca)
+		front, err := frontLeaseAPI(mgr, svc, lead, opts, tlsConfig != nil, certs.ca)
 		if err != nil {
 			return err
 		}
+		serverOpts := opts.leaseAPILimits
+		serverOpts.Middleware = front.Wrap
+		srv := leaseapi.NewServer(opts.leaseAPIAddr, tlsConfig, ctrl.Log.WithName("leaseapi"), svc, serverOpts)
 		if err := mgr.AddReadyzCheck("caches-synced", front.Synced); err != nil {
 			return fmt.Errorf("failed to set up the cache sync check: %w", err)
 		}
@@ -217,7 +224,7 @@ func run(args []string) error {
 // leaseService wires the lease table: leases persisted as coordination
 // Leases, bindings and tokens read from the manager's cache, granting only
 // on the leader (the table is rebuilt by a leader-only runnable).
-func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry,
+func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry, clk clock.WithTickerAndDelayedExecution,
 	lead replicaLeadership, lock *leadership.Lock, maxWaiters int) (*leaseapi.Service, error) {
 	// Writes go straight to the API server; the store reads (a List when
 	// leadership starts, a Get on a slot conflict) must not come from a cache.
@@ -225,8 +232,8 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the lease store client: %w", err)
 	}
-	metrics, err := leaseapi.NewMetrics(ctrlmetrics.Registry)
-	if err != nil {
+	metrics := leaseapi.NewMetrics()
+	if err := metrics.Register(ctrlmetrics.Registry); err != nil {
 		return nil, fmt.Errorf("failed to register lease API metrics: %w", err)
 	}
 	// Tokens are checked on every request, so binding Secrets are cached, but
@@ -248,7 +255,7 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 		store = leadership.FencedStore{Store: store, Lock: lock}
 	}
 	svc := leaseapi.NewService(leaseapi.Config{
-		Pools:      pools,
+		Pools:      poolhost.LeasePools{Registry: pools},
 		Directory:  &leasestore.Directory{Reader: mgr.GetClient(), Secrets: bindingSecrets, Uncached: mgr.GetAPIReader()},
 		Store:      store,
 		Events:     &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},
@@ -256,6 +263,7 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 		Metrics:    metrics,
 		Log:        ctrl.Log.WithName("leaseapi"),
 		MaxWaiters: maxWaiters,
+		Clock:      clk,
 	})
 	if err := mgr.Add(svc); err != nil {
 		return nil, fmt.Errorf("failed to add the lease table: %w", err)

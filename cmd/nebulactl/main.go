@@ -14,6 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Why one long file: the subcommands share the flags, the client and the
+// output formats; each subcommand is a short function below.
+
 // Command nebulactl leases slots of a ResourcePool through the lease API:
 //
 //	nebulactl lease acquire [--duration 5m] [--wait 1m] [-o json|env]
@@ -44,6 +47,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
 )
@@ -80,7 +84,7 @@ type common struct {
 }
 
 func (c *common) bind(fs *flag.FlagSet) {
-	fs.StringVar(&c.prefix, "prefix", "NEBULA_", "prefix of the binding's env variables")
+	fs.StringVar(&c.prefix, "prefix", bindingsecret.DefaultPrefix, "prefix of the binding's env variables")
 	fs.StringVar(&c.endpoint, "endpoint", "", "lease API URL (default: $PREFIX"+"LEASE_ENDPOINT)")
 	fs.StringVar(&c.binding, "binding", "", "namespace/name of the binding (default: $PREFIX"+"BINDING)")
 	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the binding's token (default: $PREFIX"+"TOKEN)")
@@ -90,11 +94,11 @@ func (c *common) bind(fs *flag.FlagSet) {
 
 func (c *common) client() (*leaseclient.Client, error) {
 	cfg := leaseclient.Config{
-		Endpoint:   firstNonEmpty(c.endpoint, os.Getenv(c.prefix+"LEASE_ENDPOINT")),
+		Endpoint:   firstNonEmpty(c.endpoint, os.Getenv(c.prefix+bindingsecret.LeaseEndpoint)),
 		Binding:    firstNonEmpty(c.binding, os.Getenv(c.prefix+"BINDING")),
-		Token:      os.Getenv(c.prefix + "TOKEN"),
-		CACert:     []byte(os.Getenv(c.prefix + "CA_CERT")),
-		CACertFrom: c.prefix + "CA_CERT",
+		Token:      os.Getenv(c.prefix + bindingsecret.Token),
+		CACert:     []byte(os.Getenv(c.prefix + bindingsecret.CACert)),
+		CACertFrom: c.prefix + bindingsecret.CACert,
 	}
 	if c.caFile != "" {
 		raw, err := os.ReadFile(c.caFile)

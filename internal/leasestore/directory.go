@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 )
 
@@ -47,9 +48,6 @@ type Directory struct {
 }
 
 var _ leaseapi.Directory = (*Directory)(nil)
-
-// SecretName is the binding Secret's name (as the binding controller writes it).
-func SecretName(binding string) string { return binding + "-nebula-binding" }
 
 // readOnly skips the cache's deep copy: the objects are only read here and
 // the copies were most of the cost of a lookup (a pool's copy grows with
@@ -91,7 +89,7 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 		}
 	}
 	var secret corev1.Secret
-	key := types.NamespacedName{Namespace: namespace, Name: SecretName(name)}
+	key := types.NamespacedName{Namespace: namespace, Name: bindingsecret.Name(name)}
 	err = d.secrets().Get(ctx, key, &secret, readOnly)
 	if apierrors.IsNotFound(err) && d.Uncached != nil {
 		err = d.Uncached.Get(ctx, key, &secret)
@@ -105,7 +103,7 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 	if secret.Labels[resourcesv1alpha1.LabelBinding] != name || !ownedBy(&secret, &b) {
 		return out, nil, nil // not the binding's own Secret
 	}
-	return out, bytes.Clone(secret.Data[b.Spec.Env.GetPrefix()+"TOKEN"]), nil
+	return out, bytes.Clone(secret.Data[b.Spec.Env.GetPrefix()+bindingsecret.Token]), nil
 }
 
 // readsOfAKnownBinding makes an unknown binding cost what a known one does
@@ -116,7 +114,7 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 // unknown name must not cost the API server a request.
 func (d *Directory) readsOfAKnownBinding(ctx context.Context, namespace, name string) {
 	var secret corev1.Secret
-	_ = d.secrets().Get(ctx, types.NamespacedName{Namespace: namespace, Name: SecretName(name)}, &secret, readOnly)
+	_ = d.secrets().Get(ctx, types.NamespacedName{Namespace: namespace, Name: bindingsecret.Name(name)}, &secret, readOnly)
 }
 
 func (d *Directory) secrets() client.Reader {

@@ -52,7 +52,7 @@ func (p *Pool) Name() string { return p.name }
 func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time, credentialVersion string) (*Lease, error) {
 	p.adoptMu.Lock()
 	defer p.adoptMu.Unlock()
-	d := deadline.Sub(p.clock())
+	d := deadline.Sub(p.clock.Now())
 	if d <= 0 {
 		return nil, fmt.Errorf("pool %s: cannot adopt a lease on %s: %w", p.name, member, ErrLeaseExpired)
 	}
@@ -179,4 +179,21 @@ func (p *Pool) Policy() (def, maxDur, acquireTimeout time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.spec.DefaultLeaseDuration, p.spec.MaxLeaseDuration, p.spec.AcquireTimeout
+}
+
+// Unadoptable says why a persisted lease can never be re-adopted (Adopt or
+// AdoptIn failed for good: it expired, its member left the pool, or its
+// credential version was retired), or "" when the failure may pass. Whoever
+// re-adopts (the lease API's table, Static bindings) replaces or reclaims a
+// lease for these reasons and retries it for any other.
+func Unadoptable(err error) string {
+	switch {
+	case errors.Is(err, ErrLeaseExpired):
+		return "expired"
+	case errors.Is(err, ErrUnknownMember):
+		return "the member is no longer in the pool"
+	case errors.Is(err, ErrCredentialVersionRetired):
+		return "its credential version was retired"
+	}
+	return ""
 }

@@ -41,14 +41,14 @@ func (p *Pool) healthLoop(ctx context.Context) {
 		p.mu.Lock()
 		interval := p.spec.HealthInterval
 		p.mu.Unlock()
-		t := time.NewTimer(interval)
+		t := p.clock.NewTimer(interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-p.wake:
 			t.Stop()
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
@@ -102,7 +102,7 @@ func (p *Pool) checkMembers(ctx context.Context) {
 	}
 
 	changed := false
-	now := p.clock()
+	now := p.clock.Now()
 	p.mu.Lock()
 	for _, r := range results {
 		m := p.members[r.name]
@@ -124,6 +124,7 @@ func (p *Pool) checkMembers(ctx context.Context) {
 	if changed {
 		p.resize()
 	}
+	p.pruneExpired()
 	// Every round refreshes last-check times, so status is told each time.
 	p.onChange()
 	p.reapIdlePartitions(ctx)

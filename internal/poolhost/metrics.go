@@ -49,6 +49,10 @@ func NewCollector(r *Registry) *Collector {
 	}
 }
 
+// Register registers the collector with r (the convention of every metrics
+// set of the operator: built unregistered, registered by the caller).
+func (c *Collector) Register(r prometheus.Registerer) error { return r.Register(c) }
+
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.slots

@@ -54,6 +54,7 @@ func (p *Pool) partitionLocked(key string) (*poolruntime.Pool[token], error) {
 		MaxSize:        p.spec.PartitionMax,
 		AcquireTimeout: p.spec.AcquireTimeout,
 		Logger:         p.log,
+		Clock:          runtimeClock(p.clock),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to start partition %q of pool %s: %w", key, p.name, err)
@@ -219,7 +220,7 @@ func (p *Pool) adoptToken(ctx context.Context, key string, deadline time.Time) (
 	defer p.leavePartition(key)
 	defer p.restorePartitionCap(key, part)
 	for {
-		d := deadline.Sub(p.clock())
+		d := deadline.Sub(p.clock.Now())
 		if d <= 0 {
 			return poolruntime.Lease[token]{}, ErrLeaseExpired
 		}

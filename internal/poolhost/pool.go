@@ -31,6 +31,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
 )
@@ -78,7 +80,7 @@ type Slot struct {
 // back into the factory, which takes mu).
 type Pool struct {
 	name     string
-	clock    func() time.Time
+	clock    clock.WithTickerAndDelayedExecution
 	onChange func()
 	log      *slog.Logger
 
@@ -86,7 +88,7 @@ type Pool struct {
 	spec    Spec
 	members map[string]*member
 	order   []string            // member names in spec order, for stable output
-	leases  map[*Lease]struct{} // held leases; expired ones are pruned on Snapshot
+	leases  map[*Lease]struct{} // held leases; expired ones are pruned each health round
 	// retiredVersions are credential versions whose grace period is over
 	// (RevokeCredentialVersion): Adopt refuses leases granted under them.
 	retiredVersions []string
@@ -122,8 +124,9 @@ type Options struct {
 	// OnChange is called (without locks) when a member's state changes, so
 	// the controller can refresh status. It must not block.
 	OnChange func()
-	// Now is the clock; nil means time.Now.
-	Now    func() time.Time
+	// Clock is the time source of health checks, lease deadlines and
+	// expiry; nil means the real clock.
+	Clock  clock.WithTickerAndDelayedExecution
 	Logger *slog.Logger
 }
 
@@ -134,7 +137,7 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 	}
 	p := &Pool{
 		name:           name,
-		clock:          opts.Now,
+		clock:          opts.Clock,
 		onChange:       opts.OnChange,
 		log:            opts.Logger,
 		members:        map[string]*member{},
@@ -144,7 +147,7 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 		wake:           make(chan struct{}, 1),
 	}
 	if p.clock == nil {
-		p.clock = time.Now
+		p.clock = clock.RealClock{}
 	}
 	if p.onChange == nil {
 		p.onChange = func() {}
@@ -162,6 +165,7 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 		FailureThreshold: 1,
 		SuccessThreshold: 1,
 		Logger:           p.log,
+		Clock:            runtimeClock(p.clock),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to start the runtime pool %s: %w", name, err)

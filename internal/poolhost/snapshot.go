@@ -36,21 +36,21 @@ type Snapshot struct {
 	Closed  bool
 }
 
-// Snapshot returns counts and per-member state.
+// Snapshot returns counts and per-member state. It only reads.
 func (p *Pool) Snapshot() Snapshot {
 	stats := p.rt.Stats()
 	partitionWaiting := p.partitionsWaiting()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	perMember := map[string]int{}
+	leased := 0
 	for l := range p.leases {
-		if !l.rt.Valid() {
-			delete(p.leases, l) // expired and reclaimed by the runtime
-			continue
+		if l.rt.Valid() { // expired ones wait for pruneExpired
+			perMember[l.Member]++
+			leased++
 		}
-		perMember[l.Member]++
 	}
-	s := Snapshot{Waiting: stats.Waiting + partitionWaiting, Stats: stats, Closed: p.closed, Leased: len(p.leases)}
+	s := Snapshot{Waiting: stats.Waiting + partitionWaiting, Stats: stats, Closed: p.closed, Leased: leased}
 	offered := 0
 	for _, name := range p.order {
 		m := p.members[name]
@@ -76,4 +76,17 @@ func (p *Pool) Snapshot() Snapshot {
 		s.Available = max(0, healthy-s.Leased)
 	}
 	return s
+}
+
+// pruneExpired forgets the held leases the runtime reclaimed at their
+// expiry. The health loop calls it each round, so the set stays about as
+// large as the leases held in one health interval.
+func (p *Pool) pruneExpired() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for l := range p.leases {
+		if !l.rt.Valid() {
+			delete(p.leases, l)
+		}
+	}
 }

@@ -59,7 +59,7 @@ func (l *refusingListener) Accept() (net.Conn, error) {
 		}
 		_ = c.Close()
 		n := l.refused.Add(1)
-		now := time.Now().UnixNano()
+		now := time.Now().UnixNano() // wall time on purpose: it paces log lines, not leases
 		if last := l.lastLog.Load(); now-last >= int64(refusalLogInterval) && l.lastLog.CompareAndSwap(last, now) {
 			l.log.Info("lease API at its connection limit: refusing new connections (raise --lease-api-max-connections if clients are legitimate)",
 				"maxConnections", cap(l.slots), "refusedSoFar", n)

@@ -37,6 +37,7 @@ func bodyDeadline(timeout time.Duration, next http.Handler) http.Handler {
 		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 			rc := http.NewResponseController(w)
 			// Not supported only off a real connection (httptest recorders).
+			// Real time, not the Service's clock: the kernel keeps this deadline.
 			if err := rc.SetReadDeadline(time.Now().Add(timeout)); err == nil {
 				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
 			}

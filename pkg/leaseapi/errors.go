@@ -18,6 +18,7 @@ package leaseapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -114,6 +115,8 @@ func (e *Error) RetryAfterDuration() time.Duration {
 	return d
 }
 
+// apiErr is an answer with status and code. Handlers and the Service
+// return it as their error.
 func apiErr(status int, code Code, format string, args ...any) *Error {
 	return &Error{Status: status, APIError: APIError{Code: code, Message: fmt.Sprintf(format, args...)}}
 }
@@ -125,7 +128,13 @@ func (e *Error) retry(d time.Duration) *Error {
 	return e
 }
 
-func writeError(w http.ResponseWriter, e *Error) {
+// writeError answers err: an *Error (anywhere in its chain) as itself,
+// anything else as a 500 Internal, which is a bug.
+func writeError(w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = apiErr(500, CodeInternal, "the lease API failed on this request; this is a bug: %s", truncate(err.Error(), 200))
+	}
 	if e.Retryable {
 		if d := e.RetryAfterDuration(); d > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))

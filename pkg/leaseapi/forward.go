@@ -95,7 +95,8 @@ type Front struct {
 	targetCancel context.CancelFunc
 }
 
-// NewFront puts a Front before next (the lease API's routes).
+// NewFront returns a Front; next is what ServeHTTP serves behind it (nil
+// when the Front is used as the server's middleware, through Wrap).
 func NewFront(next http.Handler, cfg FrontConfig) *Front {
 	if cfg.Scheme == "" {
 		cfg.Scheme = "https"
@@ -118,10 +119,10 @@ func NewFront(next http.Handler, cfg FrontConfig) *Front {
 	return f
 }
 
-// Wrap makes f the front of next (for Server.Use).
+// Wrap puts f before next: the lease API server's middleware
+// (ServerOptions.Middleware), which wraps each business route.
 func (f *Front) Wrap(next http.Handler) http.Handler {
-	f.next = next
-	return f
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serve(next, w, r) })
 }
 
 type leaderKey struct{}
@@ -155,9 +156,12 @@ func (e constError) Error() string { return string(e) }
 
 const errNotSynced = constError("the manager's caches have not synced yet")
 
-func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/v1/healthz" {
-		f.next.ServeHTTP(w, r)
+// ServeHTTP serves r in front of the handler NewFront was given.
+func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.serve(f.next, w, r) }
+
+func (f *Front) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == healthPath {
+		next.ServeHTTP(w, r)
 		return
 	}
 	switch {
@@ -176,7 +180,7 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.setState("serving", "the lease API serves as leader")
 		f.retarget("")
-		f.serveLocal(w, r)
+		f.serveLocal(next, w, r)
 		return
 	}
 	addr := f.cfg.Leadership.LeaderAddress()
@@ -218,11 +222,11 @@ func mergeCancel(parent, other context.Context) (context.Context, context.Cancel
 // serveLocal runs the request on this replica's lease table. The answer is
 // buffered so that a request cut short by the replica stopping is answered
 // NotLeader (retry elsewhere) rather than with the error the cut caused.
-func (f *Front) serveLocal(w http.ResponseWriter, r *http.Request) {
+func (f *Front) serveLocal(next http.Handler, w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := mergeCancel(r.Context(), f.stop)
 	defer cancel()
 	buf := &bufferedResponse{header: http.Header{}}
-	f.next.ServeHTTP(buf, r.WithContext(ctx))
+	next.ServeHTTP(buf, r.WithContext(ctx))
 	if buf.status >= 500 && f.stop.Err() != nil {
 		f.refuse(w, apiErr(503, CodeNotLeader, "this replica stopped while serving the request; nothing was granted, retry (another replica answers)").retry(time.Second))
 		return

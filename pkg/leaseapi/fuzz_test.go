@@ -24,8 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nebula-io/nebula-resource/internal/leaseapitest"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
-	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
 )
 
 // serverCodes are the only reasons a 5xx may answer a request: the pool,

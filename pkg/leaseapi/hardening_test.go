@@ -36,8 +36,8 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/nebula-io/nebula-resource/internal/leaseapitest"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
-	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
 )
 
 // startServer runs the real lease API server (listener, limits, timeouts)

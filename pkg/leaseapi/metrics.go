@@ -30,7 +30,9 @@ type Metrics struct {
 	queue                      *prometheus.GaugeVec
 }
 
-func newMetrics() *Metrics {
+// NewMetrics creates the lease API's collectors, unregistered; Register
+// registers them (the convention of every metrics set of the operator).
+func NewMetrics() *Metrics {
 	pool := []string{"pool"}
 	return &Metrics{
 		granted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nebula_lease_granted_total",
@@ -47,16 +49,12 @@ func newMetrics() *Metrics {
 	}
 }
 
-// NewMetrics returns the lease API's metrics registered with reg.
-func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	m := newMetrics()
+// Register registers every collector with r (e.g. controller-runtime's
+// metrics.Registry). It registers all it can and returns every error joined.
+func (m *Metrics) Register(r prometheus.Registerer) error {
+	var errs []error
 	for _, c := range []prometheus.Collector{m.granted, m.released, m.expired, m.wait, m.queue} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
-		}
+		errs = append(errs, r.Register(c))
 	}
-	return m, nil
+	return errors.Join(errs...)
 }

@@ -52,8 +52,9 @@ type ServerOptions struct {
 	// its next request.
 	IdleTimeout time.Duration
 	// Middleware, when set, wraps every business route (everything but
-	// /v1/healthz) after routing and inside the body deadline: the place
-	// to forward requests to the leader. The route's path values
+	// /v1/healthz) after routing and inside the body deadline: the one
+	// seam of the server, where the replicas' Front (Front.Wrap) forwards
+	// requests to the leader. The route's path values
 	// (r.PathValue("namespace"), "name", "id") are set.
 	Middleware func(http.Handler) http.Handler
 }

@@ -16,6 +16,8 @@ limitations under the License.
 
 package leaseapi
 
+import "time"
+
 // Acquires wait in FIFO queues in front of the live pool, one per partition
 // of the pool (key "" when the pool caps no partition). Only the head of a
 // queue acquires from the pool, so a queue is served in the order of
@@ -23,6 +25,16 @@ package leaseapi
 // up only its own queue's head, the heads of the other partitions go on to
 // the pool's slots (no head-of-line blocking across partitions). The heads
 // then wait in the pool's own FIFO queue when every slot is leased.
+
+// waiter is one acquire in a queue.
+type waiter struct {
+	reqID     string
+	binding   string
+	partition string // the queue it waits in
+	since     time.Time
+	turn      chan struct{} // closed when it reaches the head
+	head      bool
+}
 
 // enqueue adds w at the tail of its partition's queue; w.turn is closed when
 // it reaches the head. It refuses (false) an acquire that would wait behind

@@ -22,9 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nebula-io/nebula-resource/internal/leaseapitest"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
-	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
 )
 
 // A lease re-adopted after a restart keeps the credential version it was

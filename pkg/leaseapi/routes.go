@@ -35,116 +35,101 @@ const (
 	bindingPath = "/v1/bindings/{namespace}/{name}"
 )
 
-// bindingHandler serves a route of an authenticated binding.
-type bindingHandler func(w http.ResponseWriter, r *http.Request, b *Binding)
+// bindingHandler serves a route of an authenticated binding. An error is
+// answered by writeError.
+type bindingHandler func(w http.ResponseWriter, r *http.Request, b *Binding) error
 
-// routes builds the handler: health on its own, the business routes behind
-// the body deadline and the optional middleware, JSON 404/405 answers
-// with stable codes for everything else.
+// routes builds the handler: one handler per method and route, a 405 with
+// Allow for the route's other methods, a JSON 404 for everything else.
+// Health stands on its own; the business routes run behind the body
+// deadline and the optional middleware.
 func (s *Server) routes() http.Handler {
+	const get, head, post, del = http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete
 	mux := http.NewServeMux()
-	s.route(mux, healthPath, []string{http.MethodGet, http.MethodHead}, map[string]http.Handler{
-		http.MethodGet: http.HandlerFunc(s.health),
-	})
-	s.bindingRoute(mux, bindingPath+"/leases", nil, map[string]bindingHandler{
-		http.MethodGet: s.listLeases, http.MethodPost: s.acquireLease,
-	})
-	s.bindingRoute(mux, bindingPath+"/leases/{id}", validLeaseID, map[string]bindingHandler{
-		http.MethodGet: s.getLease, http.MethodDelete: s.releaseLease,
-	})
-	s.bindingRoute(mux, bindingPath+"/leases/{id}/renew", validLeaseID, map[string]bindingHandler{
-		http.MethodPost: s.renewLease,
-	})
-	s.bindingRoute(mux, bindingPath+"/acquires/{id}", validAcquireID, map[string]bindingHandler{
-		http.MethodGet: s.acquireStatus,
-	})
-	s.bindingRoute(mux, bindingPath+"/pool", nil, map[string]bindingHandler{
-		http.MethodGet: s.poolStatus,
-	})
+	mux.HandleFunc(get+" "+healthPath, s.health)
+	refuseOtherMethods(mux, healthPath, get, head)
+
+	leases := bindingPath + "/leases"
+	mux.Handle(get+" "+leases, s.bindingRoute(nil, s.listLeases))
+	mux.Handle(post+" "+leases, s.bindingRoute(nil, s.acquireLease))
+	refuseOtherMethods(mux, leases, get, post)
+
+	lease := bindingPath + "/leases/{id}"
+	mux.Handle(get+" "+lease, s.bindingRoute(validLeaseID, s.getLease))
+	mux.Handle(del+" "+lease, s.bindingRoute(validLeaseID, s.releaseLease))
+	refuseOtherMethods(mux, lease, get, del)
+
+	renew := bindingPath + "/leases/{id}/renew"
+	mux.Handle(post+" "+renew, s.bindingRoute(validLeaseID, s.renewLease))
+	refuseOtherMethods(mux, renew, post)
+
+	acquire := bindingPath + "/acquires/{id}"
+	mux.Handle(get+" "+acquire, s.bindingRoute(validAcquireID, s.acquireStatus))
+	refuseOtherMethods(mux, acquire, get)
+
+	pool := bindingPath + "/pool"
+	mux.Handle(get+" "+pool, s.bindingRoute(nil, s.poolStatus))
+	refuseOtherMethods(mux, pool, get)
+
 	mux.HandleFunc("/", notFound)
 	return s.recoverPanics(canonicalPathsOnly(mux))
 }
 
-// methodOrder is the order of methods in Allow headers and messages.
-var methodOrder = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete}
-
-// route registers handlers by method under pattern, and a 405 with Allow
-// for every other method. A GET pattern also matches HEAD: allowed says
-// whether HEAD is served.
-func (s *Server) route(mux *http.ServeMux, pattern string, allowed []string, handlers map[string]http.Handler) {
+// refuseOtherMethods answers 405 with Allow for every method of path but
+// allowed: a pattern without a method loses to the ones with, and a GET
+// pattern also serves HEAD unless HEAD has a pattern of its own.
+func refuseOtherMethods(mux *http.ServeMux, path string, allowed ...string) {
 	refuse := methodNotAllowed(allowed)
-	for _, m := range methodOrder {
-		h, ok := handlers[m]
-		if !ok {
-			continue
-		}
-		mux.Handle(m+" "+pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !slices.Contains(allowed, r.Method) {
-				refuse(w, r)
-				return
-			}
-			h.ServeHTTP(w, r)
-		}))
+	mux.HandleFunc(path, refuse)
+	if slices.Contains(allowed, http.MethodGet) && !slices.Contains(allowed, http.MethodHead) {
+		mux.HandleFunc(http.MethodHead+" "+path, refuse)
 	}
-	mux.HandleFunc(pattern, refuse)
 }
 
-// bindingRoute registers a business route: body deadline, then the
-// middleware, then the checks every binding route makes (service present,
-// valid namespace/name, token, id), then h.
-func (s *Server) bindingRoute(mux *http.ServeMux, pattern string, checkID func(string) *Error, handlers map[string]bindingHandler) {
-	var allowed []string
-	wrapped := map[string]http.Handler{}
-	for _, m := range methodOrder {
-		h, ok := handlers[m]
-		if !ok {
-			continue
+// bindingRoute wraps a business route: body deadline, then the middleware,
+// then the checks every binding route makes (service present, valid
+// namespace/name, token, id), then h.
+func (s *Server) bindingRoute(checkID func(string) error, h bindingHandler) http.Handler {
+	var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.serveBinding(w, r, checkID, h); err != nil {
+			writeError(w, err)
 		}
-		allowed = append(allowed, m)
-		var next http.Handler = s.binding(checkID, h)
-		if s.opts.Middleware != nil {
-			next = s.opts.Middleware(next)
-		}
-		wrapped[m] = bodyDeadline(s.opts.ReadTimeout, next)
-	}
-	s.route(mux, pattern, allowed, wrapped)
-}
-
-func (s *Server) binding(checkID func(string) *Error, h bindingHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.svc == nil {
-			writeError(w, apiErr(503, CodeNotLeader, "this lease API serves health only").retry(5*time.Second))
-			return
-		}
-		namespace, name := r.PathValue("namespace"), r.PathValue("name")
-		if !dnsLabel(namespace) || !dnsSubdomain(name) {
-			writeError(w, apiErr(400, CodeBadRequest, "the path must name a binding as /v1/bindings/{namespace}/{name}/...; %q/%q is not a valid namespace/name",
-				truncate(namespace, 70), truncate(name, 260)))
-			return
-		}
-		b, e := s.authenticate(r, namespace, name)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		if checkID != nil {
-			if e := checkID(r.PathValue("id")); e != nil {
-				writeError(w, e)
-				return
-			}
-		}
-		h(w, r, b)
 	})
+	if s.opts.Middleware != nil {
+		next = s.opts.Middleware(next)
+	}
+	return bodyDeadline(s.opts.ReadTimeout, next)
 }
 
-func validLeaseID(id string) *Error {
+func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, checkID func(string) error, h bindingHandler) error {
+	if s.svc == nil {
+		return apiErr(503, CodeNotLeader, "this lease API serves health only").retry(5 * time.Second)
+	}
+	namespace, name := r.PathValue("namespace"), r.PathValue("name")
+	if !dnsLabel(namespace) || !dnsSubdomain(name) {
+		return apiErr(400, CodeBadRequest, "the path must name a binding as /v1/bindings/{namespace}/{name}/...; %q/%q is not a valid namespace/name",
+			truncate(namespace, 70), truncate(name, 260))
+	}
+	b, err := s.authenticate(r, namespace, name)
+	if err != nil {
+		return err
+	}
+	if checkID != nil {
+		if err := checkID(r.PathValue("id")); err != nil {
+			return err
+		}
+	}
+	return h(w, r, b)
+}
+
+func validLeaseID(id string) error {
 	if !validID(id) {
 		return apiErr(400, CodeBadRequest, "%q is not a lease id (32 lower-case hex digits)", truncate(id, 80))
 	}
 	return nil
 }
 
-func validAcquireID(id string) *Error {
+func validAcquireID(id string) error {
 	if !validRequestID(id) {
 		return apiErr(400, CodeBadRequest, "%q is not a request id (1-64 of A-Z a-z 0-9 . _ -)", truncate(id, 80))
 	}
@@ -200,84 +185,80 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, h)
 }
 
-func (s *Server) acquireLease(w http.ResponseWriter, r *http.Request, b *Binding) {
+func (s *Server) acquireLease(w http.ResponseWriter, r *http.Request, b *Binding) error {
 	var req AcquireRequest
-	if e := decodeBody(w, r, &req); e != nil {
-		writeError(w, e)
-		return
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
 	}
-	p, e := parseAcquire(req)
-	if e != nil {
-		writeError(w, e)
-		return
+	p, err := parseAcquire(req)
+	if err != nil {
+		return err
 	}
 	if b.Forbidden != "" {
-		writeError(w, apiErr(403, CodeForbidden, "binding %s may not lease from its pool: %s", b.Key(), b.Forbidden))
-		return
+		return apiErr(403, CodeForbidden, "binding %s may not lease from its pool: %s", b.Key(), b.Forbidden)
 	}
-	l, e := s.svc.acquire(r.Context(), b, p)
-	if e != nil {
-		writeError(w, e)
-		return
+	l, err := s.svc.acquire(r.Context(), b, p)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusCreated, l)
+	return nil
 }
 
-func (s *Server) listLeases(w http.ResponseWriter, r *http.Request, b *Binding) {
+func (s *Server) listLeases(w http.ResponseWriter, r *http.Request, b *Binding) error {
 	writeJSON(w, http.StatusOK, s.svc.list(r.Context(), b))
+	return nil
 }
 
-func (s *Server) getLease(w http.ResponseWriter, r *http.Request, b *Binding) {
-	l, e := s.svc.get(r.Context(), b, r.PathValue("id"))
-	if e != nil {
-		writeError(w, e)
-		return
+func (s *Server) getLease(w http.ResponseWriter, r *http.Request, b *Binding) error {
+	l, err := s.svc.get(r.Context(), b, r.PathValue("id"))
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, l)
+	return nil
 }
 
-func (s *Server) releaseLease(w http.ResponseWriter, r *http.Request, b *Binding) {
+func (s *Server) releaseLease(w http.ResponseWriter, r *http.Request, b *Binding) error {
 	id := r.PathValue("id")
-	if e := s.svc.release(r.Context(), b, id); e != nil {
-		writeError(w, e)
-		return
+	if err := s.svc.release(r.Context(), b, id); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, ReleaseResponse{ID: id, Released: true})
+	return nil
 }
 
-func (s *Server) renewLease(w http.ResponseWriter, r *http.Request, b *Binding) {
+func (s *Server) renewLease(w http.ResponseWriter, r *http.Request, b *Binding) error {
 	var req RenewRequest
-	if e := decodeBody(w, r, &req); e != nil {
-		writeError(w, e)
-		return
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
 	}
-	d, e := parseDuration("duration", req.Duration, time.Second)
-	if e != nil {
-		writeError(w, e)
-		return
+	d, err := parseDuration("duration", req.Duration, time.Second)
+	if err != nil {
+		return err
 	}
-	l, e := s.svc.renew(r.Context(), b, r.PathValue("id"), d)
-	if e != nil {
-		writeError(w, e)
-		return
+	l, err := s.svc.renew(r.Context(), b, r.PathValue("id"), d)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, l)
+	return nil
 }
 
-func (s *Server) acquireStatus(w http.ResponseWriter, r *http.Request, b *Binding) {
-	st, e := s.svc.acquireStatus(b, r.PathValue("id"))
-	if e != nil {
-		writeError(w, e)
-		return
+func (s *Server) acquireStatus(w http.ResponseWriter, r *http.Request, b *Binding) error {
+	st, err := s.svc.acquireStatus(b, r.PathValue("id"))
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }
 
-func (s *Server) poolStatus(w http.ResponseWriter, r *http.Request, b *Binding) {
-	st, e := s.svc.poolStatus(r.Context(), b)
-	if e != nil {
-		writeError(w, e)
-		return
+func (s *Server) poolStatus(w http.ResponseWriter, r *http.Request, b *Binding) error {
+	st, err := s.svc.poolStatus(r.Context(), b)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }

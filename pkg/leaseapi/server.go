@@ -21,15 +21,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -72,10 +68,6 @@ func NewServer(addr string, tlsConfig *tls.Config, log logr.Logger, svc *Service
 	s.handler = s.routes()
 	return s
 }
-
-// Use wraps the server's handler in mw (the replicas' Front, forward.go).
-// Call it before Start.
-func (s *Server) Use(mw func(http.Handler) http.Handler) { s.handler = mw(s.handler) }
 
 // Handler exposes the routes for in-process tests.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -128,149 +120,4 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("failed to shut down the lease API: %w", err)
 	}
 	return nil
-}
-
-// unauthenticated is the same answer for an unknown binding and a wrong
-// token, so that the API does not tell which bindings exist.
-func unauthenticated(namespace, name string) *Error {
-	return apiErr(401, CodeUnauthenticated,
-		"the token does not match binding %s/%s (or it does not exist); send \"Authorization: Bearer $TOKEN\" with the TOKEN key of Secret %s-nebula-binding",
-		namespace, name, name)
-}
-
-// authenticate checks the bearer token against the binding's, in constant
-// time. The token is never logged or echoed. A binding that does not exist
-// (or has no token yet) is checked against a random token of this process,
-// so that the answer and its cost do not tell which bindings exist.
-func (s *Server) authenticate(r *http.Request, namespace, name string) (*Binding, *Error) {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 4096 {
-		return nil, apiErr(401, CodeUnauthenticated,
-			"send the binding's token as \"Authorization: Bearer $TOKEN\" (the TOKEN key of Secret %s-nebula-binding)", name)
-	}
-	b, want, err := s.svc.dir.Binding(r.Context(), namespace, name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.log.Error(err, "failed to look up a binding", "binding", namespace+"/"+name)
-		return nil, apiErr(503, CodePoolNotReady, "the binding could not be looked up; retry").retry(time.Second)
-	}
-	// Digests, so that the comparison takes as long whatever the lengths.
-	expected := s.dummyToken
-	known := err == nil && len(want) > 0
-	if known {
-		expected = sha256.Sum256(want)
-	}
-	got := sha256.Sum256([]byte(token))
-	if subtle.ConstantTimeCompare(expected[:], got[:]) != 1 || !known {
-		return nil, unauthenticated(namespace, name)
-	}
-	return b, nil
-}
-
-// decodeBody decodes an optional JSON body strictly (unknown fields and
-// trailing data are errors) within MaxBodyBytes.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) *Error {
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.Is(err, io.EOF):
-			return nil // no body: defaults
-		case errors.As(err, &tooBig):
-			return apiErr(413, CodePayloadTooLarge, "the body is larger than %d bytes", MaxBodyBytes)
-		case isTimeout(err):
-			return bodyTimedOut()
-		}
-		return apiErr(400, CodeBadRequest, "the body is not a valid request: %s", truncate(err.Error(), 200))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return apiErr(413, CodePayloadTooLarge, "the body is larger than %d bytes", MaxBodyBytes)
-		}
-		if isTimeout(err) {
-			return bodyTimedOut()
-		}
-		return apiErr(400, CodeBadRequest, "the body has data after the JSON object")
-	}
-	return nil
-}
-
-func parseAcquire(req AcquireRequest) (acquireParams, *Error) {
-	var p acquireParams
-	var e *Error
-	if p.duration, e = parseDuration("duration", req.Duration, time.Second); e != nil {
-		return p, e
-	}
-	if p.wait, e = parseDuration("wait", req.Wait, 0); e != nil {
-		return p, e
-	}
-	if req.RequestID != "" && !validRequestID(req.RequestID) {
-		return p, apiErr(400, CodeBadRequest, "requestId %q must be 1-64 of A-Z a-z 0-9 . _ -", truncate(req.RequestID, 80))
-	}
-	if len(req.Holder) > 253 || strings.ContainsFunc(req.Holder, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return p, apiErr(400, CodeBadRequest, "holder must be at most 253 printable characters")
-	}
-	p.reqID, p.holder = req.RequestID, req.Holder
-	return p, nil
-}
-
-// parseDuration parses an optional Go duration of at least minimum.
-func parseDuration(field, v string, minimum time.Duration) (time.Duration, *Error) {
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 || d < minimum || d > 366*24*time.Hour {
-		return 0, apiErr(400, CodeBadRequest, "%s %q must be a Go duration between %s and 8784h (\"30s\", \"5m\")", field, truncate(v, 40), minimum)
-	}
-	return d, nil
-}
-
-func validRequestID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func dnsLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-		if !alnum && (c != '-' || i == 0 || i == len(s)-1) {
-			return false
-		}
-	}
-	return true
-}
-
-func dnsSubdomain(s string) bool {
-	if len(s) == 0 || len(s) > 253 {
-		return false
-	}
-	for _, part := range strings.Split(s, ".") {
-		if !dnsLabel(part) {
-			return false
-		}
-	}
-	return true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -14,6 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Why one long file: one client type whose acquire, background renewal and
+// retries share the request plumbing and the backoff.
+
 // Package leaseclient is the Go client of the lease API for bound workloads.
 // It reads its settings from the env the binding projects (NEBULA_LEASE_ENDPOINT,
 // NEBULA_TOKEN, NEBULA_BINDING), acquires with an optional FIFO wait (reporting
@@ -45,6 +48,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 )
 
@@ -74,17 +78,17 @@ type Config struct {
 // FromEnv reads the settings a binding projects under prefix ("NEBULA_").
 func FromEnv(prefix string) (*Client, error) {
 	if prefix == "" {
-		prefix = "NEBULA_"
+		prefix = bindingsecret.DefaultPrefix
 	}
 	cfg := Config{
-		Endpoint:   os.Getenv(prefix + "LEASE_ENDPOINT"),
-		Token:      os.Getenv(prefix + "TOKEN"),
-		Binding:    os.Getenv(prefix + "BINDING"),
-		CACert:     []byte(os.Getenv(prefix + "CA_CERT")),
-		CACertFrom: prefix + "CA_CERT",
+		Endpoint:   os.Getenv(prefix + bindingsecret.LeaseEndpoint),
+		Token:      os.Getenv(prefix + bindingsecret.Token),
+		Binding:    os.Getenv(prefix + bindingsecret.Binding),
+		CACert:     []byte(os.Getenv(prefix + bindingsecret.CACert)),
+		CACertFrom: prefix + bindingsecret.CACert,
 	}
 	var missing []string
-	for k, v := range map[string]string{"LEASE_ENDPOINT": cfg.Endpoint, "TOKEN": cfg.Token, "BINDING": cfg.Binding} {
+	for k, v := range map[string]string{bindingsecret.LeaseEndpoint: cfg.Endpoint, bindingsecret.Token: cfg.Token, bindingsecret.Binding: cfg.Binding} {
 		if v == "" {
 			missing = append(missing, prefix+k)
 		}

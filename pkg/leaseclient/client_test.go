@@ -24,8 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nebula-io/nebula-resource/internal/leaseapitest"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
-	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
 )
 

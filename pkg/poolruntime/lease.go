@@ -1,3 +1,6 @@
+// Why one long file: the Lease handle, its deadlines and the leak detector
+// share the token/generation invariants described below.
+
 package poolruntime
 
 import (

@@ -1,3 +1,6 @@
+// Why one long file: registration, lookup and the idle sweep of the scoped
+// manager share its copy-on-write registry and the locking described below.
+
 package poolruntime
 
 import (

@@ -1,3 +1,7 @@
+// Why one long file: the pool's acquire, release and hand-off paths share
+// one mutex and the invariants written below; split across files, which
+// fields the lock guards and in what order would no longer be in one view.
+
 package poolruntime
 
 import (

@@ -51,8 +51,8 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/controllers"
-	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/internal/testservers"
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
 	"github.com/nebula-io/nebula-resource/test/internal/harness"
@@ -260,7 +260,7 @@ func caBundle(ctx context.Context, c client.Client) []byte {
 
 func bindingData(ctx context.Context, c client.Client) map[string][]byte {
 	var s corev1.Secret
-	if c.Get(ctx, client.ObjectKey{Namespace: appNS, Name: leasestore.SecretName(binding)}, &s) != nil {
+	if c.Get(ctx, client.ObjectKey{Namespace: appNS, Name: bindingsecret.Name(binding)}, &s) != nil {
 		return nil
 	}
 	return s.Data
@@ -310,7 +310,7 @@ func expectJobProjected(ctx context.Context, t *testing.T, c client.Client, name
 	}
 	must(t, c.Create(ctx, job))
 	for _, e := range job.Spec.Template.Spec.Containers[0].EnvFrom {
-		if e.SecretRef != nil && e.SecretRef.Name == leasestore.SecretName(binding) {
+		if e.SecretRef != nil && e.SecretRef.Name == bindingsecret.Name(binding) {
 			return
 		}
 	}

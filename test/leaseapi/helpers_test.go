@@ -34,8 +34,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
-	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/internal/testservers"
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 )
 
 // tcpMember is a real TCP listener on loopback; stop closes it.
@@ -132,7 +132,7 @@ func createScopedBinding(ctx context.Context, ns, name, poolNS, poolName string,
 	var token string
 	Eventually(func() string {
 		var s corev1.Secret
-		if err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: leasestore.SecretName(name)}, &s); err != nil {
+		if err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: bindingsecret.Name(name)}, &s); err != nil {
 			return ""
 		}
 		token = string(s.Data["NEBULA_TOKEN"])

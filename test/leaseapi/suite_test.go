@@ -89,13 +89,13 @@ var _ = BeforeSuite(func() {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
 	pools := poolhost.NewRegistry()
-	Expect(controllers.SetupWithManager(mgr, pools, "http://lease-api.test")).To(Succeed())
+	Expect(controllers.SetupWithManager(mgr, controllers.Options{Pools: pools, LeaseEndpoint: "http://lease-api.test"})).To(Succeed())
 
-	metrics, err := leaseapi.NewMetrics(metricReg)
-	Expect(err).NotTo(HaveOccurred())
+	metrics := leaseapi.NewMetrics()
+	Expect(metrics.Register(metricReg)).To(Succeed())
 	leader.Store(true)
 	svc = leaseapi.NewService(leaseapi.Config{
-		Pools:     pools,
+		Pools:     poolhost.LeasePools{Registry: pools},
 		Directory: &leasestore.Directory{Reader: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		Store:     &leasestore.Store{Client: k8sClient},
 		Events:    &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},

@@ -32,11 +32,11 @@ import (
 	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/nebula-io/nebula-resource/internal/leaseapitest"
 	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
-	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
 )
 
 // healthyDriver is the tcp driver whose health check always passes without
@@ -109,7 +109,7 @@ func startNebula(t testing.TB, ns string, members int, store leaseapi.Store) str
 		Bindings: map[string]*leaseapi.Binding{ns + "/app": {Namespace: ns, Name: "app", Pool: poolKey}},
 		Tokens:   map[string][]byte{ns + "/app": []byte(nebulaToken)},
 	}
-	svc := leaseapi.NewService(leaseapi.Config{Pools: reg, Directory: dir, Store: store, Log: logr.Discard()})
+	svc := leaseapi.NewService(leaseapi.Config{Pools: poolhost.LeasePools{Registry: reg}, Directory: dir, Store: store, Log: logr.Discard()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = svc.Run(ctx) }()

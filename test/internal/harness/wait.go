@@ -24,7 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/nebula-io/nebula-resource/internal/leasestore"
+	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 )
 
 // WaitFor polls cond every poll until it holds, and fails t when timeout
@@ -47,7 +47,7 @@ func BindingToken(ctx context.Context, t testing.TB, c client.Client, namespace,
 	var token string
 	WaitFor(ctx, t, "the token of binding "+namespace+"/"+name, time.Minute, 50*time.Millisecond, func() bool {
 		var s corev1.Secret
-		if c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: leasestore.SecretName(name)}, &s) != nil {
+		if c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: bindingsecret.Name(name)}, &s) != nil {
 			return false
 		}
 		token = string(s.Data["NEBULA_TOKEN"])

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
 
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
 	"github.com/nebula-io/nebula-resource/internal/testservers"
@@ -58,6 +59,8 @@ type Options struct {
 	BeforeStart func(*poolhost.Pool)
 	// MaxWaiters caps the acquires waiting for the pool (Config.MaxWaiters).
 	MaxWaiters int
+	// Clock is the live pool's and the service's clock (nil: the real one).
+	Clock clock.WithTickerAndDelayedExecution
 }
 
 // Env is a running lease API.
@@ -152,7 +155,7 @@ func New(t testing.TB, o Options) *Env {
 		e.Store = leaseapi.NewMemoryStore()
 	}
 	e.Leader.Store(true)
-	pool, err := e.Registry.Ensure(e.Pool, spec, poolhost.Options{})
+	pool, err := e.Registry.Ensure(e.Pool, spec, poolhost.Options{Clock: o.Clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,8 +181,8 @@ func New(t testing.TB, o Options) *Env {
 		},
 		Tokens: map[string][]byte{e.Binding: []byte(e.Token), "team/other": []byte("other-token-0123456789")},
 	}
-	e.Service = leaseapi.NewService(leaseapi.Config{Pools: e.Registry, Directory: e.Directory, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard(),
-		MaxWaiters: o.MaxWaiters})
+	e.Service = leaseapi.NewService(leaseapi.Config{Pools: poolhost.LeasePools{Registry: e.Registry}, Directory: e.Directory, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard(),
+		MaxWaiters: o.MaxWaiters, Clock: o.Clock})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.Service.Run(ctx) }()

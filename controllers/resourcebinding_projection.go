@@ -1,0 +1,173 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+)
+
+// workloadProjections projects a binding's Secret into the workloads its
+// spec.workload selects whose pod templates can change (Deployments,
+// StatefulSets, DaemonSets), and takes it out of the ones that stopped
+// matching. Jobs and Pods get it from the webhook at creation.
+type workloadProjections struct {
+	client   client.Client
+	recorder recorder.EventRecorder
+}
+
+// reconcile projects rc.secret and records what it found.
+func (w *workloadProjections) reconcile(ctx context.Context, rc *bindingReconcile) (ctrl.Result, bool, error) {
+	b := rc.binding
+	f := &workloadFacts{projected: true, kind: b.Spec.Workload.Kind, secretName: rc.secret.Name}
+	objs, err := w.matching(ctx, b)
+	if errors.Is(err, errInvalidSelector) {
+		f.selectorErr = err
+		rc.facts.workload = f
+		return ctrl.Result{}, false, nil
+	}
+	if err != nil {
+		return ctrl.Result{}, false, err
+	}
+	p := newProjection(b, rc.secret)
+	var projected []resourcesv1alpha1.ProjectedWorkload
+	for _, obj := range objs {
+		tmpl, mutable := podTemplate(obj)
+		if reason, problem := p.refusal(tmpl, obj.GetName()); reason != "" {
+			f.problems, f.problemReason = append(f.problems, problem), reason
+			continue
+		}
+		if !mutable {
+			if tmpl.Annotations[p.annotation] == "" {
+				f.problems = append(f.problems, fmt.Sprintf("%s %s was created before the binding and its pod template cannot change; recreate it",
+					b.Spec.Workload.Kind, obj.GetName()))
+				f.problemReason = resourcesv1alpha1.ReasonWorkloadImmutable
+				continue
+			}
+		} else if changed, err := w.patchTemplate(ctx, obj, p.apply); err != nil {
+			return ctrl.Result{}, false, err
+		} else if changed {
+			w.recorder.Eventf(b, obj, corev1.EventTypeNormal, resourcesv1alpha1.EventProjected, "Project",
+				"Secret %s (content %s) projected into %s %s", p.secretName, p.hash[:8], b.Spec.Workload.Kind, obj.GetName())
+		}
+		projected = append(projected, resourcesv1alpha1.ProjectedWorkload{
+			APIVersion: b.Spec.Workload.GroupVersionKind().GroupVersion().String(), Kind: b.Spec.Workload.Kind, Name: obj.GetName()})
+		f.workloads = append(f.workloads, obj.GetName())
+	}
+
+	// Workloads projected before that no longer match lose the projection.
+	for _, pw := range b.Status.ProjectedWorkloads {
+		if slices.ContainsFunc(projected, func(p resourcesv1alpha1.ProjectedWorkload) bool { return p.Kind == pw.Kind && p.Name == pw.Name }) {
+			continue
+		}
+		if err := w.unproject(ctx, b, pw); err != nil {
+			return ctrl.Result{}, false, err
+		}
+	}
+	b.Status.ProjectedWorkloads = projected
+	rc.facts.workload = f
+	return ctrl.Result{}, false, nil
+}
+
+// matching lists the workloads the binding targets.
+func (w *workloadProjections) matching(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) ([]client.Object, error) {
+	list, items, err := newWorkloadList(b.Spec.Workload.Kind)
+	if err != nil {
+		return nil, err
+	}
+	opts := []client.ListOption{client.InNamespace(b.Namespace)}
+	if sel := b.Spec.Workload.Selector; sel != nil {
+		s, err := sel.AsSelector()
+		if err != nil {
+			return nil, fmt.Errorf("%w in spec.workload.selector: %w", errInvalidSelector, err)
+		}
+		opts = append(opts, client.MatchingLabelsSelector{Selector: s})
+	}
+	if err := w.client.List(ctx, list, opts...); err != nil {
+		return nil, fmt.Errorf("failed to list %ss: %w", b.Spec.Workload.Kind, err)
+	}
+	objs := items(list)
+	if name := b.Spec.Workload.Name; name != "" {
+		objs = slices.DeleteFunc(objs, func(o client.Object) bool { return o.GetName() != name })
+	}
+	return objs, nil
+}
+
+// patchTemplate applies mutate to a workload's pod template and patches the
+// workload if it changed, with optimistic locking. It reports whether it did.
+func (w *workloadProjections) patchTemplate(ctx context.Context, obj client.Object, mutate func(*corev1.PodTemplateSpec) bool) (bool, error) {
+	base := obj.DeepCopyObject().(client.Object)
+	tmpl, mutable := podTemplate(obj)
+	if !mutable || !mutate(tmpl) {
+		return false, nil
+	}
+	if err := w.client.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return false, fmt.Errorf("failed to patch %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+	}
+	return true, nil
+}
+
+// unproject takes the projection out of workload pw.
+func (w *workloadProjections) unproject(ctx context.Context, b *resourcesv1alpha1.ResourceBinding, pw resourcesv1alpha1.ProjectedWorkload) error {
+	list, items, err := newWorkloadList(pw.Kind)
+	if err != nil {
+		return err
+	}
+	if err := w.client.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
+		return fmt.Errorf("failed to list %ss: %w", pw.Kind, err)
+	}
+	for _, obj := range items(list) {
+		if obj.GetName() != pw.Name {
+			continue
+		}
+		changed, err := w.patchTemplate(ctx, obj, func(t *corev1.PodTemplateSpec) bool {
+			return unproject(t, secretName(b), hashAnnotation(b.Name))
+		})
+		if changed {
+			w.recorder.Eventf(b, obj, corev1.EventTypeNormal, resourcesv1alpha1.EventProjectionRemoved, "Unproject",
+				"Projection of Secret %s removed from %s %s", secretName(b), pw.Kind, obj.GetName())
+		}
+		return err
+	}
+	return nil // already gone
+}
+
+// removeAll takes the projection out of every workload the binding
+// projected into or matches now (the binding is being deleted).
+func (w *workloadProjections) removeAll(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) error {
+	targets := b.Status.ProjectedWorkloads
+	if objs, err := w.matching(ctx, b); err == nil {
+		for _, o := range objs {
+			targets = append(targets, resourcesv1alpha1.ProjectedWorkload{Kind: b.Spec.Workload.Kind, Name: o.GetName()})
+		}
+	}
+	for _, pw := range targets {
+		if err := w.unproject(ctx, b, pw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
