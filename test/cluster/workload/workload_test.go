@@ -36,11 +36,11 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/nebula-io/nebula-resource/internal/leaseapitest"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
 	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
-	"github.com/nebula-io/nebula-resource/pkg/leaseapi/leaseapitest"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
 	"github.com/nebula-io/nebula-resource/test/cluster/workload/envlog"
 )
@@ -104,7 +104,7 @@ func startStack(t *testing.T) *stack {
 	token := testservers.RandomPassword()
 	dir := &leaseapitest.Directory{}
 	dir.SetBinding(leaseapi.Binding{Namespace: "team", Name: "app", Pool: "team/db"}, token)
-	s.service = leaseapi.NewService(leaseapi.Config{Pools: registry, Directory: dir, Log: logr.Discard()})
+	s.service = leaseapi.NewService(leaseapi.Config{Pools: poolhost.LeasePools{Registry: registry}, Directory: dir, Log: logr.Discard()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.service.Run(ctx) }()
@@ -269,12 +269,18 @@ func TestLeaseOnceQueriesPostgresAsTheInjectedUserOverVerifiedTLS(t *testing.T) 
 		t.Fatalf("lease-once: %v\n%s", err, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(lines) != 1 {
-		t.Fatalf("lease-once printed %d lines, want one JSON result:\n%s", len(lines), stdout.String())
+	if len(lines) != 2 {
+		t.Fatalf("lease-once printed %d lines, want the result and the release:\n%s", len(lines), stdout.String())
 	}
-	var e event
+	var e, released event
 	if err := json.Unmarshal([]byte(lines[0]), &e); err != nil {
 		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &released); err != nil {
+		t.Fatal(err)
+	}
+	if released.Event != "released" || released.Lease != e.Lease {
+		t.Errorf("second line %+v, want the release of lease %s", released, e.Lease)
 	}
 	if e.Event != "queried" || e.User != s.user || e.Result != 1 || e.Member != "primary" || e.Lease == "" {
 		t.Errorf("result %+v, want queried as %s with 1 on primary", e, s.user)
