@@ -279,8 +279,11 @@ func (p *Pool[T]) popIdleLocked() *core[T] {
 
 // leaseIdleLocked is the warm grant: pop an idle instance (the deque is
 // non-empty and needs no borrow check) and lease it.
-func (p *Pool[T]) leaseIdleLocked() Lease[T] {
-	c := p.popIdleLocked()
+func (p *Pool[T]) leaseIdleLocked() Lease[T] { return p.leaseLocked(p.popIdleLocked()) }
+
+// leaseLocked turns c (not leased; c.token set) into a lease without a
+// deadline.
+func (p *Pool[T]) leaseLocked(c *core[T]) Lease[T] {
 	c.gen++
 	c.to(InUse)
 	t := c.token
@@ -559,16 +562,11 @@ func (p *Pool[T]) wake(w *waiter[T]) {
 
 // grantLocked turns c (not leased; c.token set) into a lease.
 func (p *Pool[T]) grantLocked(c *core[T], leaseDur time.Duration) Lease[T] {
-	c.gen++
-	c.to(InUse)
-	t := c.token
-	c.token = nil
-	p.leased++
-	p.acquired++
+	l := p.leaseLocked(c)
 	if leaseDur > 0 {
 		p.setDeadlineLocked(c, p.leaseNow(), leaseDur)
 	}
-	return Lease[T]{t: t, gen: c.gen}
+	return l
 }
 
 // offerAndUnlock places an instance that no lease holds (c.token set, its
