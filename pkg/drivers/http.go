@@ -18,7 +18,6 @@ package drivers
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -134,7 +133,7 @@ func (d *HTTP) get(ctx context.Context, t httpTarget, c Credentials, run checkRu
 	transport := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{}).DialContext,
-		TLSClientConfig:     &tls.Config{ServerName: t.Host, InsecureSkipVerify: t.skipVerify, MinVersion: tls.VersionTLS12}, //nolint:gosec // opt-in per member
+		TLSClientConfig:     clientTLS(t.Host, t.skipVerify),
 		TLSHandshakeTimeout: remaining(ctx),
 		DisableKeepAlives:   true,
 		ForceAttemptHTTP2:   true,

@@ -100,7 +100,7 @@ func (d *Redis) ping(ctx context.Context, t redisTarget, _ Credentials, run chec
 	}
 	defer conn.Close()
 	if t.tls {
-		tc := tls.Client(conn, &tls.Config{ServerName: t.Host, InsecureSkipVerify: t.skipVerify, MinVersion: tls.VersionTLS12}) //nolint:gosec // opt-in per member
+		tc := tls.Client(conn, clientTLS(t.Host, t.skipVerify))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return run.fail(err)
 		}
