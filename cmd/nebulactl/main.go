@@ -246,11 +246,7 @@ func leaseRenew(ctx context.Context, args []string, stdout io.Writer) (int, erro
 	fs := flag.NewFlagSet("lease renew", flag.ContinueOnError)
 	c.bind(fs)
 	fs.DurationVar(&d, "duration", 0, "new duration from now (default: the lease's own)")
-	id, err := parseWithID(fs, args)
-	if err != nil {
-		return 2, err
-	}
-	cl, err := c.client()
+	cl, id, err := c.connectWithID(fs, args)
 	if err != nil {
 		return 2, err
 	}
@@ -260,6 +256,17 @@ func leaseRenew(ctx context.Context, args []string, stdout io.Writer) (int, erro
 	}
 	fmt.Fprintf(stdout, "lease %s renewed until %s\n", l.ID, l.ExpiresAt.Local().Format(time.RFC3339))
 	return 0, nil
+}
+
+// connectWithID parses fs (the common flags bound) and the lease id from
+// args and returns the client they configure; its errors are usage errors.
+func (c *common) connectWithID(fs *flag.FlagSet, args []string) (*leaseclient.Client, string, error) {
+	id, err := parseWithID(fs, args)
+	if err != nil {
+		return nil, "", err
+	}
+	cl, err := c.client()
+	return cl, id, err
 }
 
 // parseWithID accepts the lease id before or after the flags.
@@ -283,11 +290,7 @@ func leaseRelease(ctx context.Context, args []string, stdout io.Writer) (int, er
 	var c common
 	fs := flag.NewFlagSet("lease release", flag.ContinueOnError)
 	c.bind(fs)
-	id, err := parseWithID(fs, args)
-	if err != nil {
-		return 2, err
-	}
-	cl, err := c.client()
+	cl, id, err := c.connectWithID(fs, args)
 	if err != nil {
 		return 2, err
 	}
@@ -298,19 +301,31 @@ func leaseRelease(ctx context.Context, args []string, stdout io.Writer) (int, er
 	return 0, nil
 }
 
-func leaseList(ctx context.Context, args []string, stdout io.Writer) (int, error) {
+// show runs a subcommand that takes only the common flags and prints what
+// get reads: as JSON with -o json, otherwise as text does.
+func show[T any](ctx context.Context, name string, args []string, stdout io.Writer,
+	get func(*leaseclient.Client, context.Context) (T, error), text func(io.Writer, *leaseclient.Client, T)) (int, error) {
 	var c common
-	cl, err := c.connect("lease list", args)
+	cl, err := c.connect(name, args)
 	if err != nil {
 		return 2, err
 	}
-	list, err := cl.List(ctx)
+	v, err := get(cl, ctx)
 	if err != nil {
 		return exitCode(err), err
 	}
 	if c.output == "json" {
-		return 0, json.NewEncoder(stdout).Encode(list)
+		return 0, json.NewEncoder(stdout).Encode(v)
 	}
+	text(stdout, cl, v)
+	return 0, nil
+}
+
+func leaseList(ctx context.Context, args []string, stdout io.Writer) (int, error) {
+	return show(ctx, "lease list", args, stdout, (*leaseclient.Client).List, printLeaseList)
+}
+
+func printLeaseList(stdout io.Writer, cl *leaseclient.Client, list leaseapi.LeaseList) {
 	quota := "no quota"
 	if list.Quota > 0 {
 		quota = fmt.Sprintf("quota %d", list.Quota)
@@ -326,7 +341,6 @@ func leaseList(ctx context.Context, args []string, stdout io.Writer) (int, error
 	for _, w := range list.Waiting {
 		fmt.Fprintf(stdout, "waiting: %s at position %d of %d for %s\n", w.RequestID, w.Position, w.QueueDepth, w.Waited)
 	}
-	return 0, nil
 }
 
 func leaseRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -435,20 +449,8 @@ func envName(k string) string {
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func poolStatus(ctx context.Context, args []string, stdout io.Writer) (int, error) {
-	var c common
-	cl, err := c.connect("pool status", args)
-	if err != nil {
-		return 2, err
-	}
-	st, err := cl.PoolStatus(ctx)
-	if err != nil {
-		return exitCode(err), err
-	}
-	if c.output == "json" {
-		return 0, json.NewEncoder(stdout).Encode(st)
-	}
-	fmt.Fprint(stdout, formatPoolStatus(st))
-	return 0, nil
+	return show(ctx, "pool status", args, stdout, (*leaseclient.Client).PoolStatus,
+		func(w io.Writer, _ *leaseclient.Client, st leaseapi.PoolStatus) { fmt.Fprint(w, formatPoolStatus(st)) })
 }
 
 // bar draws used/total as a utilization bar of width cells.

@@ -18,16 +18,13 @@ package testservers
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -63,20 +60,13 @@ func PostgresBinDir(dir string) (string, error) {
 // (SCRAM-SHA-256) authentication. Its data directory survives Stop, so
 // Start brings the same cluster back on the same port.
 type Postgres struct {
-	mu           sync.Mutex
-	binDir       string
-	baseDir      string
-	dataDir      string
-	sockDir      string
-	logPath      string
-	host         string
-	port         int
-	superUser    string
-	password     string
-	startTimeout time.Duration
-	cred         *syscall.Credential
-	proc         *process
-	closed       bool
+	*server
+	binDir    string
+	dataDir   string
+	sockDir   string
+	superUser string
+	password  string
+	cred      *syscall.Credential
 }
 
 // StartPostgres initializes a cluster in a new temporary directory and
@@ -99,41 +89,20 @@ func StartPostgres(t TB, opts ...Option) (*Postgres, error) {
 	if o.password == "" {
 		o.password = RandomPassword()
 	}
-	if o.port == 0 {
-		if o.port, err = FreePort(); err != nil {
-			return nil, fmt.Errorf("testservers: no free port: %w", err)
-		}
-	}
-	base, err := os.MkdirTemp("", "nebula-pg-")
+	srv, err := newServer("postgres", "nebula-pg-", o.host, syscall.SIGINT, 10*time.Second, o)
 	if err != nil {
-		return nil, fmt.Errorf("testservers: %w", err)
-	}
-	s := &Postgres{
-		binDir:       binDir,
-		baseDir:      base,
-		dataDir:      filepath.Join(base, "data"),
-		sockDir:      filepath.Join(base, "sock"),
-		logPath:      filepath.Join(base, "postgres.log"),
-		host:         o.host,
-		port:         o.port,
-		superUser:    o.superUser,
-		password:     o.password,
-		startTimeout: o.startTimeout,
-		cred:         cred,
-	}
-	if t != nil {
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Logf("testservers: closing postgres: %v", err)
-			}
-		})
-	}
-	if err := s.initdb(); err != nil {
-		_ = s.Close()
 		return nil, err
 	}
-	if err := s.Start(); err != nil {
-		_ = s.Close()
+	s := &Postgres{
+		server:    srv,
+		binDir:    binDir,
+		dataDir:   filepath.Join(srv.baseDir, "data"),
+		sockDir:   filepath.Join(srv.baseDir, "sock"),
+		superUser: o.superUser,
+		password:  o.password,
+		cred:      cred,
+	}
+	if err := s.open(t, s.initdb, s.Start); err != nil {
 		return nil, err
 	}
 	if t != nil {
@@ -212,15 +181,11 @@ func (s *Postgres) initdb() error {
 // Start starts the server (again) and waits until the superuser can
 // connect. It is a no-op while the server runs.
 func (s *Postgres) Start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("testservers: postgres: Start after Close")
-	}
-	if s.proc != nil && !s.proc.exited() {
-		return nil
-	}
-	args := []string{
+	return s.start(launch{program: filepath.Join(s.binDir, "postgres"), cred: s.cred, args: s.args, ready: s.pingLocked})
+}
+
+func (s *Postgres) args() ([]string, error) {
+	return []string{
 		"-D", s.dataDir,
 		"-p", strconv.Itoa(s.port),
 		"-h", s.host,
@@ -232,27 +197,7 @@ func (s *Postgres) Start() error {
 		"-c", "max_connections=100",
 		"-c", "logging_collector=off",
 		"-c", "log_min_messages=warning",
-	}
-	proc, err := startProcess(filepath.Join(s.binDir, "postgres"), args, s.baseDir, s.cred, baseEnv(s.baseDir), s.logPath)
-	if err != nil {
-		return fmt.Errorf("testservers: starting postgres: %w", err)
-	}
-	s.proc = proc
-	err = waitUntil(proc, s.startTimeout, func() error {
-		conn, err := net.DialTimeout("tcp", s.addr(), time.Second)
-		if err != nil {
-			return err
-		}
-		_ = conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		return s.pingLocked(ctx)
-	})
-	if err != nil {
-		proc.stop(syscall.SIGKILL, 0)
-		return fmt.Errorf("testservers: postgres on %s: %v\n--- %s (tail)\n%s", s.addr(), err, s.logPath, tail(s.logPath, 30))
-	}
-	return nil
+	}, nil
 }
 
 func (s *Postgres) pingLocked(ctx context.Context) error {
@@ -274,54 +219,6 @@ func (s *Postgres) connect(ctx context.Context) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, cfg)
 }
 
-// Stop shuts the server down (fast shutdown, then SIGKILL of the process
-// group after 10s). The data directory is kept for Start.
-func (s *Postgres) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.proc.stop(syscall.SIGINT, 10*time.Second)
-	return nil
-}
-
-// Kill kills the server's process group with SIGKILL, like a crash. Start
-// recovers the data directory.
-func (s *Postgres) Kill() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.proc.stop(syscall.SIGKILL, 0)
-	return nil
-}
-
-// Running reports whether the server process is alive.
-func (s *Postgres) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.proc != nil && !s.proc.exited()
-}
-
-// Close stops the server and removes its directory. It is idempotent.
-func (s *Postgres) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	s.proc.stop(syscall.SIGINT, 5*time.Second)
-	return os.RemoveAll(s.baseDir)
-}
-
-func (s *Postgres) addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
-
-// Addr is "host:port" (host 127.0.0.1 unless WithHost).
-func (s *Postgres) Addr() string { return s.addr() }
-
-// Host is the address the server listens on (127.0.0.1 unless WithHost).
-func (s *Postgres) Host() string { return s.host }
-
-// Port is the server's TCP port; it stays the same across Stop/Start.
-func (s *Postgres) Port() int { return s.port }
-
 // SuperUser is the superuser's name.
 func (s *Postgres) SuperUser() string { return s.superUser }
 
@@ -331,9 +228,6 @@ func (s *Postgres) Password() string {
 	defer s.mu.Unlock()
 	return s.password
 }
-
-// LogPath is the server's log file (all starts append to it).
-func (s *Postgres) LogPath() string { return s.logPath }
 
 // DSN is a URL for the superuser on database postgres.
 func (s *Postgres) DSN() string { return s.DSNFor(s.superUser, s.Password(), "postgres") }

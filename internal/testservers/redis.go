@@ -20,15 +20,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -57,16 +54,10 @@ func RedisServerPath(dir string) (string, error) {
 // password and users survive Stop/Start (they are written to the
 // configuration each start); the dataset does not.
 type Redis struct {
-	mu           sync.Mutex
-	bin          string
-	baseDir      string
-	logPath      string
-	port         int
-	password     string
-	users        map[string]string // ACL users created with CreateUser
-	startTimeout time.Duration
-	proc         *process
-	closed       bool
+	*server
+	bin      string
+	password string
+	users    map[string]string // ACL users created with CreateUser
 }
 
 // StartRedis starts redis-server on a free port (or WithPort) requiring
@@ -81,33 +72,12 @@ func StartRedis(t TB, password string, opts ...Option) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.port == 0 {
-		if o.port, err = FreePort(); err != nil {
-			return nil, fmt.Errorf("testservers: no free port: %w", err)
-		}
-	}
-	base, err := os.MkdirTemp("", "nebula-redis-")
+	srv, err := newServer("redis", "nebula-redis-", "127.0.0.1", syscall.SIGTERM, 5*time.Second, o)
 	if err != nil {
-		return nil, fmt.Errorf("testservers: %w", err)
+		return nil, err
 	}
-	s := &Redis{
-		bin:          bin,
-		baseDir:      base,
-		logPath:      filepath.Join(base, "redis.log"),
-		port:         o.port,
-		password:     password,
-		users:        map[string]string{},
-		startTimeout: o.startTimeout,
-	}
-	if t != nil {
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Logf("testservers: closing redis: %v", err)
-			}
-		})
-	}
-	if err := s.Start(); err != nil {
-		_ = s.Close()
+	s := &Redis{server: srv, bin: bin, password: password, users: map[string]string{}}
+	if err := s.open(t, s.Start); err != nil {
 		return nil, err
 	}
 	if t != nil {
@@ -143,19 +113,15 @@ func (s *Redis) writeConfigLocked() (string, error) {
 // Start starts the server (again) and waits until it answers an
 // authenticated PING. It is a no-op while the server runs.
 func (s *Redis) Start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("testservers: redis: Start after Close")
-	}
-	if s.proc != nil && !s.proc.exited() {
-		return nil
-	}
+	return s.start(launch{program: s.bin, args: s.argsLocked, ready: s.pingLocked})
+}
+
+func (s *Redis) argsLocked() ([]string, error) {
 	conf, err := s.writeConfigLocked()
 	if err != nil {
-		return fmt.Errorf("testservers: redis config: %w", err)
+		return nil, fmt.Errorf("testservers: redis config: %w", err)
 	}
-	args := []string{
+	return []string{
 		conf, // password and users: kept out of the command line
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
@@ -165,30 +131,13 @@ func (s *Redis) Start() error {
 		"--protected-mode", "no",
 		"--dir", s.baseDir,
 		"--logfile", "",
-	}
-	proc, err := startProcess(s.bin, args, s.baseDir, nil, baseEnv(s.baseDir), s.logPath)
-	if err != nil {
-		return fmt.Errorf("testservers: starting redis-server: %w", err)
-	}
-	s.proc = proc
-	err = waitUntil(proc, s.startTimeout, func() error {
-		// A plain dial first: go-redis logs every failed dial.
-		conn, err := net.DialTimeout("tcp", s.addr(), time.Second)
-		if err != nil {
-			return err
-		}
-		_ = conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		c := s.clientLocked()
-		defer c.Close()
-		return c.Ping(ctx).Err()
-	})
-	if err != nil {
-		proc.stop(syscall.SIGKILL, 0)
-		return fmt.Errorf("testservers: redis on %s: %v\n--- %s (tail)\n%s", s.addr(), err, s.logPath, tail(s.logPath, 30))
-	}
-	return nil
+	}, nil
+}
+
+func (s *Redis) pingLocked(ctx context.Context) error {
+	c := s.clientLocked()
+	defer c.Close()
+	return c.Ping(ctx).Err()
 }
 
 func (s *Redis) clientLocked() *redis.Client {
@@ -246,62 +195,12 @@ func (s *Redis) CreateUser(name, password string) error {
 	return nil
 }
 
-// Stop shuts the server down (SIGTERM, then SIGKILL of the process group
-// after 5s).
-func (s *Redis) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.proc.stop(syscall.SIGTERM, 5*time.Second)
-	return nil
-}
-
-// Kill kills the server with SIGKILL, like a crash.
-func (s *Redis) Kill() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.proc.stop(syscall.SIGKILL, 0)
-	return nil
-}
-
-// Running reports whether the server process is alive.
-func (s *Redis) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.proc != nil && !s.proc.exited()
-}
-
-// Close stops the server and removes its directory. It is idempotent.
-func (s *Redis) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	s.proc.stop(syscall.SIGTERM, 5*time.Second)
-	return os.RemoveAll(s.baseDir)
-}
-
-func (s *Redis) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
-
-// Addr is "127.0.0.1:port"; it stays the same across Stop/Start.
-func (s *Redis) Addr() string { return s.addr() }
-
-// Host is "127.0.0.1".
-func (s *Redis) Host() string { return "127.0.0.1" }
-
-// Port is the server's TCP port.
-func (s *Redis) Port() int { return s.port }
-
 // Password is the default user's current password.
 func (s *Redis) Password() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.password
 }
-
-// LogPath is the server's log file.
-func (s *Redis) LogPath() string { return s.logPath }
 
 // URL is redis://:password@127.0.0.1:port/0.
 func (s *Redis) URL() string {

@@ -26,6 +26,7 @@ package drivers
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -147,6 +148,13 @@ func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, DefaultCheckTimeout)
+}
+
+// clientTLS is how every driver speaks TLS to a member: TLS 1.2 or later,
+// the member's host as server name, and certificates verified unless the
+// member's insecureSkipVerify attribute says otherwise.
+func clientTLS(host string, skipVerify bool) *tls.Config {
+	return &tls.Config{ServerName: host, InsecureSkipVerify: skipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // opt-in per member
 }
 
 // remaining is the time left before ctx's deadline (at least 1ms).

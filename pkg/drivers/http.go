@@ -18,14 +18,12 @@ package drivers
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // HTTP checks a member with an HTTP GET and expects a 2xx or 3xx answer
@@ -115,32 +113,27 @@ func (d *HTTP) target(m Member, c Credentials) (httpTarget, error) {
 
 // Check implements Driver: one GET on a fresh connection.
 func (d *HTTP) Check(ctx context.Context, m Member, c Credentials) error {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	start := time.Now()
-	pw := c.Password.Reveal()
-	t, err := d.target(m, c)
-	if err != nil {
-		return newCheckError(d.Name(), m, m.Address, err, 0, pw)
-	}
-	fail := func(err error) error {
-		return newCheckError(d.Name(), m, t.url.Redacted(), err, time.Since(start), pw)
-	}
+	return check(ctx, d.Name(), m, c, d.target, d.get)
+}
+
+func (t httpTarget) checkAddress() string { return t.url.Redacted() }
+
+func (d *HTTP) get(ctx context.Context, t httpTarget, c Credentials, run checkRun) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url.String(), nil)
 	if err != nil {
-		return fail(fmt.Errorf("%w: %s: %v", ErrInvalidMember, d.Name(), err))
+		return run.fail(fmt.Errorf("%w: %s: %v", ErrInvalidMember, d.Name(), err))
 	}
 	req.Header.Set("User-Agent", "nebula-resource-check/1")
 	switch t.auth {
 	case "basic":
-		req.SetBasicAuth(c.Username, pw)
+		req.SetBasicAuth(c.Username, run.password)
 	case "bearer":
-		req.Header.Set("Authorization", "Bearer "+pw)
+		req.Header.Set("Authorization", "Bearer "+run.password)
 	}
 	transport := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{}).DialContext,
-		TLSClientConfig:     &tls.Config{ServerName: t.Host, InsecureSkipVerify: t.skipVerify, MinVersion: tls.VersionTLS12}, //nolint:gosec // opt-in per member
+		TLSClientConfig:     clientTLS(t.Host, t.skipVerify),
 		TLSHandshakeTimeout: remaining(ctx),
 		DisableKeepAlives:   true,
 		ForceAttemptHTTP2:   true,
@@ -152,12 +145,12 @@ func (d *HTTP) Check(ctx context.Context, m Member, c Credentials) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fail(unwrapURLError(err))
+		return run.fail(unwrapURLError(err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 399 {
-		return fail(&statusError{Code: resp.StatusCode, Status: resp.Status})
+		return run.fail(&statusError{Code: resp.StatusCode, Status: resp.Status})
 	}
 	return nil
 }

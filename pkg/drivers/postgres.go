@@ -118,27 +118,20 @@ func pgQuote(s string) string {
 
 // Check implements Driver: connect, SELECT 1, close.
 func (d *Postgres) Check(ctx context.Context, m Member, c Credentials) error {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	start := time.Now()
-	pw := c.Password.Reveal()
-	t, err := d.target(m, c)
-	if err != nil {
-		return newCheckError(d.Name(), m, m.Address, err, 0, pw)
-	}
-	fail := func(err error) error {
-		return newCheckError(d.Name(), m, t.hostPort(), err, time.Since(start), pw)
-	}
+	return check(ctx, d.Name(), m, c, d.target, d.selectOne)
+}
+
+func (d *Postgres) selectOne(ctx context.Context, t pgTarget, _ Credentials, run checkRun) error {
 	if t.user == "" {
-		return fail(fmt.Errorf("%w: postgres: no user name: set the credentials' username (or user@ in the address)", ErrInvalidMember))
+		return run.fail(fmt.Errorf("%w: postgres: no user name: set the credentials' username (or user@ in the address)", ErrInvalidMember))
 	}
-	cfg, err := t.connConfig(pw, remaining(ctx))
+	cfg, err := t.connConfig(run.password, remaining(ctx))
 	if err != nil {
-		return fail(err)
+		return run.fail(err)
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return fail(err)
+		return run.fail(err)
 	}
 	defer func() {
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -147,10 +140,10 @@ func (d *Postgres) Check(ctx context.Context, m Member, c Credentials) error {
 	}()
 	var one int
 	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fail(err)
+		return run.fail(err)
 	}
 	if one != 1 {
-		return fail(errProtocol("SELECT 1 returned %d", one))
+		return run.fail(errProtocol("SELECT 1 returned %d", one))
 	}
 	return nil
 }

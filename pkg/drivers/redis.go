@@ -24,7 +24,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
@@ -87,30 +86,23 @@ func (d *Redis) target(m Member, c Credentials) (redisTarget, error) {
 
 // Check implements Driver: one connection, AUTH (via HELLO), PING, close.
 func (d *Redis) Check(ctx context.Context, m Member, c Credentials) error {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	start := time.Now()
-	pw := c.Password.Reveal()
-	t, err := d.target(m, c)
-	if err != nil {
-		return newCheckError(d.Name(), m, m.Address, err, 0, pw)
-	}
-	fail := func(err error) error {
-		return newCheckError(d.Name(), m, t.hostPort(), err, time.Since(start), pw)
-	}
+	return check(ctx, d.Name(), m, c, d.target, d.ping)
+}
+
+func (d *Redis) ping(ctx context.Context, t redisTarget, _ Credentials, run checkRun) error {
 	// Dial (and TLS) here rather than in go-redis: the failure is ours to
 	// classify, go-redis does not retry or log it, and exactly one
 	// connection is made.
 	var dialer net.Dialer
 	conn, err := dialer.DialContext(ctx, "tcp", t.hostPort())
 	if err != nil {
-		return fail(err)
+		return run.fail(err)
 	}
 	defer conn.Close()
 	if t.tls {
-		tc := tls.Client(conn, &tls.Config{ServerName: t.Host, InsecureSkipVerify: t.skipVerify, MinVersion: tls.VersionTLS12}) //nolint:gosec // opt-in per member
+		tc := tls.Client(conn, clientTLS(t.Host, t.skipVerify))
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return fail(err)
+			return run.fail(err)
 		}
 		conn = tc
 	}
@@ -125,7 +117,7 @@ func (d *Redis) Check(ctx context.Context, m Member, c Credentials) error {
 			return nil, errProtocol("redis client asked for a second connection")
 		},
 		Username:              t.user,
-		Password:              pw,
+		Password:              run.password,
 		DB:                    t.db,
 		DialTimeout:           timeout,
 		DialerRetries:         1,
@@ -144,10 +136,10 @@ func (d *Redis) Check(ctx context.Context, m Member, c Credentials) error {
 	defer func() { _ = client.Close() }()
 	res, err := client.Ping(ctx).Result()
 	if err != nil {
-		return fail(err)
+		return run.fail(err)
 	}
 	if res != "PONG" {
-		return fail(errProtocol("PING answered %q, want PONG", res))
+		return run.fail(errProtocol("PING answered %q, want PONG", res))
 	}
 	return nil
 }

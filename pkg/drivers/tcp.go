@@ -19,7 +19,6 @@ package drivers
 import (
 	"context"
 	"net"
-	"time"
 )
 
 // TCP checks that a TCP connection to the member can be opened.
@@ -43,17 +42,14 @@ func (d *TCP) target(m Member) (target, error) {
 
 // Check implements Driver: it dials the member and closes the connection.
 func (d *TCP) Check(ctx context.Context, m Member, c Credentials) error {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	start := time.Now()
-	t, err := d.target(m)
-	if err != nil {
-		return newCheckError(d.Name(), m, m.Address, err, 0, c.Password.Reveal())
-	}
+	return check(ctx, d.Name(), m, c, func(m Member, _ Credentials) (target, error) { return d.target(m) }, d.dial)
+}
+
+func (d *TCP) dial(ctx context.Context, t target, _ Credentials, run checkRun) error {
 	var dialer net.Dialer
 	conn, err := dialer.DialContext(ctx, "tcp", t.hostPort())
 	if err != nil {
-		return newCheckError(d.Name(), m, t.hostPort(), err, time.Since(start), c.Password.Reveal())
+		return run.fail(err)
 	}
 	return conn.Close()
 }

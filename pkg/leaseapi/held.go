@@ -41,6 +41,19 @@ func (s *Service) lookup(b *Binding, id string) (*lease, *tombstone, error) {
 	return nil, nil, nil
 }
 
+// lookupHeld is lookup for the calls that need the lease still held: one
+// whose slot was reclaimed gives expired; one otherwise gone, nil and nil.
+func (s *Service) lookupHeld(b *Binding, id string) (*lease, error) {
+	l, t, err := s.lookup(b, id)
+	if err != nil {
+		return nil, err
+	}
+	if l == nil && t != nil && t.reason == endExpired {
+		return nil, expired(id)
+	}
+	return l, nil
+}
+
 func notOwned(id string) error {
 	return apiErr(403, CodeLeaseNotOwned, "lease %s belongs to another binding; a binding can only use its own leases", id)
 }
@@ -63,14 +76,11 @@ func (s *Service) renew(ctx context.Context, b *Binding, id string, d time.Durat
 	if err := s.gate(); err != nil {
 		return nil, err
 	}
-	l, t, err := s.lookup(b, id)
+	l, err := s.lookupHeld(b, id)
 	if err != nil {
 		return nil, err
 	}
 	if l == nil {
-		if t != nil && t.reason == endExpired {
-			return nil, expired(id)
-		}
 		if !s.restored(b.Pool) {
 			return nil, restoringPool(b.Pool)
 		}

@@ -27,14 +27,11 @@ import (
 // pool already reclaimed finishes its expiry at once rather than show it.
 
 func (s *Service) get(ctx context.Context, b *Binding, id string) (*Lease, error) {
-	l, t, err := s.lookup(b, id)
+	l, err := s.lookupHeld(b, id)
 	if err != nil {
 		return nil, err
 	}
 	if l == nil {
-		if t != nil && t.reason == endExpired {
-			return nil, expired(id)
-		}
 		return nil, notHeld(b, id)
 	}
 	if !l.h.Valid() {

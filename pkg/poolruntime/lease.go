@@ -294,13 +294,7 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		}
 		p.acquired++
 		p.handoffs++
-		send := p.deliverLocked(w)
-		next := p.wakeLocked()
-		p.mu.Unlock()
-		if send {
-			w.ready <- struct{}{}
-		}
-		p.wake(next)
+		p.deliverAndUnlock(w)
 	} else {
 		// The instance becomes idle. If waiters are queued, the oldest one
 		// not yet woken is woken to come and take it, but a goroutine that
@@ -434,14 +428,8 @@ func (p *Pool[T]) acquireShared(ctx context.Context) (Lease[T], error) {
 			<-p.sharedSem
 			continue
 		}
-		p.live++
-		p.creating++
-		p.mu.Unlock()
-		c, err := p.create(ctx)
-		p.mu.Lock()
-		p.creating--
+		c, err := p.createLocked(ctx)
 		if err != nil {
-			p.live--
 			p.checkDrainedLocked()
 			p.mu.Unlock()
 			<-p.sharedSem

@@ -279,8 +279,11 @@ func (p *Pool[T]) popIdleLocked() *core[T] {
 
 // leaseIdleLocked is the warm grant: pop an idle instance (the deque is
 // non-empty and needs no borrow check) and lease it.
-func (p *Pool[T]) leaseIdleLocked() Lease[T] {
-	c := p.popIdleLocked()
+func (p *Pool[T]) leaseIdleLocked() Lease[T] { return p.leaseLocked(p.popIdleLocked()) }
+
+// leaseLocked turns c (not leased; c.token set) into a lease without a
+// deadline.
+func (p *Pool[T]) leaseLocked(c *core[T]) Lease[T] {
 	c.gen++
 	c.to(InUse)
 	t := c.token
@@ -338,14 +341,8 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Leas
 			return l, nil
 		}
 		if p.live < p.maxSize {
-			p.live++
-			p.creating++
-			p.mu.Unlock()
-			c, err := p.create(ctx)
-			p.mu.Lock()
-			p.creating--
+			c, err := p.createLocked(ctx)
 			if err != nil {
-				p.live--
 				p.kickLocked()
 				p.checkDrainedLocked()
 				p.mu.Unlock()
@@ -527,6 +524,35 @@ func (p *Pool[T]) deliverLocked(w *waiter[T]) bool {
 	return send
 }
 
+// deliverAndUnlock gives w (already out of the queue, its lease or err set)
+// its outcome and passes a wake-up on to the next waiter if one is due.
+// Called with mu held; unlocks, then sends the tokens.
+func (p *Pool[T]) deliverAndUnlock(w *waiter[T]) {
+	send := p.deliverLocked(w)
+	next := p.wakeLocked()
+	p.mu.Unlock()
+	if send {
+		w.ready <- struct{}{}
+	}
+	p.wake(next)
+}
+
+// createLocked creates an instance outside mu, counted in live and creating
+// meanwhile so that the cap holds and Close waits for it. Called with mu
+// held; returns with mu held, and a failed create gives its place back.
+func (p *Pool[T]) createLocked(ctx context.Context) (*core[T], error) {
+	p.live++
+	p.creating++
+	p.mu.Unlock()
+	c, err := p.create(ctx)
+	p.mu.Lock()
+	p.creating--
+	if err != nil {
+		p.live--
+	}
+	return c, err
+}
+
 // wake sends the token wakeLocked decided on (nil: none).
 func (p *Pool[T]) wake(w *waiter[T]) {
 	if w != nil {
@@ -536,16 +562,11 @@ func (p *Pool[T]) wake(w *waiter[T]) {
 
 // grantLocked turns c (not leased; c.token set) into a lease.
 func (p *Pool[T]) grantLocked(c *core[T], leaseDur time.Duration) Lease[T] {
-	c.gen++
-	c.to(InUse)
-	t := c.token
-	c.token = nil
-	p.leased++
-	p.acquired++
+	l := p.leaseLocked(c)
 	if leaseDur > 0 {
 		p.setDeadlineLocked(c, p.leaseNow(), leaseDur)
 	}
-	return Lease[T]{t: t, gen: c.gen}
+	return l
 }
 
 // offerAndUnlock places an instance that no lease holds (c.token set, its
@@ -569,13 +590,7 @@ func (p *Pool[T]) offerAndUnlock(c *core[T]) {
 		}
 		w.lease = p.grantLocked(c, w.leaseDur)
 		p.handoffs++
-		send := p.deliverLocked(w)
-		next := p.wakeLocked()
-		p.mu.Unlock()
-		if send {
-			w.ready <- struct{}{}
-		}
-		p.wake(next)
+		p.deliverAndUnlock(w)
 		return
 	}
 	c.to(Idle)
@@ -643,13 +658,7 @@ func (p *Pool[T]) bgCreate(wg *sync.WaitGroup) {
 			// rather than waiting for a timeout; the others get their own try.
 			w.err = err
 			p.kickLocked()
-			send := p.deliverLocked(w)
-			next := p.wakeLocked()
-			p.mu.Unlock()
-			if send {
-				w.ready <- struct{}{}
-			}
-			p.wake(next)
+			p.deliverAndUnlock(w)
 			return
 		}
 		p.checkDrainedLocked()
