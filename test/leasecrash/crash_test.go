@@ -39,7 +39,6 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/leasestore"
-	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/test/internal/harness"
 )
@@ -65,21 +64,7 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 	})
 
 	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	pool := &resourcesv1alpha1.ResourcePool{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
-		Spec: resourcesv1alpha1.ResourcePoolSpec{
-			Driver: resourcesv1alpha1.DriverTCP,
-			Size:   resourcesv1alpha1.PoolSize{Max: members * capacity},
-			HealthCheck: &resourcesv1alpha1.HealthCheck{
-				Interval: &metav1.Duration{Duration: time.Second}, Timeout: &metav1.Duration{Duration: 500 * time.Millisecond},
-				FailureThreshold: 1, SuccessThreshold: 1,
-			},
-			Leases: &resourcesv1alpha1.LeasePolicy{AcquireTimeout: &metav1.Duration{Duration: time.Minute}},
-		},
-	}
-	for i := range members {
-		pool.Spec.Members = append(pool.Spec.Members, resourcesv1alpha1.PoolMember{Name: fmt.Sprintf("m%d", i), Address: tcpListener(t), Capacity: capacity})
-	}
+	pool := harness.TCPPool(t, ns, members, capacity)
 	must(t, c.Create(ctx, pool))
 	must(t, c.Create(ctx, &resourcesv1alpha1.ResourceBinding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ci"},
@@ -284,14 +269,6 @@ func (a *apiClient) waiting(ctx context.Context, reqID string) (leaseapi.Waiting
 func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	harness.WaitFor(ctx, t, what, 60*time.Second, 50*time.Millisecond, cond)
-}
-
-func tcpListener(t *testing.T) string {
-	ln, err := testservers.StartTCP(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln.Addr().String()
 }
 
 func must(t *testing.T, err error) {

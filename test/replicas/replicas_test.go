@@ -47,7 +47,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
-	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
 	"github.com/nebula-io/nebula-resource/test/internal/harness"
 )
@@ -74,23 +73,7 @@ func TestTwoReplicasBehindOneAddress(t *testing.T) {
 	hist := harness.WatchLeases(ctx, c, client.InNamespace(ns))
 
 	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	pool := &resourcesv1alpha1.ResourcePool{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
-		Spec: resourcesv1alpha1.ResourcePoolSpec{
-			Driver: resourcesv1alpha1.DriverTCP,
-			Size:   resourcesv1alpha1.PoolSize{Max: members * capacity},
-			HealthCheck: &resourcesv1alpha1.HealthCheck{
-				Interval: &metav1.Duration{Duration: time.Second}, Timeout: &metav1.Duration{Duration: 500 * time.Millisecond},
-				FailureThreshold: 1, SuccessThreshold: 1,
-			},
-			Leases: &resourcesv1alpha1.LeasePolicy{AcquireTimeout: &metav1.Duration{Duration: time.Minute}},
-		},
-	}
-	for i := range members {
-		ln, err := testservers.StartTCP(t)
-		must(t, err)
-		pool.Spec.Members = append(pool.Spec.Members, resourcesv1alpha1.PoolMember{Name: fmt.Sprintf("m%d", i), Address: ln.Addr().String(), Capacity: capacity})
-	}
+	pool := harness.TCPPool(t, ns, members, capacity)
 	must(t, c.Create(ctx, pool))
 	must(t, c.Create(ctx, &resourcesv1alpha1.ResourceBinding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ci"},
