@@ -45,12 +45,6 @@ func main() {
 	clean := flag.Bool("clean", false, "only remove what an earlier run left behind, then exit")
 	corefile := flag.String("corefile", "hack/coredns/Corefile", "cluster DNS configuration")
 	flag.Parse()
-	raw, err := os.ReadFile(*corefile)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cluster:", err)
-		os.Exit(1)
-	}
-	opts.Corefile = string(raw)
 	opts.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
@@ -61,6 +55,12 @@ func main() {
 		}
 		return
 	}
+	raw, err := os.ReadFile(*corefile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cluster:", err)
+		os.Exit(1)
+	}
+	opts.Corefile = string(raw)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c, err := localcluster.Start(ctx, opts)
