@@ -77,15 +77,11 @@ func (s *Service) expireIfDue(l *lease) {
 		l.mu.Unlock()
 		return
 	}
-	if l.h.Valid() && (l.h.Deadline().IsZero() || l.h.Deadline().After(s.clock.Now())) {
-		s.armLocked(l) // renewed meanwhile
+	if l.h.Valid() {
+		s.armLocked(l)
 		l.mu.Unlock()
 		return
 	}
-	// Past its deadline. The runtime reclaims the slot at the deadline, but
-	// its timer and this watch fire on the same clock tick in no set order:
-	// waiting for it would re-arm on a clock that (in a test) may never
-	// move again. endLocked releases the slot if the runtime has not yet.
 	s.endLocked(l)
 	l.mu.Unlock()
 	s.forget(l, endExpired)
