@@ -110,7 +110,7 @@ var _ = BeforeSuite(func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = harness.GoBuild(root, b[0], b[1], "-tags", "e2e")
+			errs[i] = harness.GoBuild(root, b[0], b[1], "-trimpath", "-tags", "e2e") // the flags `make test-e2e` builds the suite with: one compiled copy of the dependencies
 		}()
 	}
 	wg.Wait()
