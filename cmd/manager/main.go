@@ -35,6 +35,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -62,6 +63,7 @@ type options struct {
 	webhookCertDir   string
 	leaderElection   leaderElectionFlags
 	gracefulShutdown time.Duration
+	concurrency      int
 	certs            certOptions
 	zap              zap.Options
 }
@@ -104,6 +106,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 		"Directory with tls.crt and tls.key for the workload webhook; empty disables it "+
 			"(Jobs and Pods are then not projected, and their bindings say WorkloadImmutable).")
 	bindLeaderElectionFlags(fs, &o.leaderElection)
+	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4,
+		"Pools (and, separately, bindings) reconciled at once: start-up on a large cluster is bounded by API round trips, not CPU.")
 	fs.DurationVar(&o.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long to wait for runnables (reconcilers, lease API) to stop on SIGTERM.")
 	o.certs.bindFlags(fs)
@@ -152,6 +156,7 @@ func run(args []string) error {
 		HealthProbeBindAddress:  opts.probeAddr,
 		WebhookServer:           certs.webhookServer(opts.webhookPort, opts.webhookCertDir),
 		GracefulShutdownTimeout: &opts.gracefulShutdown,
+		Controller:              ctrlconfig.Controller{MaxConcurrentReconciles: opts.concurrency},
 	}
 	lock, err := setupLeaderElection(cfg, opts.leaderElection, opts.leaseAPIAddr, &mgrOpts)
 	if err != nil {

@@ -82,7 +82,9 @@ type Pool struct {
 	name     string
 	clock    clock.WithTickerAndDelayedExecution
 	onChange func()
-	log      *slog.Logger
+	// told is the snapshot onChange last reported; owned by the health loop.
+	told Snapshot
+	log  *slog.Logger
 
 	mu      sync.Mutex
 	spec    Spec
@@ -121,8 +123,9 @@ type member struct {
 
 // Options are the pool's collaborators.
 type Options struct {
-	// OnChange is called (without locks) when a member's state changes, so
-	// the controller can refresh status. It must not block.
+	// OnChange is called (without locks) after a health round that changed
+	// what a status shows (member states, counts, lease counters), so the
+	// controller can refresh status. It must not block.
 	OnChange func()
 	// Clock is the time source of health checks, lease deadlines and
 	// expiry; nil means the real clock.

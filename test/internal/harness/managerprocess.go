@@ -56,6 +56,7 @@ type ManagerConfig struct {
 	Kubeconfig     string // the process's KUBECONFIG
 	LogDir         string // each run writes LogDir/manager-<run>.log
 	LeaderElection LeaderElection
+	Env            []string // more environment, e.g. GODEBUG=gctrace=1
 }
 
 // ManagerProcess is the manager run as its own process: the lease API on
@@ -119,7 +120,7 @@ func (m *ManagerProcess) Start() error {
 		return err
 	}
 	cmd := exec.Command(m.cfg.Bin, m.args()...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+m.cfg.Kubeconfig)
+	cmd.Env = append(append(os.Environ(), m.cfg.Env...), "KUBECONFIG="+m.cfg.Kubeconfig)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		_ = f.Close()
@@ -153,6 +154,14 @@ func (m *ManagerProcess) sendNoWait(sig syscall.Signal) error {
 
 // Exited is closed when the current run's process ended.
 func (m *ManagerProcess) Exited() <-chan struct{} { return m.exited }
+
+// PID is the process id of the current run, 0 when the manager does not run.
+func (m *ManagerProcess) PID() int {
+	if m.cmd == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}
 
 // APIAddr is the host:port of the lease API.
 func (m *ManagerProcess) APIAddr() string { return m.api }
