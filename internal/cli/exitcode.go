@@ -109,4 +109,3 @@ func ExitCode(err error) int {
 	}
 	return ExitError
 }
-
