@@ -81,6 +81,12 @@ from a flag (flags show in ps), and is never printed.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	a.settings.bind(root.PersistentFlags())
 	root.AddCommand(a.leaseCommand(), a.poolCommand(), a.describeCommand(), a.versionCommand())
+	// Cobra adds its completion command on Execute; adding it now puts it in
+	// the tree the help tests walk, and an unknown shell becomes a usage error.
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Args, c.RunE = noArgs, helpOnly
+	}
 	return root
 }
 
@@ -103,12 +109,16 @@ func Execute(ctx context.Context, binary string, args []string, stdin io.Reader,
 	return code
 }
 
-// group is a command that only holds subcommands.
+// group is a command that only holds subcommands. It runs (printing its
+// help) so that cobra checks its arguments: a command cobra cannot run
+// takes any unknown subcommand for a request for help, and exits 0.
 func group(use, short string, subs ...*cobra.Command) *cobra.Command {
-	c := &cobra.Command{Use: use, Short: short, Args: noArgs}
+	c := &cobra.Command{Use: use, Short: short, Args: noArgs, RunE: helpOnly}
 	c.AddCommand(subs...)
 	return c
 }
+
+func helpOnly(c *cobra.Command, _ []string) error { return c.Help() }
 
 // noArgs, exactArgs and minArgs are cobra's argument checks as usage
 // errors (exit 2).
