@@ -84,10 +84,19 @@ bench-leases: envtest ## Lease service vs Boskos (memory and persisted), 1,000 m
 
 ##@ Build
 
+VERSION         ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null)
+CLI_LDFLAGS     := -X github.com/nebula-io/nebula-resource/internal/cli.version=$(VERSION) -X github.com/nebula-io/nebula-resource/internal/cli.commit=$(COMMIT)
+
 .PHONY: build
-build: ## Build the manager and nebulactl into bin/.
+build: ## Build the manager, nebulactl and kubectl-nebula (the kubectl plugin) into bin/.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
-	go build -o $(LOCALBIN)/nebulactl ./cmd/nebulactl
+	go build -ldflags "$(CLI_LDFLAGS)" -o $(LOCALBIN)/nebulactl ./cmd/nebulactl
+	go build -ldflags "$(CLI_LDFLAGS)" -o $(LOCALBIN)/kubectl-nebula ./cmd/kubectl-nebula
+
+.PHONY: plugin-archives
+plugin-archives: ## Build the kubectl-nebula archives of a release into bin/krew and write their sha256 into plugins/nebula.yaml.
+	bash hack/krew-manifest.sh $(VERSION) $(COMMIT) $(LOCALBIN)/krew
 
 .PHONY: run
 run: manifests generate ## Run the manager against the current kubeconfig.

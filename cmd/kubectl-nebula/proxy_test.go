@@ -26,19 +26,25 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
+	nebulav1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/cli"
 	"github.com/nebula-io/nebula-resource/internal/leaseapitest"
 	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
+	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 )
 
 // The Service the binding Secret's endpoint names, as the manager's chart
@@ -65,6 +71,11 @@ func hostIP(t *testing.T) string {
 	}
 	t.Fatal("this machine has no non-loopback IPv4 address for the API server to proxy to")
 	return ""
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
 }
 
 // kubectlNebula runs the plugin with args.
@@ -97,7 +108,7 @@ func TestLeaseRunThroughTheAPIServerProxy(t *testing.T) {
 	t.Cleanup(api.Close)
 	port := ln.Addr().(*net.TCPAddr).Port
 
-	testEnv := &envtest.Environment{}
+	testEnv := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
 	cfg, err := testEnv.Start()
 	if err != nil {
 		t.Fatalf("starting the control plane (KUBEBUILDER_ASSETS=%q): %v", os.Getenv("KUBEBUILDER_ASSETS"), err)
@@ -154,18 +165,31 @@ func TestLeaseRunThroughTheAPIServerProxy(t *testing.T) {
 	}, metav1.CreateOptions{})
 	create("the binding Secret", err)
 
+	// The binding itself, as data: pool status POOL finds it by its pool.
+	binding := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": nebulav1alpha1.GroupVersion.String(), "kind": "ResourceBinding",
+		"metadata": map[string]any{"name": "app", "namespace": "team"},
+		"spec": map[string]any{"poolRef": map[string]any{"name": "db"}, "mode": "Dynamic",
+			"workload": map[string]any{"kind": "Deployment", "selector": map[string]any{"matchLabels": map[string]any{"app": "etl"}}}},
+	}}
+	_, err = dynamic.NewForConfigOrDie(cfg).Resource(nebulav1alpha1.GroupVersion.WithResource("resourcebindings")).Namespace("team").
+		Create(ctx, binding, metav1.CreateOptions{})
+	create("the ResourceBinding", err)
+
 	// alice may read the binding's Secret and use the lease API's proxy;
 	// bob may do nothing.
-	grant := func(ns string, rule rbacv1.PolicyRule) {
+	grant := func(ns string, rules ...rbacv1.PolicyRule) {
 		t.Helper()
-		_, err := admin.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "alice"}, Rules: []rbacv1.PolicyRule{rule}}, metav1.CreateOptions{})
+		_, err := admin.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "alice"}, Rules: rules}, metav1.CreateOptions{})
 		create("role alice in "+ns, err)
 		_, err = admin.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "alice"},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "alice"},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}}, metav1.CreateOptions{})
 		create("rolebinding alice in "+ns, err)
 	}
-	grant("team", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{bindingsecret.Name("app")}})
+	grant("team", []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{bindingsecret.Name("app")}},
+		{APIGroups: []string{nebulav1alpha1.GroupVersion.Group}, Resources: []string{"resourcebindings"}, Verbs: []string{"list"}}}...)
 	grant(leaseNamespace, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get", "create", "delete"}})
 	kubeconfig := func(name string) string {
 		t.Helper()
@@ -208,10 +232,41 @@ func TestLeaseRunThroughTheAPIServerProxy(t *testing.T) {
 	}
 	t.Logf("kubectl nebula lease run:\n%s%s", stderr, stdout)
 
+	// A held lease; a second lease run waits for it in the queue, its
+	// position shown, and gets the slot once the first is released.
+	code, stdout, stderr = kubectlNebula("--kubeconfig", alice, "-n", "team", "lease", "acquire", "--binding", "app", "--holder", "laptop", "-o", "yaml")
+	if code != 0 {
+		t.Fatalf("lease acquire: exit %d: %s", code, stderr)
+	}
+	var held leaseapi.Lease
+	if err := yaml.UnmarshalStrict([]byte(stdout), &held); err != nil || held.ID == "" || held.Holder != "laptop" {
+		t.Fatalf("lease acquire -o yaml through the proxy: %v\n%s", err, stdout)
+	}
+	t.Logf("kubectl nebula lease acquire -o yaml:\n%s", stdout)
+	code, stdout, stderr = kubectlNebula("--kubeconfig", alice, "-n", "team", "pool", "status", "db")
+	if code != 0 || !strings.Contains(stdout, "pool team/db") || !strings.Contains(stdout, "1/1 leased") {
+		t.Errorf("pool status db (found through its binding): exit %d\n%s%s", code, stdout, stderr)
+	}
+	t.Logf("kubectl nebula pool status db:\n%s", stdout)
+	released := make(chan result, 1)
+	go func() {
+		time.Sleep(2500 * time.Millisecond)
+		code, stdout, stderr := kubectlNebula("--kubeconfig", alice, "-n", "team", "lease", "release", "--binding", "app", held.ID)
+		released <- result{code, stdout, stderr}
+	}()
 	code, stdout, stderr = kubectlNebula("--kubeconfig", alice, "-n", "team", "describe", "pool", "db", "--binding", "app")
-	if code != 0 || !strings.Contains(stdout, "pool team/db") || !strings.Contains(stdout, "binding team/app: 0 lease(s)") {
+	if code != 0 || !strings.Contains(stdout, "pool team/db") || !strings.Contains(stdout, "binding team/app: 1 lease(s)") || !strings.Contains(stdout, held.ID) {
 		t.Errorf("describe pool through the proxy: exit %d\n%s%s", code, stdout, stderr)
 	}
+	t.Logf("kubectl nebula describe pool db:\n%s", stdout)
+	code, stdout, stderr = kubectlNebula("--kubeconfig", alice, "-n", "team", "lease", "run", "--binding", "app", "--wait", "30s", "--", "sh", "-c", "echo got $NEBULA_MEMBER")
+	if code != 0 || !strings.Contains(stderr, "waiting for a slot: position 1 of 1 in the queue") || stdout != "got m0\n" {
+		t.Errorf("lease run --wait behind a held lease: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if r := <-released; r.code != 0 {
+		t.Errorf("lease release: %+v", r)
+	}
+	t.Logf("kubectl nebula lease run --wait 30s:\n%s%s", stderr, stdout)
 	code, _, stderr = kubectlNebula("--kubeconfig", bob, "-n", "team", "lease", "list", "--binding", "app")
 	if code != cli.ExitAuth || !strings.Contains(stderr, "forbidden") {
 		t.Errorf("a user who may not read the binding's Secret: exit %d, %q; want %d and forbidden", code, stderr, cli.ExitAuth)
