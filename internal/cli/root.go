@@ -40,6 +40,7 @@ const (
 // app is what every command shares: the display name (for examples), the
 // connection settings and the output streams.
 type app struct {
+	binary         string // NebulactlName or PluginName: the prefix of messages
 	name           string // as typed: "nebulactl" or "kubectl nebula"
 	settings       settings
 	stdin          io.Reader
@@ -49,7 +50,7 @@ type app struct {
 // NewRootCommand builds the command tree as binary (NebulactlName or
 // PluginName) writing to stdout and stderr.
 func NewRootCommand(binary string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	a := &app{name: binary, stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{binary: binary, name: binary, stdin: stdin, stdout: stdout, stderr: stderr}
 	a.settings.getenv = os.Getenv
 	if binary == PluginName {
 		a.name = "kubectl nebula"
@@ -101,7 +102,7 @@ func Execute(ctx context.Context, binary string, args []string, stdin io.Reader,
 	code := ExitCode(err)
 	var st exitStatus
 	if err != nil && !errors.As(err, &st) {
-		fmt.Fprintf(stderr, "%s: %v\n", strings.Fields(root.Annotations[cobra.CommandDisplayNameAnnotation])[0], err)
+		fmt.Fprintf(stderr, "%s: %v\n", binary, err)
 		if code == ExitUsage {
 			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", root.Annotations[cobra.CommandDisplayNameAnnotation])
 		}

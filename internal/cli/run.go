@@ -65,10 +65,10 @@ on to the command. The exit code is the command's.`,
 		}
 		defer func() {
 			if err := l.Close(); err != nil {
-				fmt.Fprintf(a.stderr, "%s: failed to release lease %s (it expires at %s): %v\n", a.shortName(), l.ID, l.Deadline().Format(time.RFC3339), err)
+				fmt.Fprintf(a.stderr, "%s: failed to release lease %s (it expires at %s): %v\n", a.binary, l.ID, l.Deadline().Format(time.RFC3339), err)
 			}
 		}()
-		fmt.Fprintf(a.stderr, "%s: leased %s on %s (%s); running %s\n", a.shortName(), l.ID, l.Member, l.Address, command[0])
+		fmt.Fprintf(a.stderr, "%s: leased %s on %s (%s); running %s\n", a.binary, l.ID, l.Member, l.Address, command[0])
 		child := exec.Command(command[0], command[1:]...)
 		child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, a.stderr
 		child.Env = append(os.Environ(), leaseEnv(a.settings.prefix, l.Lease)...)
@@ -85,7 +85,7 @@ on to the command. The exit code is the command's.`,
 			case s := <-sigs:
 				_ = child.Process.Signal(s) // the command decides; the lease is released when it exits
 			case <-l.Lost():
-				fmt.Fprintf(a.stderr, "%s: %v; stopping the command\n", a.shortName(), l.Err())
+				fmt.Fprintf(a.stderr, "%s: %v; stopping the command\n", a.binary, l.Err())
 				_ = child.Process.Signal(syscall.SIGTERM)
 			case err := <-exited:
 				return commandExit(err)
@@ -108,12 +108,4 @@ func commandExit(err error) error {
 		return fmt.Errorf("the command failed: %w", err)
 	}
 	return nil
-}
-
-// shortName prefixes the messages of lease run ("nebulactl: leased ...").
-func (a *app) shortName() string {
-	if a.name == NebulactlName {
-		return a.name
-	}
-	return PluginName
 }
