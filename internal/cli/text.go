@@ -79,7 +79,7 @@ func formatPoolStatus(st leaseapi.PoolStatus) string {
 	if st.PartitionMax > 0 {
 		fmt.Fprintf(&b, "its partition %q holds %d of at most %d lease(s)\n", st.Partition, st.PartitionLeased, st.PartitionMax)
 	}
-	fmt.Fprintf(&b, "%-20s  %-10s  %-12s  %s\n", "MEMBER", "STATE", "LEASED", "")
+	fmt.Fprintf(&b, "%-20s  %-10s  %s\n", "MEMBER", "STATE", "LEASED")
 	for _, m := range st.Members {
 		line := fmt.Sprintf("%-20s  %-10s  %-12s  %s", m.Name, m.State, fmt.Sprintf("%d/%d", m.Leased, m.Capacity), bar(m.Leased, m.Capacity, 10))
 		if m.Reason != "" && m.State != "Healthy" {
