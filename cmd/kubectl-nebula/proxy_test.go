@@ -130,8 +130,6 @@ func TestLeaseRunThroughTheAPIServerProxy(t *testing.T) {
 	// EndpointSlice by hand, pointing at the lease API's listener. The API
 	// server proxies only to an endpoint whose target is a Pod with that IP,
 	// so a Pod stands in for the manager's, its status written by hand.
-	_, err = admin.CoreV1().ServiceAccounts(leaseNamespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
-	create("the default ServiceAccount", err)
 	pod, err := admin.CoreV1().Pods(leaseNamespace).Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "manager"},
 		Spec: corev1.PodSpec{AutomountServiceAccountToken: ptr.To(false),

@@ -17,7 +17,6 @@ limitations under the License.
 package cli
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -103,9 +102,6 @@ func ExitCode(err error) int {
 	}
 	if apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err) {
 		return ExitAuth
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return ExitUnavailable
 	}
 	return ExitError
 }
