@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Command kubectl-nebula is the kubectl plugin `kubectl nebula`: nebulactl's
 // commands, reaching the lease API through the Kubernetes API server with
 // the user's kubeconfig (see internal/cli).

@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Command nebulactl leases slots of a ResourcePool through the lease API;
 // see internal/cli for its commands and `nebulactl --help` for their use.
 package main
