@@ -92,12 +92,21 @@ bench-scale: envtest ## One manager against 1,000 pools, 1,000 bindings, 2,000 D
 
 ##@ Build
 
+VERSION         ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null)
+CLI_LDFLAGS     := -X github.com/nebula-io/nebula-resource/internal/cli.version=$(VERSION) -X github.com/nebula-io/nebula-resource/internal/cli.commit=$(COMMIT)
+
 .PHONY: build
-build: ## Build the manager and nebulactl into bin/ (static, as in the image).
+build: ## Build the manager, nebulactl and kubectl-nebula (the kubectl plugin) into bin/ (static, as in the image).
 	@# Static and -trimpath as hack/cluster-images.sh builds them, so the e2e
 	@# suite, the images and this share one compiled copy of the dependencies.
 	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/manager ./cmd/manager
-	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/nebulactl ./cmd/nebulactl
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(CLI_LDFLAGS)" -o $(LOCALBIN)/nebulactl ./cmd/nebulactl
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(CLI_LDFLAGS)" -o $(LOCALBIN)/kubectl-nebula ./cmd/kubectl-nebula
+
+.PHONY: plugin-archives
+plugin-archives: ## Build the kubectl-nebula archives of a release into bin/krew and write their sha256 into plugins/nebula.yaml.
+	bash hack/krew-manifest.sh $(VERSION) $(COMMIT) $(LOCALBIN)/krew
 
 .PHONY: run
 run: manifests generate ## Run the manager against the current kubeconfig.

@@ -25,7 +25,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -122,8 +121,15 @@ func (e *Env) AddBinding(name, partition string) string {
 	return token
 }
 
+// T is what New needs of a test: a *testing.T, or a stand-in for code that
+// has none (a package's TestMain serving its runnable Examples).
+type T interface {
+	testservers.TB
+	Fatal(args ...any)
+}
+
 // New starts an Env; it stops with the test.
-func New(t testing.TB, o Options) *Env {
+func New(t T, o Options) *Env {
 	t.Helper()
 	if o.Members == 0 {
 		o.Members = 1
