@@ -236,6 +236,7 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 	if err := metrics.Register(ctrlmetrics.Registry); err != nil {
 		return nil, fmt.Errorf("failed to register lease API metrics: %w", err)
 	}
+	pools.OnRemove(metrics.DeletePool)
 	// Tokens are checked on every request, so binding Secrets are cached, but
 	// only those: the cache is limited to Secrets the operator manages.
 	bindingSecrets, err := cache.New(cfg, cache.Options{

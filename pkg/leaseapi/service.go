@@ -126,6 +126,7 @@ func NewService(cfg Config) *Service {
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
+	s.metrics.state.svc.Store(s)
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
 	}
