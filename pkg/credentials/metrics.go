@@ -105,6 +105,9 @@ func (m *Metrics) observe(e Event) {
 		m.reads.WithLabelValues(ns, pool, string(e.Outcome), cached).Inc()
 	case ActionRotate:
 		m.rotations.WithLabelValues(ns, pool, string(e.Trigger), string(e.Outcome)).Inc()
+		// A version exists that will be retired one day: its counter
+		// starts at 0 rather than at the first retirement.
+		m.retirements.WithLabelValues(ns, pool)
 	case ActionRetire:
 		if e.Outcome == OutcomeSuccess {
 			m.retirements.WithLabelValues(ns, pool).Inc()

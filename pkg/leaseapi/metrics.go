@@ -90,6 +90,16 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 	return errors.Join(errs...)
 }
 
+// initPool creates the pool's counters at 0 when the lease table first
+// serves it, so that rate() and the alerts see a series before the first
+// expiry or reclaim.
+func (m *Metrics) initPool(key string) {
+	for _, c := range []poolCounter{m.granted, m.released, m.expired, m.reclaimed} {
+		c.WithLabelValues(key)
+	}
+	m.queue.WithLabelValues(key)
+}
+
 // DeletePool removes the series of the pool with key "namespace/name"
 // (call when the pool is deleted), so that label cardinality follows the
 // live pools.

@@ -195,6 +195,7 @@ func (s *Service) poolState(key string) *poolState {
 	if ps == nil {
 		ps = &poolState{key: key, queues: map[string][]*waiter{}, slots: map[string]map[int]slotEntry{}}
 		s.poolsByKey[key] = ps
+		s.metrics.initPool(key)
 	}
 	return ps
 }
