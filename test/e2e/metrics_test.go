@@ -38,6 +38,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
 )
 
@@ -113,7 +114,9 @@ var _ = Describe("metrics", Ordered, func() {
 
 	BeforeAll(func() {
 		By("applying a pool with credentials, one whose Secret is missing, a bound Deployment and two ServiceAccounts")
-		applyFile("observe.yaml", map[string]string{"PG_ADDR": pg.Addr(), "PG_APP_PASSWORD": pgAppPassword})
+		password := "e2e-observer-" + testservers.RandomPassword()
+		Expect(pg.CreateUser("observer", password)).To(Succeed())
+		applyFile("observe.yaml", map[string]string{"PG_ADDR": pg.Addr(), "PG_USER": "observer", "PG_PASSWORD": password})
 		kubectlOK("wait", "-n", ns, "--for=condition=Ready", "--timeout=60s", "resourcepool/pg", "resourcebinding/scraped-db")
 
 		By("minting ServiceAccount tokens with the TokenRequest API (kubectl create token)")
