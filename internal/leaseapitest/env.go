@@ -60,6 +60,8 @@ type Options struct {
 	MaxWaiters int
 	// Clock is the live pool's and the service's clock (nil: the real one).
 	Clock clock.WithTickerAndDelayedExecution
+	// Metrics the service records into (nil: unregistered ones).
+	Metrics *leaseapi.Metrics
 }
 
 // Env is a running lease API.
@@ -188,7 +190,7 @@ func New(t T, o Options) *Env {
 		Tokens: map[string][]byte{e.Binding: []byte(e.Token), "team/other": []byte("other-token-0123456789")},
 	}
 	e.Service = leaseapi.NewService(leaseapi.Config{Pools: poolhost.LeasePools{Registry: e.Registry}, Directory: e.Directory, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard(),
-		MaxWaiters: o.MaxWaiters, Clock: o.Clock})
+		MaxWaiters: o.MaxWaiters, Clock: o.Clock, Metrics: o.Metrics})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.Service.Run(ctx) }()
