@@ -88,33 +88,21 @@ func projectedAtCreation(kind resourcesv1alpha1.WorkloadKind) bool {
 	return kind == resourcesv1alpha1.WorkloadKindJob || kind == resourcesv1alpha1.WorkloadKindPod
 }
 
-// newWorkloadList returns an empty list for a workload kind.
-func newWorkloadList(kind resourcesv1alpha1.WorkloadKind) (client.ObjectList, func(client.ObjectList) []client.Object, error) {
+// newWorkload returns an empty object of a workload kind.
+func newWorkload(kind resourcesv1alpha1.WorkloadKind) (client.Object, error) {
 	switch kind {
 	case resourcesv1alpha1.WorkloadKindDeployment:
-		return &appsv1.DeploymentList{}, func(l client.ObjectList) []client.Object { return ptrs(l.(*appsv1.DeploymentList).Items) }, nil
+		return &appsv1.Deployment{}, nil
 	case resourcesv1alpha1.WorkloadKindStatefulSet:
-		return &appsv1.StatefulSetList{}, func(l client.ObjectList) []client.Object { return ptrs(l.(*appsv1.StatefulSetList).Items) }, nil
+		return &appsv1.StatefulSet{}, nil
 	case resourcesv1alpha1.WorkloadKindDaemonSet:
-		return &appsv1.DaemonSetList{}, func(l client.ObjectList) []client.Object { return ptrs(l.(*appsv1.DaemonSetList).Items) }, nil
+		return &appsv1.DaemonSet{}, nil
 	case resourcesv1alpha1.WorkloadKindJob:
-		return &batchv1.JobList{}, func(l client.ObjectList) []client.Object { return ptrs(l.(*batchv1.JobList).Items) }, nil
+		return &batchv1.Job{}, nil
 	case resourcesv1alpha1.WorkloadKindPod:
-		return &corev1.PodList{}, func(l client.ObjectList) []client.Object { return ptrs(l.(*corev1.PodList).Items) }, nil
+		return &corev1.Pod{}, nil
 	}
-	return nil, nil, fmt.Errorf("unsupported workload kind %q", kind)
-}
-
-// ptrs turns a slice of objects into client.Objects pointing into it.
-func ptrs[T any, PT interface {
-	*T
-	client.Object
-}](items []T) []client.Object {
-	out := make([]client.Object, len(items))
-	for i := range items {
-		out[i] = PT(&items[i])
-	}
-	return out
+	return nil, fmt.Errorf("unsupported workload kind %q", kind)
 }
 
 // envConflict finds an env var a target container already sets that the

@@ -72,7 +72,7 @@ func newResourceBindingReconciler(mgr ctrl.Manager, o Options) *ResourceBindingR
 		static: newStaticLeases(o.Clock, rec),
 		secrets: &bindingSecrets{client: c, secrets: mgr.GetAPIReader(), creds: o.credentials, drivers: o.Drivers,
 			leaseEndpoint: o.LeaseEndpoint, leaseCA: o.LeaseCA},
-		workloads: &workloadProjections{client: c, recorder: rec},
+		workloads: &workloadProjections{client: c, reader: mgr.GetAPIReader(), recorder: rec},
 		leaseCA:   o.LeaseCA,
 		clock:     o.Clock,
 	}
@@ -112,7 +112,7 @@ func (r *ResourceBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		resourcesv1alpha1.WorkloadKindJob:         &batchv1.Job{},
 		resourcesv1alpha1.WorkloadKindPod:         &corev1.Pod{},
 	} {
-		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.bindingsForWorkload(kind)))
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.bindingsForWorkload(kind)), builder.OnlyMetadata)
 	}
 	if r.leaseCA != nil {
 		b = b.WatchesRawSource(r.leaseCAChanges())

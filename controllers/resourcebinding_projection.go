@@ -23,6 +23,8 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -34,8 +36,14 @@ import (
 // spec.workload selects whose pod templates can change (Deployments,
 // StatefulSets, DaemonSets), and takes it out of the ones that stopped
 // matching. Jobs and Pods get it from the webhook at creation.
+//
+// The cache holds only the workloads' metadata (names and labels are all
+// selecting needs): whole Deployments and Pods of a large cluster would
+// cost the manager more memory than everything else it keeps. The few
+// workloads a binding selects are read whole from the API server.
 type workloadProjections struct {
-	client   client.Client
+	client   client.Client // cached: workload metadata
+	reader   client.Reader // uncached: the selected workloads, whole
 	recorder recorder.EventRecorder
 }
 
@@ -92,12 +100,12 @@ func (w *workloadProjections) reconcile(ctx context.Context, rc *bindingReconcil
 	return ctrl.Result{}, false, nil
 }
 
-// matching lists the workloads the binding targets.
+// matching lists the workloads the binding targets: their metadata from
+// the cache, then each one whole.
 func (w *workloadProjections) matching(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) ([]client.Object, error) {
-	list, items, err := newWorkloadList(b.Spec.Workload.Kind)
-	if err != nil {
-		return nil, err
-	}
+	gvk := b.Spec.Workload.GroupVersionKind()
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	opts := []client.ListOption{client.InNamespace(b.Namespace)}
 	if sel := b.Spec.Workload.Selector; sel != nil {
 		s, err := sel.AsSelector()
@@ -109,11 +117,35 @@ func (w *workloadProjections) matching(ctx context.Context, b *resourcesv1alpha1
 	if err := w.client.List(ctx, list, opts...); err != nil {
 		return nil, fmt.Errorf("failed to list %ss: %w", b.Spec.Workload.Kind, err)
 	}
-	objs := items(list)
-	if name := b.Spec.Workload.Name; name != "" {
-		objs = slices.DeleteFunc(objs, func(o client.Object) bool { return o.GetName() != name })
+	var objs []client.Object
+	for _, item := range list.Items {
+		if name := b.Spec.Workload.Name; name != "" && item.Name != name {
+			continue
+		}
+		obj, err := w.get(ctx, b.Spec.Workload.Kind, client.ObjectKey{Namespace: b.Namespace, Name: item.Name})
+		if err != nil {
+			return nil, err
+		}
+		if obj != nil {
+			objs = append(objs, obj)
+		}
 	}
 	return objs, nil
+}
+
+// get reads one workload whole from the API server; nil when it is gone.
+func (w *workloadProjections) get(ctx context.Context, kind resourcesv1alpha1.WorkloadKind, key client.ObjectKey) (client.Object, error) {
+	obj, err := newWorkload(kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.reader.Get(ctx, key, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("failed to get %s %s: %w", kind, key.Name, err)
+	}
+	return obj, nil
 }
 
 // patchTemplate applies mutate to a workload's pod template and patches the
@@ -132,27 +164,18 @@ func (w *workloadProjections) patchTemplate(ctx context.Context, obj client.Obje
 
 // unproject takes the projection out of workload pw.
 func (w *workloadProjections) unproject(ctx context.Context, b *resourcesv1alpha1.ResourceBinding, pw resourcesv1alpha1.ProjectedWorkload) error {
-	list, items, err := newWorkloadList(pw.Kind)
-	if err != nil {
-		return err
+	obj, err := w.get(ctx, pw.Kind, client.ObjectKey{Namespace: b.Namespace, Name: pw.Name})
+	if err != nil || obj == nil {
+		return err // nil: already gone
 	}
-	if err := w.client.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
-		return fmt.Errorf("failed to list %ss: %w", pw.Kind, err)
+	changed, err := w.patchTemplate(ctx, obj, func(t *corev1.PodTemplateSpec) bool {
+		return unproject(t, secretName(b), hashAnnotation(b.Name))
+	})
+	if changed {
+		w.recorder.Eventf(b, obj, corev1.EventTypeNormal, resourcesv1alpha1.EventProjectionRemoved, "Unproject",
+			"Projection of Secret %s removed from %s %s", secretName(b), pw.Kind, obj.GetName())
 	}
-	for _, obj := range items(list) {
-		if obj.GetName() != pw.Name {
-			continue
-		}
-		changed, err := w.patchTemplate(ctx, obj, func(t *corev1.PodTemplateSpec) bool {
-			return unproject(t, secretName(b), hashAnnotation(b.Name))
-		})
-		if changed {
-			w.recorder.Eventf(b, obj, corev1.EventTypeNormal, resourcesv1alpha1.EventProjectionRemoved, "Unproject",
-				"Projection of Secret %s removed from %s %s", secretName(b), pw.Kind, obj.GetName())
-		}
-		return err
-	}
-	return nil // already gone
+	return err
 }
 
 // removeAll takes the projection out of every workload the binding
