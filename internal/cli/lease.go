@@ -41,6 +41,18 @@ func (a *app) connect(ctx context.Context, p *progress) (*leaseclient.Client, er
 	return a.settings.client(ctx)
 }
 
+// withClient is a command's RunE that connects first (retries said on
+// stderr) and hands run the client.
+func (a *app) withClient(run func(ctx context.Context, c *leaseclient.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := a.connect(cmd.Context(), newProgress(a.stderr))
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), c, args)
+	}
+}
+
 // acquireFlags shape an acquire (lease acquire and lease run).
 type acquireFlags struct {
 	duration, wait time.Duration
@@ -113,20 +125,15 @@ func (a *app) renewCommand() *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&d, "duration", 0, "new duration from now (default: the lease's own)")
 	out := addOutputFlag(cmd, "text", "json", "yaml")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		p := newProgress(a.stderr)
-		c, err := a.connect(cmd.Context(), p)
-		if err != nil {
-			return err
-		}
-		l, err := c.Renew(cmd.Context(), args[0], d)
+	cmd.RunE = a.withClient(func(ctx context.Context, c *leaseclient.Client, args []string) error {
+		l, err := c.Renew(ctx, args[0], d)
 		if err != nil {
 			return fmt.Errorf("failed to renew lease %s: %w", args[0], err)
 		}
 		return out.print(a.stdout, l, func(w io.Writer) {
 			fmt.Fprintf(w, "lease %s renewed until %s\n", l.ID, l.ExpiresAt.Local().Format(time.RFC3339))
 		})
-	}
+	})
 	return cmd
 }
 
@@ -138,19 +145,14 @@ func (a *app) releaseCommand() *cobra.Command {
 		Example: a.examples("lease release 6b4eb9a497e13b9be3dd74ab59559fcc"),
 	}
 	out := addOutputFlag(cmd, "text", "json", "yaml")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		p := newProgress(a.stderr)
-		c, err := a.connect(cmd.Context(), p)
-		if err != nil {
-			return err
-		}
-		if err := c.Release(cmd.Context(), args[0]); err != nil {
+	cmd.RunE = a.withClient(func(ctx context.Context, c *leaseclient.Client, args []string) error {
+		if err := c.Release(ctx, args[0]); err != nil {
 			return fmt.Errorf("failed to release lease %s: %w", args[0], err)
 		}
 		return out.print(a.stdout, leaseapi.ReleaseResponse{ID: args[0], Released: true}, func(w io.Writer) {
 			fmt.Fprintf(w, "lease %s released\n", args[0])
 		})
-	}
+	})
 	return cmd
 }
 
@@ -162,17 +164,12 @@ func (a *app) listCommand() *cobra.Command {
 		Example: a.examples("lease list", "lease list --binding ci -n team-a -o json"),
 	}
 	out := addOutputFlag(cmd, "text", "json", "yaml")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		p := newProgress(a.stderr)
-		c, err := a.connect(cmd.Context(), p)
-		if err != nil {
-			return err
-		}
-		list, err := c.List(cmd.Context())
+	cmd.RunE = a.withClient(func(ctx context.Context, c *leaseclient.Client, _ []string) error {
+		list, err := c.List(ctx)
 		if err != nil {
 			return fmt.Errorf("failed to list the leases: %w", err)
 		}
 		return out.print(a.stdout, list, func(w io.Writer) { printLeaseList(w, c.Binding(), list) })
-	}
+	})
 	return cmd
 }
