@@ -160,6 +160,8 @@ func setDegradedCondition(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts)
 		set(true, resourcesv1alpha1.ReasonNoHealthyMembers, "Unhealthy: "+strings.Join(unhealthy, "; "))
 	case len(unhealthy) > 0:
 		set(true, resourcesv1alpha1.ReasonMemberUnhealthy, "Unhealthy: "+strings.Join(unhealthy, "; "))
+	case len(f.snap.Dirty) > 0:
+		set(true, resourcesv1alpha1.ReasonSlotsDirty, dirtySlotsMessage(f.snap.Dirty))
 	default:
 		set(false, resourcesv1alpha1.ReasonAllMembersHealthy, "All members are healthy.")
 	}
@@ -272,6 +274,7 @@ func recordSnapshot(p *resourcesv1alpha1.ResourcePool, snap poolhost.Snapshot) {
 		Acquired: int64(snap.Stats.Acquired), Released: int64(snap.Stats.Released),
 		Expired: int64(snap.Stats.Expired), Timeouts: int64(snap.Stats.Timeouts), Leaked: int64(snap.Stats.Leaked),
 	}
+	recordRecycle(p, snap)
 	p.Status.Members = p.Status.Members[:0]
 	for _, m := range snap.Members {
 		ms := resourcesv1alpha1.MemberStatus{

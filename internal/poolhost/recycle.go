@@ -143,6 +143,8 @@ func (p *Pool) Recycle(ctx context.Context, member string, slot int) error {
 	err := p.runRecycle(ctx, rs, driver, ms, creds, slot)
 	took := p.clock.Since(start)
 
+	// Status follows: the controller refreshes on onChange (never under mu).
+	defer p.onChange()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st.running = false
@@ -237,10 +239,11 @@ func (p *Pool) recycleCountsLocked() (cleaning int, dirty []DirtySlot) {
 // the end of its lease until the first attempt finishes).
 func (p *Pool) MarkCleaning(member string, slot int) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if _, ok := p.recycle.slots[slotKey{member, slot}]; !ok {
 		p.recycle.slots[slotKey{member, slot}] = &slotRecycle{}
 	}
+	p.mu.Unlock()
+	p.onChange()
 }
 
 // ForgetRecycle drops slot's recycle state (its hold was given up without
