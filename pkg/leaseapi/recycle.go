@@ -154,12 +154,16 @@ func (s *Service) recycleLoop(ctx context.Context, ps *poolState, c *cleaning) {
 // record says otherwise until then) and releases the slot.
 func (s *Service) finishRecycle(ctx context.Context, ps *poolState, c *cleaning) {
 	rec := c.rec
-	// The slot is ours until released, so the delete needs no precondition
-	// (the record's version may be stale after a failed mark).
-	rec.Version = ""
 	for {
 		wctx, cancel := context.WithTimeout(ctx, s.storeTO)
 		err := s.store.Delete(wctx, rec)
+		if errors.Is(err, ErrConflict) {
+			// The version is stale (a mark that failed after writing):
+			// the slot is still ours, so its current record is this one.
+			if cur, gerr := s.store.Get(wctx, rec.Pool, rec.Member, rec.Slot); gerr == nil && cur.ID == rec.ID {
+				rec.Version = cur.Version
+			}
+		}
 		cancel()
 		if err == nil {
 			break
