@@ -180,7 +180,7 @@ func (r *ResourcePoolReconciler) reconcileRuntime(ctx context.Context, rc *poolR
 	live, err := r.pools.Ensure(key, spec, poolhost.Options{
 		Clock:          r.clock,
 		RecycleMetrics: r.recycleMetrics,
-		Logger: slog.New(logr.ToSlogHandler(logf.FromContext(ctx).WithName("poolhost"))),
+		Logger:         slog.New(logr.ToSlogHandler(logf.FromContext(ctx).WithName("poolhost"))),
 		OnChange: func() {
 			select {
 			case r.changed <- event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool]{Object: ref}:

@@ -187,7 +187,7 @@ const (
 	EventLeaseLeaked        = "LeaseLeaked"
 	// EventRecycleFailed: cleaning a slot after its lease failed; the slot
 	// is Dirty and not leased until a retry succeeds.
-	EventRecycleFailed = "RecycleFailed"
-	EventProjected          = "Projected"
-	EventProjectionRemoved  = "ProjectionRemoved"
+	EventRecycleFailed     = "RecycleFailed"
+	EventProjected         = "Projected"
+	EventProjectionRemoved = "ProjectionRemoved"
 )
