@@ -450,6 +450,7 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 	})
 
 	It("7. recycle: two CI jobs take turns on one test database and never see each other's data", func() {
+		const ciNS = "ci" // testdata/ci.yaml: a namespace of its own
 		By("a role that may recreate its database, a template with a seed table, and the test database")
 		ciPassword := "ci-" + testservers.RandomPassword()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -466,10 +467,10 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 
 		By("applying the recycling pool, its binding and the CI runner")
 		applyFile("ci.yaml", map[string]string{"PG_ADDR": pg.Addr(), "CI_PASSWORD": ciPassword})
-		kubectlOK("wait", "-n", ns, "--for=condition=Ready", "--timeout=60s", "resourcepool/ci-db", "resourcebinding/ci")
+		kubectlOK("wait", "-n", ciNS, "--for=condition=Ready", "--timeout=60s", "resourcepool/ci-db", "resourcebinding/ci")
 		var ciEnv []string
 		Eventually(func() string {
-			ciEnv = podEnv(ns, "ci-runner", "app")
+			ciEnv = podEnv(ciNS, "ci-runner", "app")
 			return envValue(ciEnv, "NEBULA_PASSWORD")
 		}, 30*time.Second, 250*time.Millisecond).Should(Equal(ciPassword))
 
@@ -499,7 +500,7 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		want := strings.Repeat("ADDED MODIFIED+recycle DELETED+recycle ", 4)
 		Eventually(func() string {
 			seq = seq[:0]
-			for _, e := range hist.Since(from, ns+"/ci-db") {
+			for _, e := range hist.Since(from, ciNS+"/ci-db") {
 				seq = append(seq, string(e.Type)+map[bool]string{true: "+recycle", false: ""}[e.Record.NeedsRecycle])
 			}
 			return strings.Join(seq, " ") + " "
@@ -507,9 +508,9 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 
 		By("the pool reports what it recycled, and nothing dirty")
 		Eventually(func() string {
-			return jsonpath(ns, "resourcepool/ci-db", "{.status.recycle.dirty}/{.status.recycle.cleaning}")
+			return jsonpath(ciNS, "resourcepool/ci-db", "{.status.recycle.dirty}/{.status.recycle.cleaning}")
 		}, 30*time.Second).Should(Equal("0/0"))
-		Expect(atoi(jsonpath(ns, "resourcepool/ci-db", "{.status.recycle.recycled}"))).To(BeNumerically(">=", 4))
+		Expect(atoi(jsonpath(ciNS, "resourcepool/ci-db", "{.status.recycle.recycled}"))).To(BeNumerically(">=", 4))
 	})
 })
 
