@@ -118,6 +118,10 @@ func (s *Service) restorePool(ctx context.Context, ps *poolState) {
 			if !ready || !s.adoptForRecycle(ctx, ps, pool, r) {
 				left = append(left, r)
 			}
+		case expired && !ok && s.startingPools():
+			// Its pool may recycle: wait for it to start before the
+			// record (and what the holder left) is let go.
+			left = append(left, r)
 		case expired:
 			s.reclaimRecord(ctx, r, "expired while no leader ran")
 		case !ready || !s.adopt(ctx, ps, pool, r):
