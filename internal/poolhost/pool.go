@@ -337,6 +337,7 @@ func (p *Pool) Close(ctx context.Context) error {
 	p.closePartitions(ctx)
 	p.stop()
 	p.loopWG.Wait()
+	p.recycle.metrics.Forget(p.name) // nil-safe; the pool's series end with it
 	if err != nil {
 		return fmt.Errorf("failed to close pool %s: %w", p.name, err)
 	}
