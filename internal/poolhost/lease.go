@@ -67,13 +67,30 @@ func (l *Lease) Deadline() time.Time {
 	return time.Unix(0, l.deadline.Load())
 }
 
+// expireNow ends a held lease's validity now (its slot stays taken).
+func (l *Lease) expireNow() {
+	now := l.pool.clock.Now().UnixNano()
+	for {
+		cur := l.deadline.Load()
+		if cur <= now || l.deadline.CompareAndSwap(cur, now) {
+			return
+		}
+	}
+}
+
 // Renew extends the lease by d from now.
 func (l *Lease) Renew(d time.Duration) error {
 	if l.held {
-		if !l.Valid() {
-			return fmt.Errorf("pool %s: cannot renew a lease on %s: %w", l.pool.name, l.Member, ErrLeaseExpired)
+		now := l.pool.clock.Now()
+		for {
+			cur := l.deadline.Load()
+			if !l.rt.Valid() || cur <= now.UnixNano() {
+				return fmt.Errorf("pool %s: cannot renew a lease on %s: %w", l.pool.name, l.Member, ErrLeaseExpired)
+			}
+			if l.deadline.CompareAndSwap(cur, now.Add(d).UnixNano()) { // lost only to expireNow or another renewal
+				break
+			}
 		}
-		l.deadline.Store(l.pool.clock.Now().Add(d).UnixNano())
 	} else if err := l.rt.Renew(d); err != nil {
 		return err
 	}

@@ -155,3 +155,28 @@ func TestAHeldLeaseKeepsItsSlotPastItsDeadline(t *testing.T) {
 	}
 	other.Release()
 }
+
+// TestRetiringACredentialVersionEndsAHeldLeaseButKeepsItsSlot: the lease
+// ends with its version, and its slot waits for its recycle rather than
+// going to the next acquire as it was left.
+func TestRetiringACredentialVersionEndsAHeldLeaseButKeepsItsSlot(t *testing.T) {
+	p, spec := redisRecyclePool(t, &RecycleSpec{Timeout: time.Second, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, nil)
+	spec.CredentialVersion = "v1"
+	if err := p.Update(spec); err != nil {
+		t.Fatal(err)
+	}
+	l, err := p.AcquireHeldIn(context.Background(), "", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := p.RevokeCredentialVersion("v1"); n != 1 || l.Valid() {
+		t.Fatalf("revoked %d leases, held lease valid: %v; want 1, false", n, l.Valid())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if other, err := p.Acquire(ctx, time.Minute); err == nil {
+		other.Release()
+		t.Fatal("the slot of a revoked held lease was handed out before its release")
+	}
+	l.Release()
+}
