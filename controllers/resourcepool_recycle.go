@@ -89,9 +89,14 @@ func dirtySlotsMessage(dirty []poolhost.DirtySlot) string {
 	return fmt.Sprintf("%d slots failed to recycle and are not leased until a retry succeeds: %s.", len(dirty), strings.Join(parts, "; "))
 }
 
-// emitRecycleEvents reports each failed recycle attempt once, as a Warning.
+// emitRecycleEvents reports failed recycle attempts as Warnings: the 1st,
+// 2nd, 4th, 8th, ... of a slot, so a slot retried for hours says so without
+// an event per minute (status.recycle.dirtySlots has the current count).
 func (r *ResourcePoolReconciler) emitRecycleEvents(pool *resourcesv1alpha1.ResourcePool, live *poolhost.Pool) {
 	for _, f := range live.TakeRecycleFailures() {
+		if f.Attempts&(f.Attempts-1) != 0 {
+			continue
+		}
 		r.recorder.Eventf(pool, nil, corev1.EventTypeWarning, resourcesv1alpha1.EventRecycleFailed, "Recycle",
 			"Slot %d of member %s is dirty (attempt %d): %s", f.Slot, f.Member, f.Attempts, f.Reason)
 	}
