@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
@@ -92,9 +93,11 @@ func TestPostgresRecycleFromTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	start := time.Now()
 	if err := d.Recycle(ctx10s(t), m, creds, 0, RecycleAction{PostgresTemplate: "tmpl"}); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("DROP DATABASE WITH (FORCE) + CREATE DATABASE TEMPLATE (a holder connected): %s", time.Since(start).Round(time.Millisecond))
 	slot := pg.DSNFor("app", canary, "slot0")
 	if n := pgCount(t, slot, "SELECT count(*) FROM pg_tables WHERE tablename = 'mine'"); n != 0 {
 		t.Fatalf("the holder's table survived the recycle")
@@ -154,9 +157,11 @@ func TestRedisRecycleFlushesTheSlotsDatabaseOnly(t *testing.T) {
 	if slot1.Attributes["db"] != "3" || m.Attributes["db"] != "2" {
 		t.Fatalf("slot member db = %q (member's %q), want 3 (2)", slot1.Attributes["db"], m.Attributes["db"])
 	}
+	start := time.Now()
 	if err := NewRedis().Recycle(ctx10s(t), slot1, creds, 1, RecycleAction{}); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("FLUSHDB on a fresh connection: %s", time.Since(start).Round(time.Millisecond))
 	for db, want := range map[int]int64{2: 1, 3: 0, 4: 1} {
 		if n := client(db).DBSize(ctx10s(t)).Val(); n != want {
 			t.Errorf("db %d has %d keys after recycling slot 1, want %d", db, n, want)
