@@ -176,8 +176,12 @@ func setCapacityAvailableCondition(p *resourcesv1alpha1.ResourcePool, f *poolSta
 		setCondition(p, resourcesv1alpha1.ConditionCapacityAvailable, true, resourcesv1alpha1.ReasonCapacityAvailable,
 			fmt.Sprintf("%d of %d slots available.", snap.Available, snap.Total))
 	default:
+		recycling := ""
+		if snap.Cleaning > 0 || len(snap.Dirty) > 0 {
+			recycling = fmt.Sprintf(", %d being cleaned, %d dirty", snap.Cleaning, len(snap.Dirty))
+		}
 		setCondition(p, resourcesv1alpha1.ConditionCapacityAvailable, false, resourcesv1alpha1.ReasonCapacityExhausted,
-			fmt.Sprintf("No slot available: %d leased, %d unhealthy, %d waiting.", snap.Leased, snap.Unhealthy, snap.Waiting))
+			fmt.Sprintf("No slot available: %d leased, %d unhealthy%s, %d waiting.", snap.Leased, snap.Unhealthy, recycling, snap.Waiting))
 	}
 }
 
