@@ -31,8 +31,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
@@ -101,7 +103,8 @@ func (r *ResourceBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&resourcesv1alpha1.ResourceBinding{}).
 		Owns(&corev1.Secret{}, builder.OnlyMetadata).
-		Watches(&resourcesv1alpha1.ResourcePool{}, handler.EnqueueRequestsFromMapFunc(r.bindingsForPool))
+		Watches(&resourcesv1alpha1.ResourcePool{}, handler.EnqueueRequestsFromMapFunc(r.bindingsForPool),
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: poolUpdateConcernsBindings}))
 	for kind, obj := range map[resourcesv1alpha1.WorkloadKind]client.Object{
 		resourcesv1alpha1.WorkloadKindDeployment:  &appsv1.Deployment{},
 		resourcesv1alpha1.WorkloadKindStatefulSet: &appsv1.StatefulSet{},
@@ -115,6 +118,24 @@ func (r *ResourceBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.WatchesRawSource(r.leaseCAChanges())
 	}
 	return b.Named("resourcebinding").Complete(r)
+}
+
+// poolUpdateConcernsBindings passes a pool update on to its bindings when it
+// changes something a binding reads: the spec, deletion, the Ready
+// condition, the accepted credentials; or when capacity was freed (a Static
+// binding short of leases can take it). Counts and counters move with every
+// lease and concern no binding otherwise.
+func poolUpdateConcernsBindings(e event.UpdateEvent) bool {
+	before, ok1 := e.ObjectOld.(*resourcesv1alpha1.ResourcePool)
+	after, ok2 := e.ObjectNew.(*resourcesv1alpha1.ResourcePool)
+	if !ok1 || !ok2 {
+		return true
+	}
+	return before.Generation != after.Generation ||
+		!before.DeletionTimestamp.Equal(after.DeletionTimestamp) ||
+		!equality.Semantic.DeepEqual(findCondition(before, resourcesv1alpha1.ConditionReady), findCondition(after, resourcesv1alpha1.ConditionReady)) ||
+		!equality.Semantic.DeepEqual(before.Status.Credentials, after.Status.Credentials) ||
+		after.Status.Counts.Available > before.Status.Counts.Available
 }
 
 func (r *ResourceBindingReconciler) bindingsForPool(ctx context.Context, o client.Object) []ctrl.Request {

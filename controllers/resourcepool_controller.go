@@ -51,9 +51,9 @@ import (
 const (
 	// credentialsSecretIndex indexes pools by the Secret their credentials name.
 	credentialsSecretIndex = ".spec.credentials.secretRef.name"
-	// statusRefresh is how stale member check times in status may get before
-	// a write is sent for them alone; changes of state are written at once.
-	statusRefresh = time.Minute
+	// resyncEvery is the safety net behind the live pools' change
+	// notifications (and the longest a credential rotation step waits).
+	resyncEvery = 5 * time.Minute
 )
 
 // ResourcePoolReconciler runs one live pool per ResourcePool and reports its
@@ -251,7 +251,7 @@ func (r *ResourcePoolReconciler) reconcileStatus(_ context.Context, rc *poolReco
 	pool := rc.pool
 	pool.Status.ObservedGeneration = pool.Generation
 	rc.facts.observed = true
-	requeue := statusRefresh
+	requeue := resyncEvery
 	if next := rc.decision.RequeueAfter(r.clock.Now()); next > 0 && next < requeue {
 		requeue = next
 	}
@@ -309,17 +309,14 @@ func (r *ResourcePoolReconciler) reconcileDelete(ctx context.Context, rc *poolRe
 	return ctrl.Result{}, removeFinalizer(ctx, r.client, pool)
 }
 
-// patchStatus sends one merge patch when status changed meaningfully. Member
-// check times alone are refreshed at most every statusRefresh, so a healthy
-// pool does not write its status on every health round.
+// patchStatus sends one merge patch when status changed in more than member
+// check times: those alone move every health round, and writing them would
+// cost every quiet pool a write (and its bindings a wake-up) each round.
 func (r *ResourcePoolReconciler) patchStatus(ctx context.Context, before, after *resourcesv1alpha1.ResourcePool) error {
 	if !after.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(after, resourcesv1alpha1.Finalizer) {
 		return nil // gone
 	}
-	if equality.Semantic.DeepEqual(before.Status, after.Status) {
-		return nil
-	}
-	if onlyCheckTimesChanged(before.Status, after.Status) && !checkTimesStale(before.Status, r.clock.Now()) {
+	if onlyCheckTimesChanged(before.Status, after.Status) {
 		return nil
 	}
 	if err := r.client.Status().Patch(ctx, after, client.MergeFrom(before)); err != nil {
@@ -328,6 +325,8 @@ func (r *ResourcePoolReconciler) patchStatus(ctx context.Context, before, after 
 	return nil
 }
 
+// onlyCheckTimesChanged reports whether a and b differ in nothing but the
+// members' check times (true when they do not differ at all).
 func onlyCheckTimesChanged(a, b resourcesv1alpha1.ResourcePoolStatus) bool {
 	a, b = *a.DeepCopy(), *b.DeepCopy()
 	for i := range a.Members {
@@ -337,13 +336,4 @@ func onlyCheckTimesChanged(a, b resourcesv1alpha1.ResourcePoolStatus) bool {
 		b.Members[i].LastCheckTime = nil
 	}
 	return equality.Semantic.DeepEqual(a, b)
-}
-
-func checkTimesStale(s resourcesv1alpha1.ResourcePoolStatus, now time.Time) bool {
-	for _, m := range s.Members {
-		if m.LastCheckTime == nil || now.Sub(m.LastCheckTime.Time) >= statusRefresh {
-			return true
-		}
-	}
-	return false
 }

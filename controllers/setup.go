@@ -114,12 +114,14 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		if err := metrics.Register(o.Registerer); err != nil {
 			return fmt.Errorf("failed to register credential metrics: %w", err)
 		}
+		o.Pools.OnRemove(metrics.DeletePool)
 		if err := poolhost.NewCollector(o.Pools).Register(o.Registerer); err != nil {
 			return fmt.Errorf("failed to register pool metrics: %w", err)
 		}
 		if err := o.recycleMetrics.Register(o.Registerer); err != nil {
 			return fmt.Errorf("failed to register recycle metrics: %w", err)
 		}
+		o.Pools.OnRemove(o.recycleMetrics.Forget)
 	}
 	return nil
 }

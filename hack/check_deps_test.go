@@ -182,6 +182,11 @@ func TestCheckDepsStopsAtOnceWithTheCommandToRun(t *testing.T) {
 			mustNot: []string{"redis-server", "postgresql"},
 		},
 		{
+			name: "make test without promtool (the alerting rules' tests)", purpose: "test",
+			setup: func(m *machine) { m.installPostgres(); m.installRedis() },
+			want:  []string{"prometheus", installCommand}, mustNot: []string{"redis-server", "postgresql", "curl"},
+		},
+		{
 			name: "make dev without curl", purpose: "dev",
 			setup: func(m *machine) { m.installPostgres(); m.installRedis() },
 			want:  []string{"curl", installCommand}, mustNot: []string{"redis-server", "postgresql"},
@@ -214,6 +219,7 @@ func TestCheckDepsIsSilentWhenEverythingIsThere(t *testing.T) {
 		m.installPostgres()
 		m.installRedis()
 		m.script(m.bin, "curl", "exit 0")
+		m.script(m.bin, "promtool", "exit 0")
 		out, err := m.run(purpose)
 		wantExitCode(t, err, 0, out)
 		if out != "" {

@@ -4,7 +4,8 @@
 #
 # Installs what `make test`, `make dev` and `make test-cluster` need on a
 # Debian machine and the machine lacks: PostgreSQL's server binaries (initdb,
-# postgres), redis-server, curl, and what a node of the test cluster runs
+# postgres), redis-server, promtool (package prometheus, whose server is not
+# started), curl, and what a node of the test cluster runs
 # (containerd, runc, the CNI plugins, iptables, conntrack, iproute2). Idempotent and non-interactive; says what it does. Called by
 # .ci/run, and by hack/check-deps.sh (first step of `make dev` and `make
 # test`) when it runs as root or with passwordless sudo; otherwise a
@@ -63,6 +64,7 @@ if [ "${#packages[@]}" -gt 0 ]; then
   redis_bin=$(find_redis) || { log "error: redis-server still not found after installing"; exit 1; }
   log "PostgreSQL: $pg_bindir ($("$pg_bindir/postgres" --version))"
   log "redis-server: $redis_bin ($("$redis_bin" --version | cut -d' ' -f1-3))"
+  if command -v promtool >/dev/null 2>&1; then log "promtool: $(command -v promtool)"; fi
 fi
 
 # initdb refuses to run as root, so as root the tests run PostgreSQL as

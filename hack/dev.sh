@@ -61,7 +61,7 @@ step "installing the CRDs..."
 "${kubectl}" wait --for=condition=Established --timeout=60s crd/resourcepools.resources.nebula.io crd/resourcebindings.resources.nebula.io >/dev/null
 
 step "starting the manager (logs: .dev/manager.log)..."
-bin/manager --metrics-bind-address=127.0.0.1:8080 --health-probe-bind-address=127.0.0.1:8081 \
+bin/manager --metrics-bind-address=127.0.0.1:8080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:8081 \
   --lease-api-bind-address=127.0.0.1:18443 --lease-api-insecure --lease-api-url=http://127.0.0.1:18443 \
   --webhook-port=19443 --webhook-cert-dir="${state}/webhook" --zap-devel >"${state}/manager.log" 2>&1 &
 pids+=($!)
@@ -88,6 +88,7 @@ dev: ready. In another shell:
   kubectl describe resourcepool
   kubectl get resourcebindings
   curl -s http://127.0.0.1:18443/v1/healthz
+  curl -s http://127.0.0.1:8080/metrics | grep ^nebula_   # plain HTTP in dev only (--metrics-secure=false)
 
   # lease a slot as a workload bound by etl-postgres would:
   eval "export \$(kubectl get secret etl-postgres-nebula-binding -o go-template='{{range \$k,\$v := .data}}{{\$k}}={{\$v|base64decode}} {{end}}')"

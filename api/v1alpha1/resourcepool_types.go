@@ -491,7 +491,10 @@ type MemberStatus struct {
 	// +optional
 	Capacity int32 `json:"capacity,omitempty"`
 
-	// lastCheckTime is when the member was last health-checked.
+	// lastCheckTime is when the health check behind this status entry ran.
+	// Status is written only when something in it changes, so on a steady
+	// member this is the check that last changed it, not the latest one
+	// (members are still checked every healthCheck.interval).
 	// +optional
 	LastCheckTime *metav1.Time `json:"lastCheckTime,omitempty"`
 

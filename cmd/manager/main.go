@@ -35,10 +35,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/controllers"
@@ -50,7 +50,7 @@ import (
 
 // options are the manager's command-line settings.
 type options struct {
-	metricsAddr      string
+	metrics          metricsFlags
 	probeAddr        string
 	leaseAPIAddr     string
 	leaseAPIInsecure bool
@@ -62,6 +62,7 @@ type options struct {
 	webhookCertDir   string
 	leaderElection   leaderElectionFlags
 	gracefulShutdown time.Duration
+	concurrency      int
 	certs            certOptions
 	zap              zap.Options
 }
@@ -78,8 +79,7 @@ func parseFlags(args []string) (options, error) {
 // newFlagSet binds every manager flag to o.
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
-	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080",
-		"Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	bindMetricsFlags(fs, &o.metrics)
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
 		"Address the /healthz and /readyz probes bind to.")
 	fs.StringVar(&o.leaseAPIAddr, "lease-api-bind-address", ":8443",
@@ -104,6 +104,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 		"Directory with tls.crt and tls.key for the workload webhook; empty disables it "+
 			"(Jobs and Pods are then not projected, and their bindings say WorkloadImmutable).")
 	bindLeaderElectionFlags(fs, &o.leaderElection)
+	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4,
+		"Pools (and, separately, bindings) reconciled at once: start-up on a large cluster is bounded by API round trips, not CPU.")
 	fs.DurationVar(&o.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long to wait for runnables (reconcilers, lease API) to stop on SIGTERM.")
 	o.certs.bindFlags(fs)
@@ -148,10 +150,11 @@ func run(args []string) error {
 	}
 	mgrOpts := ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
+		Metrics:                 opts.metrics.serverOptions(),
 		HealthProbeBindAddress:  opts.probeAddr,
 		WebhookServer:           certs.webhookServer(opts.webhookPort, opts.webhookCertDir),
 		GracefulShutdownTimeout: &opts.gracefulShutdown,
+		Controller:              ctrlconfig.Controller{MaxConcurrentReconciles: opts.concurrency},
 	}
 	lock, err := setupLeaderElection(cfg, opts.leaderElection, opts.leaseAPIAddr, &mgrOpts)
 	if err != nil {
@@ -164,6 +167,9 @@ func run(args []string) error {
 
 	if err := certs.addTo(mgr); err != nil {
 		return err
+	}
+	if err := ctrlmetrics.Registry.Register(buildInfoCollector(currentBuild())); err != nil {
+		return fmt.Errorf("failed to register nebula_build_info: %w", err)
 	}
 	pools := poolhost.NewRegistry()
 	// One clock for the reconcilers, the live pools and the lease table.
@@ -212,7 +218,7 @@ func run(args []string) error {
 		return fmt.Errorf("failed to set up ready check: %w", err)
 	}
 
-	log.Info("starting manager", "metrics", opts.metricsAddr, "probes", opts.probeAddr,
+	log.Info("starting manager", "metrics", opts.metrics.addr, "metricsSecure", opts.metrics.secure, "probes", opts.probeAddr,
 		"leaseAPI", opts.leaseAPIAddr, "leaderElection", opts.leaderElection.enabled)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		return fmt.Errorf("manager stopped with an error: %w", err)
@@ -236,6 +242,7 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 	if err := metrics.Register(ctrlmetrics.Registry); err != nil {
 		return nil, fmt.Errorf("failed to register lease API metrics: %w", err)
 	}
+	pools.OnRemove(metrics.DeletePool)
 	// Tokens are checked on every request, so binding Secrets are cached, but
 	// only those: the cache is limited to Secrets the operator manages.
 	bindingSecrets, err := cache.New(cfg, cache.Options{

@@ -55,7 +55,8 @@ find_redis() {
 }
 
 # missing_packages prints, one a line, the Debian packages that provide what
-# is missing: postgresql and redis-server for everything, curl for `make dev`
+# is missing: postgresql and redis-server for everything, prometheus (for
+# promtool, which tests the alerting rules) for `make test`, curl for `make dev`
 # (its readiness checks and the commands it prints use it), and for
 # `make test-cluster` (purpose "cluster") what a node runs: containerd and
 # ctr, runc, the CNI plugins, iptables, conntrack and ip.
@@ -63,6 +64,9 @@ missing_packages() {
   local purpose="${1:-test}"
   find_pg_bindir >/dev/null || echo postgresql
   find_redis >/dev/null || echo redis-server
+  if [ "$purpose" = test ] || [ "$purpose" = cluster ]; then
+    command -v promtool >/dev/null 2>&1 || echo prometheus
+  fi
   if [ "$purpose" = dev ] || [ "$purpose" = cluster ]; then
     command -v curl >/dev/null 2>&1 || echo curl
   fi

@@ -25,7 +25,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -64,6 +63,8 @@ type Options struct {
 	// Spec, when set, changes the pool's spec before it starts (another
 	// driver and members, recycle, ...); Env.Spec is the result.
 	Spec func(*poolhost.Spec)
+	// Metrics the service records into (nil: unregistered ones).
+	Metrics *leaseapi.Metrics
 }
 
 // Env is a running lease API.
@@ -133,8 +134,15 @@ func (e *Env) AddBinding(name, partition string) string {
 	return token
 }
 
+// T is what New needs of a test: a *testing.T, or a stand-in for code that
+// has none (a package's TestMain serving its runnable Examples).
+type T interface {
+	testservers.TB
+	Fatal(args ...any)
+}
+
 // New starts an Env; it stops with the test.
-func New(t testing.TB, o Options) *Env {
+func New(t T, o Options) *Env {
 	t.Helper()
 	if o.Members == 0 {
 		o.Members = 1
@@ -196,7 +204,7 @@ func New(t testing.TB, o Options) *Env {
 		Tokens: map[string][]byte{e.Binding: []byte(e.Token), "team/other": []byte("other-token-0123456789")},
 	}
 	e.Service = leaseapi.NewService(leaseapi.Config{Pools: poolhost.LeasePools{Registry: e.Registry}, Directory: e.Directory, Store: e.Store, IsLeader: e.Leader.Load, Log: logr.Discard(),
-		MaxWaiters: o.MaxWaiters, Clock: o.Clock})
+		MaxWaiters: o.MaxWaiters, Clock: o.Clock, Metrics: o.Metrics})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.Service.Run(ctx) }()

@@ -125,8 +125,12 @@ func (p *Pool) checkMembers(ctx context.Context) {
 		p.resize()
 	}
 	p.pruneExpired()
-	// Every round refreshes last-check times, so status is told each time.
-	p.onChange()
+	// Status is told only when this round leaves something it shows
+	// changed: a quiet pool costs its reconciler nothing between rounds.
+	if snap := p.Snapshot(); !snap.sameStatus(p.told) {
+		p.told = snap
+		p.onChange()
+	}
 	p.reapIdlePartitions(ctx)
 }
 

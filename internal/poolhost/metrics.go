@@ -22,9 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Collector exports every live pool's counts and counters to Prometheus.
-// It reads the runtime's atomic counters at scrape time, so the hot path
-// pays nothing for metrics.
+// Collector exports every live pool's counts and counters to Prometheus,
+// labelled pool_namespace and pool like every series about a pool. It reads
+// the runtime's atomic counters at scrape time, so the hot path pays nothing
+// for metrics, and a removed pool's series disappear with it.
 type Collector struct {
 	registry *Registry
 	slots    *prometheus.Desc
@@ -35,7 +36,7 @@ type Collector struct {
 
 // NewCollector returns a collector over the registry's pools.
 func NewCollector(r *Registry) *Collector {
-	labels := []string{"namespace", "pool"}
+	labels := []string{"pool_namespace", "pool"}
 	return &Collector{
 		registry: r,
 		slots: prometheus.NewDesc("nebula_pool_slots", "Lease slots of a pool by state.",

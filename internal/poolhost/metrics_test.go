@@ -42,13 +42,41 @@ func TestCollectorExportsCountsOfLivePools(t *testing.T) {
 	want := `
 # HELP nebula_pool_slots Lease slots of a pool by state.
 # TYPE nebula_pool_slots gauge
-nebula_pool_slots{namespace="team",pool="keys",state="available"} 1
-nebula_pool_slots{namespace="team",pool="keys",state="leased"} 1
-nebula_pool_slots{namespace="team",pool="keys",state="total"} 2
-nebula_pool_slots{namespace="team",pool="keys",state="unhealthy"} 0
-nebula_pool_slots{namespace="team",pool="keys",state="waiting"} 0
+nebula_pool_slots{pool="keys",pool_namespace="team",state="available"} 1
+nebula_pool_slots{pool="keys",pool_namespace="team",state="leased"} 1
+nebula_pool_slots{pool="keys",pool_namespace="team",state="total"} 2
+nebula_pool_slots{pool="keys",pool_namespace="team",state="unhealthy"} 0
+nebula_pool_slots{pool="keys",pool_namespace="team",state="waiting"} 0
 `
 	if err := testutil.CollectAndCompare(NewCollector(reg), strings.NewReader(want), "nebula_pool_slots"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A removed pool's series go with it: the collector reads the live pools
+// at scrape time, so nothing is left to delete.
+func TestCollectorDropsRemovedPools(t *testing.T) {
+	a := listener(t)
+	reg := NewRegistry()
+	for _, key := range []string{"team/keys", "team/other"} {
+		if _, err := reg.Ensure(key, tcpSpec(t, 1, memberSpec("a", a.Addr().String(), 1)), Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = reg.Remove(context.Background(), "team/other") })
+	c := NewCollector(reg)
+	if n := testutil.CollectAndCount(c, "nebula_pool_slots"); n != 10 {
+		t.Fatalf("nebula_pool_slots series of two pools = %d, want 10", n)
+	}
+	if err := reg.Remove(context.Background(), "team/keys"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"nebula_pool_slots", "nebula_pool_members", "nebula_pool_operations_total", "nebula_pool_acquire_wait_seconds_total"} {
+		if lint, err := testutil.CollectAndLint(c, name); err != nil || len(lint) > 0 {
+			t.Errorf("promlint %s: %v %v", name, err, lint)
+		}
+	}
+	if got := testutil.CollectAndCount(c, "nebula_pool_slots"); got != 5 {
+		t.Fatalf("nebula_pool_slots series after removing one of two pools = %d, want 5 (the other pool's)", got)
 	}
 }

@@ -86,7 +86,9 @@ type Pool struct {
 	name     string
 	clock    clock.WithTickerAndDelayedExecution
 	onChange func()
-	log      *slog.Logger
+	// told is the snapshot onChange last reported; owned by the health loop.
+	told Snapshot
+	log  *slog.Logger
 
 	mu      sync.Mutex
 	spec    Spec
@@ -127,8 +129,9 @@ type member struct {
 
 // Options are the pool's collaborators.
 type Options struct {
-	// OnChange is called (without locks) when a member's state changes, so
-	// the controller can refresh status. It must not block.
+	// OnChange is called (without locks) after a health round that changed
+	// what a status shows (member states, counts, lease counters), so the
+	// controller can refresh status. It must not block.
 	OnChange func()
 	// Clock is the time source of health checks, lease deadlines and
 	// expiry; nil means the real clock.
@@ -337,7 +340,6 @@ func (p *Pool) Close(ctx context.Context) error {
 	p.closePartitions(ctx)
 	p.stop()
 	p.loopWG.Wait()
-	p.recycle.metrics.Forget(p.name) // nil-safe; the pool's series end with it
 	if err != nil {
 		return fmt.Errorf("failed to close pool %s: %w", p.name, err)
 	}

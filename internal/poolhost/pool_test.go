@@ -327,3 +327,34 @@ func TestIdlePartitionsAreStoppedAndBusyOnesKept(t *testing.T) {
 	again.Release()
 	busy.Release()
 }
+
+// A health round that leaves everything a status shows as it was (only the
+// check times moved) tells no one: a quiet pool costs its reconciler and the
+// API server nothing. A lease taken between rounds is told by the next one.
+func TestQuietRoundsDoNotNotify(t *testing.T) {
+	a := listener(t)
+	spec := tcpSpec(t, 2, memberSpec("a", a.Addr().String(), 2))
+	counting := &countingDriver{Driver: spec.Driver}
+	spec.Driver = counting
+	var told atomic.Int64
+	p, err := New("ns/pool", spec, Options{OnChange: func() { told.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	waitFor(t, "member healthy", func() bool { return p.Snapshot().Available == 2 })
+	waitFor(t, "the first notification", func() bool { return told.Load() >= 1 })
+	first := told.Load()
+	rounds := counting.checks.Load()
+	waitFor(t, "five more rounds", func() bool { return counting.checks.Load() >= rounds+5 })
+	if n := told.Load(); n != first {
+		t.Fatalf("%d notifications in five rounds that changed nothing, want none", n-first)
+	}
+
+	l, err := p.Acquire(context.Background(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	waitFor(t, "the lease told", func() bool { return told.Load() > first })
+}

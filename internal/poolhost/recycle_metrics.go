@@ -70,7 +70,7 @@ func (m *RecycleMetrics) observe(key string, err error, took time.Duration) {
 	m.duration.WithLabelValues(ns, name).Observe(took.Seconds())
 }
 
-// Forget drops the series of pool key (when it is deleted).
+// Forget drops the series of pool key (Registry.OnRemove: when it is deleted).
 func (m *RecycleMetrics) Forget(key string) {
 	if m == nil {
 		return

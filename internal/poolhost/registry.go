@@ -33,6 +33,8 @@ type Registry struct {
 	// while the manager was down before the pool is started (see
 	// RetireCredentialVersion).
 	retired map[string][]string
+	// onRemove run after a pool is removed (metrics drop its series).
+	onRemove []func(key string)
 }
 
 // NewRegistry returns an empty registry.
@@ -80,17 +82,31 @@ func (r *Registry) RetireCredentialVersion(key, version string) int {
 	return p.RevokeCredentialVersion(version)
 }
 
+// OnRemove registers fn to run whenever Remove is called for a pool, after
+// the pool is closed, whether it ran or not: metrics sets drop the pool's
+// series there. Register before the reconcilers start.
+func (r *Registry) OnRemove(fn func(key string)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onRemove = append(r.onRemove, fn)
+}
+
 // Remove closes and forgets the pool for key (waiting for held leases up to ctx).
 func (r *Registry) Remove(ctx context.Context, key string) error {
 	r.mu.Lock()
 	p, ok := r.pools[key]
 	delete(r.pools, key)
 	delete(r.retired, key)
+	hooks := slices.Clone(r.onRemove)
 	r.mu.Unlock()
-	if !ok {
-		return nil
+	var err error
+	if ok {
+		err = p.Close(ctx)
 	}
-	return p.Close(ctx)
+	for _, fn := range hooks {
+		fn(key)
+	}
+	return err
 }
 
 // Each calls fn for every live pool, in no particular order.

@@ -17,6 +17,9 @@ limitations under the License.
 package poolhost
 
 import (
+	"slices"
+	"time"
+
 	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
 )
 
@@ -100,4 +103,24 @@ func (p *Pool) pruneExpired() {
 			delete(p.leases, l)
 		}
 	}
+}
+
+// sameStatus reports whether a status written from s would show what one
+// written from o shows: the counts, the counters of leases and every
+// member's state, but not the members' check times (they move every round)
+// nor the runtime's internal statistics.
+func (s Snapshot) sameStatus(o Snapshot) bool {
+	if s.Total != o.Total || s.Available != o.Available || s.Leased != o.Leased ||
+		s.Unhealthy != o.Unhealthy || s.Waiting != o.Waiting || s.Closed != o.Closed {
+		return false
+	}
+	a, b := s.Stats, o.Stats
+	if a.Acquired != b.Acquired || a.Released != b.Released || a.Expired != b.Expired ||
+		a.Timeouts != b.Timeouts || a.Leaked != b.Leaked {
+		return false
+	}
+	return slices.EqualFunc(s.Members, o.Members, func(x, y MemberStatus) bool {
+		x.LastCheck, y.LastCheck = time.Time{}, time.Time{}
+		return x == y
+	})
 }

@@ -408,13 +408,13 @@ func TestCacheAuditAndMetrics(t *testing.T) {
 	_, _ = c.Get(t.Context(), ref, by)
 	_, _ = c.Get(t.Context(), testRef("absent"), by)
 
-	if got := testutil.ToFloat64(m.reads.WithLabelValues("team-a/pg", "success", "false")); got != 1 {
+	if got := testutil.ToFloat64(m.reads.WithLabelValues("team-a", "pg", "success", "false")); got != 1 {
 		t.Fatalf("uncached reads = %v", got)
 	}
-	if got := testutil.ToFloat64(m.reads.WithLabelValues("team-a/pg", "success", "true")); got != 1 {
+	if got := testutil.ToFloat64(m.reads.WithLabelValues("team-a", "pg", "success", "true")); got != 1 {
 		t.Fatalf("cached reads = %v", got)
 	}
-	if got := testutil.ToFloat64(m.failures.WithLabelValues("team-a/pg", "read", ReasonSecretNotFound)); got != 1 {
+	if got := testutil.ToFloat64(m.failures.WithLabelValues("team-a", "pg", "read", ReasonSecretNotFound)); got != 1 {
 		t.Fatalf("failures = %v", got)
 	}
 	if got := testutil.ToFloat64(m.fetches.WithLabelValues(fakeProviderName, "success")); got != 1 {

@@ -18,6 +18,7 @@ package credentials
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -27,11 +28,14 @@ import (
 // metrics.Registry in the manager and with a fresh prometheus.Registry in
 // tests; nothing registers itself in init.
 //
-//	nebula_credentials_reads_total{pool, outcome, cached}
-//	nebula_credentials_rotations_total{pool, trigger, outcome}
-//	nebula_credentials_retirements_total{pool}
-//	nebula_credentials_failures_total{pool, action, reason}
+//	nebula_credentials_reads_total{pool_namespace, pool, outcome, cached}
+//	nebula_credentials_rotations_total{pool_namespace, pool, trigger, outcome}
+//	nebula_credentials_retirements_total{pool_namespace, pool}
+//	nebula_credentials_failures_total{pool_namespace, pool, action, reason}
 //	nebula_credentials_provider_fetches_total{provider, outcome}
+//
+// A pool ("namespace/name" in an Event) is labelled pool_namespace and pool,
+// like every series about a pool in the operator.
 type Metrics struct {
 	reads       *prometheus.CounterVec
 	rotations   *prometheus.CounterVec
@@ -47,10 +51,10 @@ func NewMetrics() *Metrics {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help}, labels)
 	}
 	return &Metrics{
-		reads:       counter("reads_total", "Credential reads by pool, outcome and whether the cache answered without a provider call.", "pool", "outcome", "cached"),
-		rotations:   counter("rotations_total", "Credential rotations by pool, trigger and outcome.", "pool", "trigger", "outcome"),
-		retirements: counter("retirements_total", "Previous credential versions retired after their grace period, by pool.", "pool"),
-		failures:    counter("failures_total", "Failed credential actions by pool, action and condition reason.", "pool", "action", "reason"),
+		reads:       counter("reads_total", "Credential reads by pool, outcome and whether the cache answered without a provider call.", "pool_namespace", "pool", "outcome", "cached"),
+		rotations:   counter("rotations_total", "Credential rotations by pool, trigger and outcome.", "pool_namespace", "pool", "trigger", "outcome"),
+		retirements: counter("retirements_total", "Previous credential versions retired after their grace period, by pool.", "pool_namespace", "pool"),
+		failures:    counter("failures_total", "Failed credential actions by pool, action and condition reason.", "pool_namespace", "pool", "action", "reason"),
 		fetches:     counter("provider_fetches_total", "Calls to a credential provider's Fetch by provider and outcome.", "provider", "outcome"),
 	}
 }
@@ -69,37 +73,48 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 	return errors.Join(errs...)
 }
 
-// DeletePool removes the series of a pool (call when the pool is deleted),
-// so label cardinality follows the live pools.
+// DeletePool removes the series of the pool "namespace/name" (call when the
+// pool is deleted), so label cardinality follows the live pools.
 func (m *Metrics) DeletePool(pool string) {
 	if m == nil {
 		return
 	}
+	ns, name := poolLabels(pool)
 	for _, v := range []*prometheus.CounterVec{m.reads, m.rotations, m.retirements, m.failures} {
-		v.DeletePartialMatch(prometheus.Labels{"pool": pool})
+		v.DeletePartialMatch(prometheus.Labels{"pool_namespace": ns, "pool": name})
 	}
+}
+
+// poolLabels splits a pool key "namespace/name" into its label values.
+func poolLabels(pool string) (namespace, name string) {
+	namespace, name, _ = strings.Cut(pool, "/")
+	return namespace, name
 }
 
 func (m *Metrics) observe(e Event) {
 	if m == nil {
 		return
 	}
+	ns, pool := poolLabels(e.Pool)
 	switch e.Action {
 	case ActionRead:
 		cached := "false"
 		if e.Cached {
 			cached = "true"
 		}
-		m.reads.WithLabelValues(e.Pool, string(e.Outcome), cached).Inc()
+		m.reads.WithLabelValues(ns, pool, string(e.Outcome), cached).Inc()
 	case ActionRotate:
-		m.rotations.WithLabelValues(e.Pool, string(e.Trigger), string(e.Outcome)).Inc()
+		m.rotations.WithLabelValues(ns, pool, string(e.Trigger), string(e.Outcome)).Inc()
+		// A version exists that will be retired one day: its counter
+		// starts at 0 rather than at the first retirement.
+		m.retirements.WithLabelValues(ns, pool)
 	case ActionRetire:
 		if e.Outcome == OutcomeSuccess {
-			m.retirements.WithLabelValues(e.Pool).Inc()
+			m.retirements.WithLabelValues(ns, pool).Inc()
 		}
 	}
 	if e.Outcome == OutcomeFailure {
-		m.failures.WithLabelValues(e.Pool, string(e.Action), e.Reason).Inc()
+		m.failures.WithLabelValues(ns, pool, string(e.Action), e.Reason).Inc()
 	}
 }
 

@@ -27,6 +27,14 @@ import (
 	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 )
 
+// TokenHeader carries the binding's token when "Authorization: Bearer"
+// cannot: the Kubernetes API server's service proxy authenticates the user
+// with the Authorization header and does not forward it, so a client that
+// reaches the lease API through that proxy (kubectl nebula) sends the token
+// here instead. Either header is accepted; Authorization wins when both are
+// set.
+const TokenHeader = "X-Nebula-Token"
+
 // unauthenticated is the same answer for an unknown binding and a wrong
 // token, so that the API does not tell which bindings exist.
 func unauthenticated(namespace, name string) error {
@@ -42,6 +50,9 @@ func unauthenticated(namespace, name string) error {
 func (s *Server) authenticate(r *http.Request, namespace, name string) (*Binding, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
+	if h == "" {
+		scheme, token, ok = "Bearer", r.Header.Get(TokenHeader), true
+	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 4096 {
 		return nil, apiErr(401, CodeUnauthenticated,
 			"send the binding's token as \"Authorization: Bearer $TOKEN\" (the %s key of Secret %s)", bindingsecret.Token, bindingsecret.Name(name))

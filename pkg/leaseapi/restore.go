@@ -170,7 +170,7 @@ func (s *Service) reclaimRecord(ctx context.Context, r Record, why string) {
 		s.log.Error(err, "failed to delete a reclaimed lease record", "pool", r.Pool, "lease", r.ID)
 	}
 	s.log.Info("persisted lease reclaimed", "pool", r.Pool, "binding", r.Binding, "lease", r.ID, "member", r.Member, "reason", why)
-	s.metrics.expired.WithLabelValues(r.Pool).Inc()
+	s.metrics.reclaimed.WithLabelValues(r.Pool).Inc()
 	if s.events != nil {
 		s.events.LeaseExpired(r.Binding, r)
 	}

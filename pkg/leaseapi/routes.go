@@ -72,7 +72,11 @@ func (s *Server) routes() http.Handler {
 	refuseOtherMethods(mux, pool, get)
 
 	mux.HandleFunc("/", notFound)
-	return s.recoverPanics(canonicalPathsOnly(mux))
+	h := s.recoverPanics(canonicalPathsOnly(mux))
+	if s.svc != nil {
+		h = s.svc.metrics.instrument(h)
+	}
+	return h
 }
 
 // refuseOtherMethods answers 405 with Allow for every method of path but

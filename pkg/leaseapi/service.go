@@ -131,6 +131,7 @@ func NewService(cfg Config) *Service {
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
+	s.metrics.state.svc.Store(s)
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
 	}
@@ -199,6 +200,7 @@ func (s *Service) poolState(key string) *poolState {
 	if ps == nil {
 		ps = &poolState{key: key, queues: map[string][]*waiter{}, slots: map[string]map[int]slotEntry{}}
 		s.poolsByKey[key] = ps
+		s.metrics.initPool(key)
 	}
 	return ps
 }

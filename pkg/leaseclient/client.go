@@ -15,7 +15,7 @@ limitations under the License.
 */
 
 // Why one long file: one client type whose acquire, background renewal and
-// retries share the request plumbing and the backoff.
+// release share the request plumbing (the backoff is in retry.go).
 
 // Package leaseclient is the Go client of the lease API for bound workloads.
 // It reads its settings from the env the binding projects (NEBULA_LEASE_ENDPOINT,
@@ -39,14 +39,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"time"
-
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/nebula-io/nebula-resource/pkg/bindingsecret"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
@@ -73,6 +70,14 @@ type Config struct {
 	// CACertFrom says where CACert came from (an env variable, a file);
 	// certificate errors name it.
 	CACertFrom string
+	// TokenHeader is the request header that carries Token: empty sends
+	// "Authorization: Bearer TOKEN"; leaseapi.TokenHeader sends it in a
+	// header of its own, which the Kubernetes API server's service proxy
+	// forwards (it consumes the Authorization header itself).
+	TokenHeader string
+	// OnRetry, if set, is called once before each retry of a transient
+	// error, with the error and the pause before the next attempt.
+	OnRetry func(err error, pause time.Duration)
 }
 
 // FromEnv reads the settings a binding projects under prefix ("NEBULA_").
@@ -165,7 +170,11 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 	if err != nil {
 		return fmt.Errorf("leaseclient: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	if c.cfg.TokenHeader != "" {
+		req.Header.Set(c.cfg.TokenHeader, c.cfg.Token)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -189,6 +198,11 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 		if json.Unmarshal(raw, &eb) != nil || eb.Error.Code == "" {
 			eb.Error = leaseapi.APIError{Code: "Transport", Message: fmt.Sprintf("HTTP %d: %.200s", resp.StatusCode, raw), Retryable: resp.StatusCode >= 500}
 		}
+		if eb.Error.RetryAfter == "" {
+			if d := retryAfterHeader(resp.Header.Get("Retry-After"), time.Now()); d > 0 {
+				eb.Error.RetryAfter = d.String()
+			}
+		}
 		return &leaseapi.Error{Status: resp.StatusCode, APIError: eb.Error}
 	}
 	if out != nil {
@@ -197,38 +211,6 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 		}
 	}
 	return nil
-}
-
-// retryBackoff spaces the attempts of one call: exponential from 200ms to
-// 5s with jitter, so that the clients a failover turned away do not come
-// back in step. The server's retryAfter hint is a floor.
-func retryBackoff() wait.Backoff {
-	return wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Jitter: 0.5, Steps: math.MaxInt32, Cap: 5 * time.Second}
-}
-
-// retry runs fn until it succeeds, fails for good, or RetryFor passes. A
-// refusal that closed the connection (NotLeader, Restoring) makes the next
-// attempt connect anew: net/http does not reuse a connection the server
-// closed.
-func (c *Client) retry(ctx context.Context, fn func() error) error {
-	deadline := time.Now().Add(c.cfg.RetryFor)
-	backoff := retryBackoff()
-	for {
-		err := fn()
-		if err == nil || !transient(err) || time.Now().After(deadline) {
-			return err
-		}
-		pause := backoff.Step()
-		var e *leaseapi.Error
-		if errors.As(err, &e) {
-			pause = max(pause, e.RetryAfterDuration())
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(pause):
-		}
-	}
 }
 
 // AcquireOptions shape an acquire.

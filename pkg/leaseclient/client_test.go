@@ -165,3 +165,21 @@ func TestFromEnvNamesMissingSettings(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A client that sends the token in leaseapi.TokenHeader (as kubectl nebula
+// does through the API server's proxy, which consumes Authorization) is
+// authenticated as with Authorization: Bearer; a wrong token is refused.
+func TestTheTokenHeaderAuthenticates(t *testing.T) {
+	env := leaseapitest.New(t, leaseapitest.Options{})
+	for token, wantErr := range map[string]bool{env.Token: false, "not-the-token": true} {
+		c, err := leaseclient.New(leaseclient.Config{Endpoint: env.URL, Token: token, Binding: env.Binding, TokenHeader: leaseapi.TokenHeader})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.List(context.Background())
+		var e *leaseapi.Error
+		if wantErr != (err != nil) || wantErr && (!errors.As(err, &e) || e.Status != 401) {
+			t.Errorf("token %q in %s: got %v", token, leaseapi.TokenHeader, err)
+		}
+	}
+}

@@ -39,22 +39,6 @@ var kindNames = [numKinds]string{
 	"duplicate", "type mismatch",
 }
 
-// Sentinel aliases, for readers who prefer the ErrX convention.
-var (
-	ErrConfiguration     error = KindConfiguration
-	ErrUnavailable       error = KindUnavailable
-	ErrTimeout           error = KindTimeout
-	ErrPoolExhausted     error = KindPoolExhausted
-	ErrUnhealthy         error = KindUnhealthy
-	ErrInvalidTransition error = KindInvalidTransition
-	ErrClosed            error = KindClosed
-	ErrCanceled          error = KindCanceled
-	ErrExpired           error = KindExpired
-	ErrNotFound          error = KindNotFound
-	ErrDuplicate         error = KindDuplicate
-	ErrTypeMismatch      error = KindTypeMismatch
-)
-
 func (k Kind) String() string {
 	if k < numKinds {
 		return kindNames[k]

@@ -110,7 +110,7 @@ var _ = BeforeSuite(func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = harness.GoBuild(root, b[0], b[1], "-tags", "e2e")
+			errs[i] = harness.GoBuild(root, b[0], b[1], "-trimpath", "-tags", "e2e") // the flags `make test-e2e` builds the suite with: one compiled copy of the dependencies
 		}()
 	}
 	wg.Wait()
@@ -166,7 +166,7 @@ var _ = BeforeSuite(func() {
 	hist = harness.WatchLeases(suiteCtx, k8s)
 
 	By("starting the manager as its own process")
-	mgr, err = harness.NewManagerProcess(harness.ManagerConfig{Bin: binManager, Kubeconfig: managerKC, LogDir: work,
+	mgr, err = harness.NewManagerProcess(harness.ManagerConfig{Bin: binManager, Kubeconfig: managerKC, LogDir: work, Metrics: true,
 		LeaderElection: harness.LeaderElection{Namespace: managerNamespace,
 			LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond}})
 	Expect(err).NotTo(HaveOccurred())

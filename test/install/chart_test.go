@@ -51,6 +51,8 @@ func TestChartCopiesOfGeneratedFilesMatchConfig(t *testing.T) {
 	}
 	pairs[filepath.Join(root, "config", "rbac", "role.yaml")] = filepath.Join(chart, "files", "manager-role.yaml")
 	pairs[filepath.Join(root, "config", "webhook", "manifests.yaml")] = filepath.Join(chart, "files", "webhook-manifests.yaml")
+	pairs[filepath.Join(root, "config", "prometheus", "prometheus_rule.yaml")] = filepath.Join(chart, "files", "prometheus-rule.yaml")
+	pairs[filepath.Join(root, "config", "grafana", "nebula-resource.json")] = filepath.Join(chart, "files", "grafana-dashboard.json")
 	for src, dst := range pairs {
 		a, err := os.ReadFile(src)
 		if err != nil {
@@ -167,7 +169,9 @@ func TestChartValues(t *testing.T) {
 	objs := parseObjects(t, helmTemplate(t, "team", "platform",
 		"certificates.mode=certManager", "serviceMonitor.enabled=true", "replicaCount=3",
 		"leaderElection.leaseDuration=12s", "image.tag=v9.9.9", "networkPolicy.enabled=false",
-		"webhook.timeoutSeconds=3"))
+		"webhook.timeoutSeconds=3", "prometheusRule.enabled=true", "grafanaDashboard.enabled=true",
+		"metrics.readerSubjects[0].kind=ServiceAccount", "metrics.readerSubjects[0].name=prometheus",
+		"metrics.readerSubjects[0].namespace=monitoring"))
 	d := find(objs, "Deployment", "team-nebula-resource-controller-manager")
 	if d == nil {
 		t.Fatal("no Deployment named after the release")
@@ -205,13 +209,43 @@ func TestChartValues(t *testing.T) {
 	if find(objs, "ServiceMonitor", "team-nebula-resource-controller-manager") == nil {
 		t.Error("serviceMonitor.enabled renders no ServiceMonitor")
 	}
+	sm := find(objs, "ServiceMonitor", "team-nebula-resource-controller-manager")
+	if eps, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints"); len(eps) != 1 ||
+		eps[0].(map[string]any)["scheme"] != "https" || eps[0].(map[string]any)["port"] != "https-metrics" {
+		t.Errorf("ServiceMonitor endpoints = %v, want one https scrape of port https-metrics", eps)
+	}
+	rule := find(objs, "PrometheusRule", "team-nebula-resource-alerts")
+	if rule == nil {
+		t.Fatal("prometheusRule.enabled renders no PrometheusRule")
+	}
+	fromConfig := parseObjects(t, readFile(t, filepath.Join(repoRoot(t), "config", "prometheus", "prometheus_rule.yaml")))
+	if a, b := fromConfig[0].Object["spec"], rule.Object["spec"]; !reflect.DeepEqual(a, b) {
+		t.Errorf("the chart's PrometheusRule spec differs from config/prometheus:\nconfig/: %v\nchart:   %v", a, b)
+	}
+	cm := find(objs, "ConfigMap", "team-nebula-resource-grafana-dashboard")
+	if cm == nil || cm.GetLabels()["grafana_dashboard"] != "1" {
+		t.Fatalf("grafanaDashboard.enabled renders no ConfigMap labelled grafana_dashboard=1: %v", cm)
+	}
+	dashboard, _, _ := unstructured.NestedString(cm.Object, "data", "nebula-resource.json")
+	if want := readFile(t, filepath.Join(repoRoot(t), "config", "grafana", "nebula-resource.json")); strings.TrimSpace(dashboard) != strings.TrimSpace(want) {
+		t.Error("the dashboard ConfigMap does not hold config/grafana/nebula-resource.json")
+	}
+	binding := find(objs, "ClusterRoleBinding", "team-nebula-resource-metrics-reader")
+	if subjects, _, _ := unstructured.NestedSlice(binding.Object, "subjects"); len(subjects) != 1 ||
+		subjects[0].(map[string]any)["name"] != "prometheus" {
+		t.Errorf("metrics.readerSubjects: binding subjects = %v", subjects)
+	}
 	if find(objs, "NetworkPolicy", "team-nebula-resource-controller-manager") != nil {
 		t.Error("networkPolicy.enabled=false still renders a NetworkPolicy")
 	}
 
 	defaults := parseObjects(t, helmTemplate(t, "nebula-resource", "ops"))
-	if find(defaults, "ServiceMonitor", "nebula-resource-controller-manager") != nil {
-		t.Error("ServiceMonitor is rendered by default (want off)")
+	for _, kind := range []string{"ServiceMonitor", "PrometheusRule", "ConfigMap"} {
+		for _, o := range defaults {
+			if o.GetKind() == kind {
+				t.Errorf("%s %s is rendered by default (want monitoring off)", kind, o.GetName())
+			}
+		}
 	}
 	if len(withoutGroup(defaults, "cert-manager.io")) != len(defaults) {
 		t.Error("cert-manager objects are rendered in the default selfManaged mode")
@@ -224,4 +258,13 @@ func toStrings(v any) []string {
 		out = append(out, s.(string))
 	}
 	return out
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
 }

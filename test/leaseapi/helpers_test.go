@@ -209,7 +209,8 @@ func callWithHeader(method, path, authorization string) reply {
 	return reply{status: resp.StatusCode, header: resp.Header, body: raw}
 }
 
-// metricCounter returns the suite registry's collector sample for name{pool}.
+// metricCounter returns the suite registry's collector sample for name of
+// the pool "namespace/name" (labels pool_namespace, pool).
 func metricCounter(name, pool string) prometheus.Collector {
 	return collectorFor{name: name, pool: pool}
 }
@@ -225,11 +226,14 @@ func (c collectorFor) Collect(ch chan<- prometheus.Metric) {
 		if mf.GetName() != c.name {
 			continue
 		}
+		ns, name, _ := strings.Cut(c.pool, "/")
 		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
 			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "pool" && lp.GetValue() == c.pool {
-					ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(c.name, "", nil, nil), prometheus.CounterValue, m.GetCounter().GetValue())
-				}
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			if labels["pool_namespace"] == ns && labels["pool"] == name {
+				ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(c.name, "", nil, nil), prometheus.CounterValue, m.GetCounter().GetValue())
 			}
 		}
 	}

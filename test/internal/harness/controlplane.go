@@ -17,6 +17,7 @@ limitations under the License.
 package harness
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,7 +34,7 @@ import (
 
 // ControlPlane is a private control plane (envtest) with the CRDs, an admin
 // kubeconfig on disk for manager processes, a client, and the manager built
-// with -race for them to run.
+// for them to run.
 type ControlPlane struct {
 	Config     *rest.Config
 	Scheme     *runtime.Scheme
@@ -43,15 +44,23 @@ type ControlPlane struct {
 	Manager    string // path of the built manager binary
 }
 
-// StartControlPlane starts the control plane for a test in a package two
-// levels below the checkout (test/<suite>), as user; it is stopped when the
-// test ends.
-func StartControlPlane(t *testing.T, user string) *ControlPlane {
+// StartControlPlane starts the control plane for a test in a package below
+// the checkout, as user, with the manager built with managerBuildFlags
+// (-race when none are given: the suites want the race detector in the
+// manager too; a benchmark wants the manager as users run it). It is
+// stopped when the test ends.
+func StartControlPlane(t *testing.T, user string, managerBuildFlags ...string) *ControlPlane {
 	t.Helper()
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run with KUBEBUILDER_ASSETS=$(pwd)/bin/k8s/1.37.2")
 	}
-	root := filepath.Join("..", "..")
+	root, err := checkoutRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(managerBuildFlags) == 0 {
+		managerBuildFlags = []string{"-race"}
+	}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(resourcesv1alpha1.AddToScheme(scheme))
@@ -82,8 +91,27 @@ func StartControlPlane(t *testing.T, user string) *ControlPlane {
 		t.Fatalf("failed to create a client: %v", err)
 	}
 	cp.Manager = filepath.Join(cp.Dir, "manager")
-	if err := GoBuild(root, cp.Manager, "./cmd/manager", "-race"); err != nil {
+	if err := GoBuild(root, cp.Manager, "./cmd/manager", managerBuildFlags...); err != nil {
 		t.Fatalf("failed to build the manager: %v", err)
 	}
 	return cp
+}
+
+// checkoutRoot is the nearest directory above the working directory (the
+// test's package) that holds the CRDs.
+func checkoutRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "config", "crd", "bases")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no checkout (config/crd/bases) above the working directory")
+		}
+		dir = parent
+	}
 }

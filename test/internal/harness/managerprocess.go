@@ -56,15 +56,21 @@ type ManagerConfig struct {
 	Kubeconfig     string // the process's KUBECONFIG
 	LogDir         string // each run writes LogDir/manager-<run>.log
 	LeaderElection LeaderElection
+	Env            []string // more environment, e.g. GODEBUG=gctrace=1
+	// Metrics serves the metrics endpoint on a free loopback port, secure
+	// (HTTPS, callers authenticated and authorized by the API server) as
+	// in a cluster; off, it is disabled.
+	Metrics bool
 }
 
 // ManagerProcess is the manager run as its own process: the lease API on
-// plain HTTP on a loopback port, no metrics, leader election on. Start it
+// plain HTTP on a loopback port, metrics only if asked for, leader election on. Start it
 // again after Stop or Kill to restart it on the same ports; every run writes
 // a log of its own. Not safe for concurrent use.
 type ManagerProcess struct {
 	cfg        ManagerConfig
 	probe, api string // host:port of the health probes and the lease API
+	metrics    string // host:port of the metrics endpoint, "" when off
 
 	cmd    *exec.Cmd
 	runs   int
@@ -83,7 +89,21 @@ func NewManagerProcess(cfg ManagerConfig) (*ManagerProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ManagerProcess{cfg: cfg, probe: probe, api: api}, nil
+	m := &ManagerProcess{cfg: cfg, probe: probe, api: api}
+	if cfg.Metrics {
+		if m.metrics, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// MetricsURL is the metrics endpoint's URL (HTTPS), "" when off.
+func (m *ManagerProcess) MetricsURL() string {
+	if m.metrics == "" {
+		return ""
+	}
+	return "https://" + m.metrics + "/metrics"
 }
 
 // URL is the lease API's base URL, as the manager advertises it to workloads.
@@ -100,7 +120,11 @@ func (m *ManagerProcess) LogPath() string {
 // args are the manager's command-line flags.
 func (m *ManagerProcess) args() []string {
 	le := m.cfg.LeaderElection
-	return []string{"--metrics-bind-address=0", "--health-probe-bind-address=" + m.probe,
+	metrics := "0"
+	if m.metrics != "" {
+		metrics = m.metrics
+	}
+	return []string{"--metrics-bind-address=" + metrics, "--health-probe-bind-address=" + m.probe,
 		"--lease-api-bind-address=" + m.api, "--lease-api-advertise-address=" + m.api, "--lease-api-insecure", "--lease-api-url=" + m.URL(),
 		"--leader-elect", "--leader-election-namespace=" + le.Namespace,
 		"--leader-election-lease-duration=" + le.LeaseDuration.String(),
@@ -119,7 +143,7 @@ func (m *ManagerProcess) Start() error {
 		return err
 	}
 	cmd := exec.Command(m.cfg.Bin, m.args()...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+m.cfg.Kubeconfig)
+	cmd.Env = append(append(os.Environ(), m.cfg.Env...), "KUBECONFIG="+m.cfg.Kubeconfig)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		_ = f.Close()
@@ -153,6 +177,14 @@ func (m *ManagerProcess) sendNoWait(sig syscall.Signal) error {
 
 // Exited is closed when the current run's process ended.
 func (m *ManagerProcess) Exited() <-chan struct{} { return m.exited }
+
+// PID is the process id of the current run, 0 when the manager does not run.
+func (m *ManagerProcess) PID() int {
+	if m.cmd == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}
 
 // APIAddr is the host:port of the lease API.
 func (m *ManagerProcess) APIAddr() string { return m.api }

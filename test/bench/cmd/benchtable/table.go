@@ -108,28 +108,32 @@ func atLeast(shape string, g Group, target, peer string, limit float64) Check {
 }
 
 func noSlowerThanFastest(shape string, g Group) Check {
-	c := Check{Shape: shape, Target: "nebula no slower than the fastest peer", Limit: "<= 1.00", Ratio: math.NaN()}
+	return atMostBestPeer(shape, g, "nebula no slower than the fastest peer", 1,
+		func(s Stat) float64 { return s.NsPerOp }, "ns/op", "fastest peer")
+}
+
+// atMostBestPeer checks metric(nebula) <= limit x the lowest metric of any
+// peer that reports one (the fastest, or the fairest, peer).
+func atMostBestPeer(shape string, g Group, target string, limit float64, metric func(Stat) float64, unit, best string) Check {
+	c := Check{Shape: shape, Target: target, Limit: fmt.Sprintf("<= %.2f", limit), Ratio: math.NaN()}
 	neb, ok := g.Stat(Subject)
-	if !ok {
-		c.Note = "no nebula result"
+	if !ok || metric(neb) <= 0 {
+		c.Note = "no " + unit + " for nebula"
 		return c
 	}
-	var best Stat
+	var peer Stat
 	for _, s := range g.Stats {
-		if s.Pool == Subject {
-			continue
-		}
-		if best.Pool == "" || s.NsPerOp < best.NsPerOp {
-			best = s
+		if s.Pool != Subject && metric(s) > 0 && (peer.Pool == "" || metric(s) < metric(peer)) {
+			peer = s
 		}
 	}
-	if best.Pool == "" || best.NsPerOp <= 0 {
-		c.Note = "no peer result"
+	if peer.Pool == "" {
+		c.Note = "no peer " + unit
 		return c
 	}
-	c.Ratio = neb.NsPerOp / best.NsPerOp
-	c.Pass = c.Ratio <= 1
-	c.Note = fmt.Sprintf("nebula ns/op / %s ns/op (fastest peer)", best.Pool)
+	c.Ratio = metric(neb) / metric(peer)
+	c.Pass = c.Ratio <= limit
+	c.Note = fmt.Sprintf("nebula %s / %s %s (%s)", unit, peer.Pool, unit, best)
 	return c
 }
 
@@ -260,26 +264,7 @@ func metricAtMost(shape string, g Group, target, unit string, metric func(Stat) 
 
 // worstWait checks nebula's worst wait <= 2x the fairest peer's.
 func worstWait(shape string, g Group) Check {
-	c := Check{Shape: shape, Target: "nebula worst wait <= 2x the fairest peer's", Limit: "<= 2.00", Ratio: math.NaN()}
-	neb, ok := g.Stat(Subject)
-	if !ok || neb.WorstWaitNs <= 0 {
-		c.Note = "no worst-wait-ns for nebula"
-		return c
-	}
-	var fair Stat
-	for _, s := range g.Stats {
-		if s.Pool != Subject && s.WorstWaitNs > 0 && (fair.Pool == "" || s.WorstWaitNs < fair.WorstWaitNs) {
-			fair = s
-		}
-	}
-	if fair.Pool == "" {
-		c.Note = "no peer worst-wait-ns"
-		return c
-	}
-	c.Ratio = neb.WorstWaitNs / fair.WorstWaitNs
-	c.Pass = c.Ratio <= 2
-	c.Note = fmt.Sprintf("nebula worst wait / %s's (fairest peer)", fair.Pool)
-	return c
+	return atMostBestPeer(shape, g, "nebula worst wait <= 2x the fairest peer's", 2, Stat.worstWait, "worst-wait-ns", "fairest peer")
 }
 
 // neighbourWork checks that the neighbour beside nebula does >= 0.95x the

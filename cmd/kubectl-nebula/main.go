@@ -1,0 +1,31 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command kubectl-nebula is the kubectl plugin `kubectl nebula`: nebulactl's
+// commands, reaching the lease API through the Kubernetes API server with
+// the user's kubeconfig (see internal/cli).
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/nebula-io/nebula-resource/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Execute(context.Background(), cli.PluginName, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
