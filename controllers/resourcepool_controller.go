@@ -65,6 +65,8 @@ type ResourcePoolReconciler struct {
 	creds    *poolCredentials
 	clock    clock.WithTickerAndDelayedExecution
 	drivers  Drivers
+	// recycleMetrics are given to the live pools it starts.
+	recycleMetrics *poolhost.RecycleMetrics
 	// changed receives pools whose members changed state, from the pools'
 	// health loops, so status follows health without polling.
 	changed chan event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool]
@@ -74,7 +76,7 @@ type ResourcePoolReconciler struct {
 func newResourcePoolReconciler(mgr ctrl.Manager, o Options, audit *credentials.Auditor) *ResourcePoolReconciler {
 	return &ResourcePoolReconciler{
 		client: mgr.GetClient(), recorder: mgr.GetEventRecorder("resourcepool-controller"), pools: o.Pools,
-		clock: o.Clock, drivers: o.Drivers, creds: newPoolCredentials(o.credentials, audit),
+		clock: o.Clock, drivers: o.Drivers, creds: newPoolCredentials(o.credentials, audit), recycleMetrics: o.recycleMetrics,
 		changed: make(chan event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool], 1024),
 	}
 }
@@ -176,8 +178,9 @@ func (r *ResourcePoolReconciler) reconcileRuntime(ctx context.Context, rc *poolR
 	ref := &resourcesv1alpha1.ResourcePool{}
 	ref.Namespace, ref.Name = rc.pool.Namespace, rc.pool.Name
 	live, err := r.pools.Ensure(key, spec, poolhost.Options{
-		Clock:  r.clock,
-		Logger: slog.New(logr.ToSlogHandler(logf.FromContext(ctx).WithName("poolhost"))),
+		Clock:          r.clock,
+		RecycleMetrics: r.recycleMetrics,
+		Logger:         slog.New(logr.ToSlogHandler(logf.FromContext(ctx).WithName("poolhost"))),
 		OnChange: func() {
 			select {
 			case r.changed <- event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool]{Object: ref}:
@@ -218,6 +221,7 @@ func hostSpec(pool *resourcesv1alpha1.ResourcePool, creds drivers.Credentials, l
 		AcquireTimeout:       lp.GetAcquireTimeout(),
 		Credentials:          creds,
 	}
+	spec.Recycle = recycleSpec(pool.Spec.Recycle)
 	if pool.Spec.PartitionBy != "" && pool.Spec.Size.MaxPerPartition != nil {
 		spec.PartitionMax = int(*pool.Spec.Size.MaxPerPartition)
 	}
@@ -256,6 +260,7 @@ func (r *ResourcePoolReconciler) reconcileStatus(_ context.Context, rc *poolReco
 	}
 	snap := rc.live.Snapshot()
 	r.emitMemberEvents(pool, rc.live, snap)
+	r.emitRecycleEvents(pool, rc.live)
 	recordSnapshot(pool, snap)
 	rc.facts.snap = &snap
 	rc.facts.duplicates = duplicateMembers(pool)

@@ -160,6 +160,8 @@ func setDegradedCondition(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts)
 		set(true, resourcesv1alpha1.ReasonNoHealthyMembers, "Unhealthy: "+strings.Join(unhealthy, "; "))
 	case len(unhealthy) > 0:
 		set(true, resourcesv1alpha1.ReasonMemberUnhealthy, "Unhealthy: "+strings.Join(unhealthy, "; "))
+	case len(f.snap.Dirty) > 0:
+		set(true, resourcesv1alpha1.ReasonSlotsDirty, dirtySlotsMessage(f.snap.Dirty))
 	default:
 		set(false, resourcesv1alpha1.ReasonAllMembersHealthy, "All members are healthy.")
 	}
@@ -174,8 +176,12 @@ func setCapacityAvailableCondition(p *resourcesv1alpha1.ResourcePool, f *poolSta
 		setCondition(p, resourcesv1alpha1.ConditionCapacityAvailable, true, resourcesv1alpha1.ReasonCapacityAvailable,
 			fmt.Sprintf("%d of %d slots available.", snap.Available, snap.Total))
 	default:
+		recycling := ""
+		if snap.Cleaning > 0 || len(snap.Dirty) > 0 {
+			recycling = fmt.Sprintf(", %d being cleaned, %d dirty", snap.Cleaning, len(snap.Dirty))
+		}
 		setCondition(p, resourcesv1alpha1.ConditionCapacityAvailable, false, resourcesv1alpha1.ReasonCapacityExhausted,
-			fmt.Sprintf("No slot available: %d leased, %d unhealthy, %d waiting.", snap.Leased, snap.Unhealthy, snap.Waiting))
+			fmt.Sprintf("No slot available: %d leased, %d unhealthy%s, %d waiting.", snap.Leased, snap.Unhealthy, recycling, snap.Waiting))
 	}
 }
 
@@ -272,6 +278,7 @@ func recordSnapshot(p *resourcesv1alpha1.ResourcePool, snap poolhost.Snapshot) {
 		Acquired: int64(snap.Stats.Acquired), Released: int64(snap.Stats.Released),
 		Expired: int64(snap.Stats.Expired), Timeouts: int64(snap.Stats.Timeouts), Leaked: int64(snap.Stats.Leaked),
 	}
+	recordRecycle(p, snap)
 	p.Status.Members = p.Status.Members[:0]
 	for _, m := range snap.Members {
 		ms := resourcesv1alpha1.MemberStatus{

@@ -67,6 +67,8 @@ type Options struct {
 	withoutPools, withoutBindings bool
 
 	credentials *credentials.Cache // built by SetupWithManager
+	// recycleMetrics, built by SetupWithManager, are given to each live pool.
+	recycleMetrics *poolhost.RecycleMetrics
 }
 
 func (o Options) withDefaults(mgr ctrl.Manager) (Options, error) {
@@ -97,6 +99,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	// their metadata comes from the manager's cache.
 	o.credentials = credentials.NewCache(credentials.NewSecretProvider(mgr.GetAPIReader(), mgr.GetClient()),
 		credentials.CacheOptions{Now: o.Clock.Now, Audit: audit})
+	o.recycleMetrics = poolhost.NewRecycleMetrics()
 	if !o.withoutPools {
 		if err := newResourcePoolReconciler(mgr, o, audit).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("failed to set up the ResourcePool controller: %w", err)
@@ -115,6 +118,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		if err := poolhost.NewCollector(o.Pools).Register(o.Registerer); err != nil {
 			return fmt.Errorf("failed to register pool metrics: %w", err)
 		}
+		if err := o.recycleMetrics.Register(o.Registerer); err != nil {
+			return fmt.Errorf("failed to register recycle metrics: %w", err)
+		}
+		o.Pools.OnRemove(o.recycleMetrics.Forget)
 	}
 	return nil
 }

@@ -66,6 +66,9 @@ const (
 	ReasonDuplicateMembers = "DuplicateMembers"
 	// ReasonNoHealthyMembers: no member passes its health checks (Ready=False).
 	ReasonNoHealthyMembers = "NoHealthyMembers"
+	// ReasonSlotsDirty: slots failed their recycle and are out of rotation
+	// until it succeeds (Degraded=True); status.recycle.dirtySlots says why.
+	ReasonSlotsDirty = "SlotsDirty"
 	// ReasonInitializing: members are being connected and checked for the first
 	// time (Ready=False, Progressing=True).
 	ReasonInitializing = "Initializing"
@@ -182,6 +185,9 @@ const (
 	EventCredentialsInvalid = "CredentialsInvalid"
 	EventLeaseExpired       = "LeaseExpired"
 	EventLeaseLeaked        = "LeaseLeaked"
-	EventProjected          = "Projected"
-	EventProjectionRemoved  = "ProjectionRemoved"
+	// EventRecycleFailed: cleaning a slot after its lease failed; the slot
+	// is Dirty and not leased until a retry succeeds.
+	EventRecycleFailed     = "RecycleFailed"
+	EventProjected         = "Projected"
+	EventProjectionRemoved = "ProjectionRemoved"
 )

@@ -245,3 +245,31 @@ func DefaultAPIVersion(kind WorkloadKind) string {
 		return ""
 	}
 }
+
+// Recycle defaults.
+const (
+	DefaultRecycleTimeout    = time.Minute
+	DefaultRecycleMinBackoff = time.Second
+	DefaultRecycleMaxBackoff = time.Minute
+)
+
+// GetTimeout returns timeout, or DefaultRecycleTimeout.
+func (r *Recycle) GetTimeout() time.Duration { return durationOr(r.Timeout, DefaultRecycleTimeout) }
+
+// GetMinBackoff returns minBackoff, or DefaultRecycleMinBackoff.
+func (r *Recycle) GetMinBackoff() time.Duration {
+	return durationOr(r.MinBackoff, DefaultRecycleMinBackoff)
+}
+
+// GetMaxBackoff returns maxBackoff, or DefaultRecycleMaxBackoff.
+func (r *Recycle) GetMaxBackoff() time.Duration {
+	return durationOr(r.MaxBackoff, DefaultRecycleMaxBackoff)
+}
+
+// GetFailurePolicy returns failurePolicy, or RecycleRetry.
+func (r *Recycle) GetFailurePolicy() RecycleFailurePolicy {
+	if r.FailurePolicy == "" {
+		return RecycleRetry
+	}
+	return r.FailurePolicy
+}

@@ -80,6 +80,9 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.members.all(a, self.members.exists_one(b, b.address == a.address))",message="two members have the same address: one backend would count its capacity twice; give each backend one member",fieldPath=".members"
 // +kubebuilder:validation:XValidation:rule="!has(self.partitionBy) || !has(self.scope) || (self.partitionBy == 'Tenant' ? !has(self.scope.tenant) : !has(self.scope.workflow))",messageExpression=`'partitionBy ' + self.partitionBy + ' splits nothing: scope.' + self.partitionBy.lowerAscii() + ' fixes it, so every binding the pool serves falls into one partition (capped at size.maxPerPartition). Remove partitionBy' + (self.partitionBy == 'Tenant' && !has(self.scope.workflow) ? ' or partition by Workflow' : "") + '.'`,fieldPath=".partitionBy"
 // +kubebuilder:validation:XValidation:rule="self.driver == oldSelf.driver",message="driver is immutable: create a new pool for another driver",fieldPath=".driver"
+// +kubebuilder:validation:XValidation:rule="!has(self.recycle) || self.driver != 'tcp'",message="a tcp pool has nothing to recycle: remove spec.recycle",fieldPath=".recycle"
+// +kubebuilder:validation:XValidation:rule="!has(self.recycle) || self.driver == 'tcp' || ((self.driver == 'postgres') == has(self.recycle.postgres) && (self.driver == 'redis') == has(self.recycle.redis) && (self.driver == 'http') == has(self.recycle.http))",message="spec.recycle must set the action of the pool's driver and no other: recycle.postgres, recycle.redis or recycle.http",fieldPath=".recycle"
+// +kubebuilder:validation:XValidation:rule="!has(self.recycle) || !has(self.recycle.postgres) || !has(self.recycle.postgres.template) || self.members.all(m, m.capacity == 1)",message="recycle.postgres.template recreates a member's database, so every member needs capacity 1 (one test database per member)",fieldPath=".members"
 type ResourcePoolSpec struct {
 	// driver says how members are reached and health-checked: tcp (host:port),
 	// http (http:// or https:// URL), postgres (host:port of a PostgreSQL server) or
@@ -148,6 +151,12 @@ type ResourcePoolSpec struct {
 	// allows every namespace.
 	// +optional
 	AllowedNamespaces *LabelSelector `json:"allowedNamespaces,omitempty"`
+
+	// recycle cleans a slot after each lease of the lease API ends, before the
+	// slot is leased again (see docs/recycle.md). Unset: a slot is handed to
+	// the next holder as the previous one left it.
+	// +optional
+	Recycle *Recycle `json:"recycle,omitempty"`
 }
 
 // PoolMember is one backend of a pool.
@@ -424,6 +433,11 @@ type ResourcePoolStatus struct {
 	// stats are cumulative lease counters since the pool was created.
 	// +optional
 	Stats PoolStats `json:"stats,omitzero"`
+
+	// recycle counts the slots being cleaned and lists the dirty ones (whose
+	// recycle failed), with the reason, when spec.recycle is set.
+	// +optional
+	Recycle *RecycleStatus `json:"recycle,omitempty"`
 
 	// conditions: Ready (the summary), CapacityAvailable, Degraded,
 	// CredentialsReady and Progressing.

@@ -60,6 +60,9 @@ type Options struct {
 	MaxWaiters int
 	// Clock is the live pool's and the service's clock (nil: the real one).
 	Clock clock.WithTickerAndDelayedExecution
+	// Spec, when set, changes the pool's spec before it starts (another
+	// driver and members, recycle, ...); Env.Spec is the result.
+	Spec func(*poolhost.Spec)
 	// Metrics the service records into (nil: unregistered ones).
 	Metrics *leaseapi.Metrics
 }
@@ -76,7 +79,15 @@ type Env struct {
 	Leader    atomic.Bool
 	Registry  *poolhost.Registry
 	Directory *Directory
+	// Spec is the pool's spec as started (change it with Registry.Ensure).
+	Spec poolhost.Spec
+	stop func()
 }
+
+// Stop ends the service as a manager that dies does: it stops leading and
+// its background work (expiries, recycles) ends; the store keeps what was
+// persisted. Idempotent.
+func (e *Env) Stop() { e.stop() }
 
 // Directory is a fixed leaseapi.Directory.
 type Directory struct {
@@ -157,7 +168,10 @@ func New(t T, o Options) *Env {
 		spec.Members = append(spec.Members, poolhost.MemberSpec{
 			Member: drivers.Member{Name: fmt.Sprintf("m%d", i), Address: ln.Addr().String()}, Capacity: o.Capacity})
 	}
-	e := &Env{Binding: "team/app", Token: "test-token-0123456789abcdef", Pool: "team/db", Registry: poolhost.NewRegistry(),
+	if o.Spec != nil {
+		o.Spec(&spec)
+	}
+	e := &Env{Spec: spec, Binding: "team/app", Token: "test-token-0123456789abcdef", Pool: "team/db", Registry: poolhost.NewRegistry(),
 		Store: o.Store}
 	if e.Store == nil {
 		e.Store = leaseapi.NewMemoryStore()
@@ -194,7 +208,8 @@ func New(t T, o Options) *Env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.Service.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	e.stop = func() { e.Leader.Store(false); cancel(); <-done }
+	t.Cleanup(e.stop)
 	for !e.Service.Ready() {
 		time.Sleep(time.Millisecond)
 	}

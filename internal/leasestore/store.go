@@ -66,6 +66,12 @@ const (
 	// was granted under (a name, never a value), so that a restart ends it
 	// when that version retires (absent on objects written before it).
 	AnnotationCredentialVersion = annotationPrefix + "credential-version"
+	// AnnotationRecycle ("pending") marks the object of a lease that ended
+	// in a recycling pool: the slot is released but not cleaned yet, and
+	// is cleaned before it is leased again, also after a restart.
+	AnnotationRecycle = annotationPrefix + "recycle"
+	// RecyclePending is AnnotationRecycle's value.
+	RecyclePending = "pending"
 )
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
@@ -139,6 +145,9 @@ func toObject(r *leaseapi.Record) (*coordinationv1.Lease, error) {
 	if r.CredentialVersion != "" {
 		annotations[AnnotationCredentialVersion] = r.CredentialVersion
 	}
+	if r.NeedsRecycle {
+		annotations[AnnotationRecycle] = RecyclePending
+	}
 	return &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: poolNS, Name: ObjectName(poolName, r.Member, r.Slot), ResourceVersion: r.Version,
@@ -167,7 +176,7 @@ func FromObject(o *coordinationv1.Lease) (leaseapi.Record, error) {
 	r := leaseapi.Record{
 		ID: a[AnnotationLeaseID], Pool: a[AnnotationPool], Binding: a[AnnotationBinding], Member: a[AnnotationMember],
 		Partition: a[AnnotationPartition], CredentialVersion: a[AnnotationCredentialVersion], Holder: a[AnnotationHolder],
-		Version: o.ResourceVersion,
+		NeedsRecycle: a[AnnotationRecycle] == RecyclePending, Version: o.ResourceVersion,
 	}
 	var errs []error
 	var err error

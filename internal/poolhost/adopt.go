@@ -50,6 +50,10 @@ func (p *Pool) Name() string { return p.name }
 // (the lease is ended when that version retires); "" means the pool's
 // current one, for records that predate versions.
 func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time, credentialVersion string) (*Lease, error) {
+	return p.adopt(ctx, member, deadline, credentialVersion, false)
+}
+
+func (p *Pool) adopt(ctx context.Context, member string, deadline time.Time, credentialVersion string, held bool) (*Lease, error) {
 	p.adoptMu.Lock()
 	defer p.adoptMu.Unlock()
 	d := deadline.Sub(p.clock.Now())
@@ -79,7 +83,11 @@ func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time, cre
 		p.resize() // back to the healthy capacity; the adopted slot counts until released
 	}()
 	p.makeRoomToAdopt()
-	l, err := p.rt.AcquireFor(ctx, d)
+	rtd := d
+	if held {
+		rtd = 0
+	}
+	l, err := p.rt.AcquireFor(ctx, rtd)
 	if err != nil {
 		return nil, fmt.Errorf("failed to adopt a lease on %s in pool %s: %w", member, p.name, err)
 	}
@@ -87,7 +95,8 @@ func (p *Pool) Adopt(ctx context.Context, member string, deadline time.Time, cre
 		l.Release()
 		return nil, fmt.Errorf("failed to adopt a lease on %s in pool %s: got a slot on %s", member, p.name, got)
 	}
-	lease := &Lease{rt: l, Member: member, pool: p}
+	lease := &Lease{rt: l, Member: member, pool: p, held: held}
+	lease.deadline.Store(deadline.UnixNano())
 	p.mu.Lock()
 	lease.CredentialVersion = credentialVersion
 	if credentialVersion == "" {
@@ -138,8 +147,13 @@ func (p *Pool) validatePinnedLocked(s *Slot) error {
 
 // Describe tells a workload how to reach member: address, attributes, and a
 // URI without the password.
-func (p *Pool) Describe(member string) (drivers.Endpoint, error) {
+func (p *Pool) Describe(member string) (drivers.Endpoint, error) { return p.DescribeSlot(member, 0) }
+
+// DescribeSlot is Describe for one slot of member: with recycle's
+// databasePerSlot, a redis slot's own database.
+func (p *Pool) DescribeSlot(member string, slot int) (drivers.Endpoint, error) {
 	p.mu.Lock()
+	perSlot := p.spec.Recycle != nil && p.spec.Recycle.DatabasePerSlot
 	m := p.members[member]
 	var (
 		ms     drivers.Member
@@ -152,6 +166,12 @@ func (p *Pool) Describe(member string) (drivers.Endpoint, error) {
 	p.mu.Unlock()
 	if m == nil {
 		return drivers.Endpoint{}, fmt.Errorf("pool %s: %w %s", p.name, ErrUnknownMember, member)
+	}
+	if perSlot {
+		var err error
+		if ms, err = drivers.RedisSlotMember(ms, slot); err != nil {
+			return drivers.Endpoint{}, fmt.Errorf("failed to describe slot %d of member %s of pool %s: %w", slot, member, p.name, err)
+		}
 	}
 	ep, err := driver.Describe(ms, creds, false)
 	if err != nil {

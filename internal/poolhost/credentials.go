@@ -63,6 +63,13 @@ func (p *Pool) RevokeCredentialVersion(version string) int {
 	}
 	p.mu.Unlock()
 	for _, l := range ended {
+		if l.held {
+			// Its slot may need cleaning first: the lease ends (it is no
+			// longer valid), the slot stays taken until the lease API
+			// recycles and releases it.
+			l.expireNow()
+			continue
+		}
 		l.Release()
 	}
 	return len(ended)

@@ -19,6 +19,7 @@ package poolhost
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
@@ -32,6 +33,11 @@ type Lease struct {
 	Member    string
 	// CredentialVersion is the pool's credential version when it was granted.
 	CredentialVersion string
+	// held leases (see AcquireHeld) keep their slot past their deadline
+	// until Release: the runtime holds it without one, and deadline (a
+	// UnixNano) decides Valid.
+	held     bool
+	deadline atomic.Int64
 }
 
 // Release returns the slot. Idempotent.
@@ -44,14 +50,48 @@ func (l *Lease) Release() {
 }
 
 // Valid reports whether the lease is still held (not released or expired).
-func (l *Lease) Valid() bool { return l.rt.Valid() }
+// A held lease past its deadline is not valid although its slot stays taken
+// until Release.
+func (l *Lease) Valid() bool {
+	if !l.held {
+		return l.rt.Valid()
+	}
+	return l.rt.Valid() && l.pool.clock.Now().Before(l.Deadline())
+}
 
 // Deadline is when the lease expires (zero for none).
-func (l *Lease) Deadline() time.Time { return l.rt.Deadline() }
+func (l *Lease) Deadline() time.Time {
+	if !l.held {
+		return l.rt.Deadline()
+	}
+	return time.Unix(0, l.deadline.Load())
+}
+
+// expireNow ends a held lease's validity now (its slot stays taken).
+func (l *Lease) expireNow() {
+	now := l.pool.clock.Now().UnixNano()
+	for {
+		cur := l.deadline.Load()
+		if cur <= now || l.deadline.CompareAndSwap(cur, now) {
+			return
+		}
+	}
+}
 
 // Renew extends the lease by d from now.
 func (l *Lease) Renew(d time.Duration) error {
-	if err := l.rt.Renew(d); err != nil {
+	if l.held {
+		now := l.pool.clock.Now()
+		for {
+			cur := l.deadline.Load()
+			if !l.rt.Valid() || cur <= now.UnixNano() {
+				return fmt.Errorf("pool %s: cannot renew a lease on %s: %w", l.pool.name, l.Member, ErrLeaseExpired)
+			}
+			if l.deadline.CompareAndSwap(cur, now.Add(d).UnixNano()) { // lost only to expireNow or another renewal
+				break
+			}
+		}
+	} else if err := l.rt.Renew(d); err != nil {
 		return err
 	}
 	if l.partition.Valid() {
@@ -65,6 +105,12 @@ func (l *Lease) Renew(d time.Duration) error {
 // is healthy it fails at once with an error wrapping ErrUnavailable that
 // names each member and its last failure.
 func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
+	return p.acquire(ctx, d, false)
+}
+
+// acquire is Acquire; a held lease keeps its slot past its deadline until
+// it is released (the runtime gets no deadline for it).
+func (p *Pool) acquire(ctx context.Context, d time.Duration, held bool) (*Lease, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -77,11 +123,16 @@ func (p *Pool) Acquire(ctx context.Context, d time.Duration) (*Lease, error) {
 	}
 	d = p.leaseDurationLocked(d)
 	p.mu.Unlock()
-	l, err := p.rt.AcquireFor(ctx, d)
+	rtd := d
+	if held {
+		rtd = 0
+	}
+	l, err := p.rt.AcquireFor(ctx, rtd)
 	if err != nil {
 		return nil, fmt.Errorf("failed to acquire from pool %s: %w", p.name, err)
 	}
-	lease := &Lease{rt: l, Member: l.Value().Member, pool: p}
+	lease := &Lease{rt: l, Member: l.Value().Member, pool: p, held: held}
+	lease.deadline.Store(p.clock.Now().Add(d).UnixNano())
 	p.mu.Lock()
 	lease.CredentialVersion = p.spec.CredentialVersion
 	p.leases[lease] = struct{}{}

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/nebula-io/nebula-resource/pkg/drivers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 )
 
@@ -42,8 +43,15 @@ func (lp LeasePools) Live(key string) (leaseapi.LivePool, bool) {
 // livePool is a Pool as a leaseapi.LivePool.
 type livePool struct{ *Pool }
 
+// AcquireIn implements leaseapi.LivePool. In a recycling pool the lease's
+// slot stays taken past its deadline until the lease API releases it, so
+// that an expired lease's slot is cleaned before anyone else gets it.
 func (p livePool) AcquireIn(ctx context.Context, partition string, d time.Duration) (leaseapi.HeldSlot, error) {
-	l, err := p.Pool.AcquireIn(ctx, partition, d)
+	acquire := p.Pool.AcquireIn
+	if p.Recycles() {
+		acquire = p.AcquireHeldIn
+	}
+	l, err := acquire(ctx, partition, d)
 	if err != nil {
 		return nil, leaseAPIError(err)
 	}
@@ -51,11 +59,23 @@ func (p livePool) AcquireIn(ctx context.Context, partition string, d time.Durati
 }
 
 func (p livePool) AdoptIn(ctx context.Context, partition, member string, expiresAt time.Time, credentialVersion string) (leaseapi.HeldSlot, error) {
-	l, err := p.Pool.AdoptIn(ctx, partition, member, expiresAt, credentialVersion)
+	adopt := p.Pool.AdoptIn
+	if p.Recycles() {
+		adopt = p.AdoptHeldIn
+	}
+	l, err := adopt(ctx, partition, member, expiresAt, credentialVersion)
 	if err != nil {
 		return nil, leaseAPIError(err)
 	}
 	return heldSlot{l}, nil
+}
+
+func (p livePool) Describe(member string, slot int) (drivers.Endpoint, error) {
+	return p.DescribeSlot(member, slot)
+}
+
+func (p livePool) RecycleBackoff(member string, slot int) (time.Duration, bool) {
+	return p.Pool.RecycleBackoff(member, slot)
 }
 
 func (p livePool) PartitionUse(partition string) (limit, leased int) {
@@ -66,7 +86,7 @@ func (p livePool) PartitionUse(partition string) (limit, leased int) {
 func (p livePool) Counts() leaseapi.PoolStatus {
 	snap := p.Snapshot()
 	out := leaseapi.PoolStatus{Total: snap.Total, Available: snap.Available, Leased: snap.Leased,
-		Unhealthy: snap.Unhealthy, Waiting: snap.Waiting}
+		Unhealthy: snap.Unhealthy, Waiting: snap.Waiting, Cleaning: snap.Cleaning, Dirty: len(snap.Dirty)}
 	for _, m := range snap.Members {
 		out.Members = append(out.Members, leaseapi.MemberStatus{Name: m.Name, State: string(m.State), Capacity: m.Capacity,
 			Leased: m.Leased, Reason: string(m.Reason)})

@@ -140,10 +140,22 @@ func (e *PartitionFullError) Unwrap() error { return e.Err }
 // partition holds its cap it waits (FIFO within the partition) up to ctx and
 // the pool's acquire timeout, then fails with a *PartitionFullError.
 func (p *Pool) AcquireIn(ctx context.Context, key string, d time.Duration) (*Lease, error) {
+	return p.acquireIn(ctx, key, d, false)
+}
+
+// AcquireHeldIn is AcquireIn for a lease whose slot stays taken past its
+// deadline until Release: the lease API's leases in a recycling pool, whose
+// slot is cleaned after the lease ends (released or expired) before anyone
+// else may get it.
+func (p *Pool) AcquireHeldIn(ctx context.Context, key string, d time.Duration) (*Lease, error) {
+	return p.acquireIn(ctx, key, d, true)
+}
+
+func (p *Pool) acquireIn(ctx context.Context, key string, d time.Duration, held bool) (*Lease, error) {
 	p.mu.Lock()
 	if p.spec.PartitionMax == 0 || key == "" {
 		p.mu.Unlock()
-		return p.Acquire(ctx, d)
+		return p.acquire(ctx, d, held)
 	}
 	part, err := p.partitionLocked(key)
 	d = p.leaseDurationLocked(d)
@@ -160,7 +172,7 @@ func (p *Pool) AcquireIn(ctx context.Context, key string, d time.Duration) (*Lea
 	if err != nil {
 		return nil, &PartitionFullError{Pool: p.name, Partition: key, Max: limit, Err: err}
 	}
-	l, err := p.Acquire(ctx, d)
+	l, err := p.acquire(ctx, d, held)
 	if err != nil {
 		tok.Release()
 		return nil, err
@@ -183,10 +195,19 @@ func (p *Pool) AcquireIn(ctx context.Context, key string, d time.Duration) (*Lea
 // released above the cap is dropped), and new acquires of the partition
 // wait until it is under its cap again.
 func (p *Pool) AdoptIn(ctx context.Context, key, member string, deadline time.Time, credentialVersion string) (*Lease, error) {
+	return p.adoptIn(ctx, key, member, deadline, credentialVersion, false)
+}
+
+// AdoptHeldIn is AdoptIn for a held lease (see AcquireHeldIn).
+func (p *Pool) AdoptHeldIn(ctx context.Context, key, member string, deadline time.Time, credentialVersion string) (*Lease, error) {
+	return p.adoptIn(ctx, key, member, deadline, credentialVersion, true)
+}
+
+func (p *Pool) adoptIn(ctx context.Context, key, member string, deadline time.Time, credentialVersion string, held bool) (*Lease, error) {
 	p.mu.Lock()
 	partitioned := p.spec.PartitionMax > 0 && key != ""
 	p.mu.Unlock()
-	l, err := p.Adopt(ctx, member, deadline, credentialVersion)
+	l, err := p.adopt(ctx, member, deadline, credentialVersion, held)
 	if err != nil || !partitioned {
 		return l, err
 	}

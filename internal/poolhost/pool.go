@@ -68,6 +68,10 @@ type Spec struct {
 	// CredentialVersion names Credentials (never their value); each lease
 	// records the version it was granted under.
 	CredentialVersion string
+
+	// Recycle cleans a slot after each lease of the lease API ends (nil:
+	// never); see recycle.go.
+	Recycle *RecycleSpec
 }
 
 // Slot is one lease slot on a member: what a lease holds.
@@ -107,6 +111,8 @@ type Pool struct {
 	// (see adopt.go); empty otherwise.
 	pin     string
 	adoptMu sync.Mutex // serializes Adopt calls
+	// recycle is the state of the slots being cleaned (recycle.go).
+	recycle recycleState
 
 	rt     *poolruntime.Pool[*Slot]
 	stop   context.CancelFunc
@@ -131,6 +137,8 @@ type Options struct {
 	// expiry; nil means the real clock.
 	Clock  clock.WithTickerAndDelayedExecution
 	Logger *slog.Logger
+	// RecycleMetrics records recycles (nil: not recorded).
+	RecycleMetrics *RecycleMetrics
 }
 
 // New starts a pool: the runtime pool and the member health loop.
@@ -148,6 +156,7 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 		partitions:     map[string]*poolruntime.Pool[token]{},
 		partitionUsers: map[string]int{},
 		wake:           make(chan struct{}, 1),
+		recycle:        recycleState{slots: map[slotKey]*slotRecycle{}, metrics: opts.RecycleMetrics},
 	}
 	if p.clock == nil {
 		p.clock = clock.RealClock{}
@@ -223,6 +232,7 @@ func (p *Pool) Update(spec Spec) error {
 	}
 	p.mu.Lock()
 	recheck := membersOrCredentialsChanged(p.spec, spec)
+	p.noteRecycleSpecLocked(spec.Recycle)
 	p.applySpecLocked(spec)
 	p.mu.Unlock()
 	p.resize()

@@ -37,6 +37,13 @@ type Snapshot struct {
 	Members []MemberStatus
 	Stats   poolruntime.Stats
 	Closed  bool
+	// Cleaning slots: their lease ended, their recycle has not failed yet;
+	// Dirty ones: their last recycle failed. Neither counts as Leased or
+	// Available.
+	Cleaning int
+	Dirty    []DirtySlot
+	// Recycled and RecycleFailed count recycle attempts since the start.
+	Recycled, RecycleFailed uint64
 }
 
 // Snapshot returns counts and per-member state. It only reads.
@@ -53,7 +60,11 @@ func (p *Pool) Snapshot() Snapshot {
 			leased++
 		}
 	}
-	s := Snapshot{Waiting: stats.Waiting + partitionWaiting, Stats: stats, Closed: p.closed, Leased: leased}
+	s := Snapshot{Waiting: stats.Waiting + partitionWaiting, Stats: stats, Closed: p.closed, Leased: leased,
+		Recycled: p.recycle.recycled, RecycleFailed: p.recycle.failed}
+	s.Cleaning, s.Dirty = p.recycleCountsLocked()
+	// A slot being cleaned is held by the lease API until it is clean.
+	s.Leased = max(0, s.Leased-s.Cleaning-len(s.Dirty))
 	offered := 0
 	for _, name := range p.order {
 		m := p.members[name]
@@ -76,7 +87,7 @@ func (p *Pool) Snapshot() Snapshot {
 	healthy := p.capacityLocked()
 	s.Unhealthy = s.Total - healthy
 	if !p.closed {
-		s.Available = max(0, healthy-s.Leased)
+		s.Available = max(0, healthy-s.Leased-s.Cleaning-len(s.Dirty))
 	}
 	return s
 }

@@ -214,17 +214,12 @@ func queueKey(pool LivePool, b *Binding) string {
 // the slot goes back to the pool.
 func (s *Service) grant(ctx context.Context, ps *poolState, pool LivePool, b *Binding, h HeldSlot,
 	d time.Duration, holder string) (*lease, error) {
-	ep, err := pool.Describe(h.Member())
-	if err != nil {
-		h.Release()
-		return nil, apiErr(500, CodeInternal, "%v", err)
-	}
 	now := s.clock.Now()
 	exp := h.Deadline()
 	if exp.IsZero() {
 		exp = now.Add(d)
 	}
-	l := &lease{h: h, ep: ep, rec: Record{
+	l := &lease{h: h, recycles: pool.Recycles(), rec: Record{
 		ID: newID(), Pool: b.Pool, Binding: b.Key(), Member: h.Member(), Partition: b.Partition,
 		CredentialVersion: h.CredentialVersion(), Holder: holder, AcquiredAt: now, ExpiresAt: exp, Duration: d,
 	}}
@@ -233,6 +228,12 @@ func (s *Service) grant(ctx context.Context, ps *poolState, pool LivePool, b *Bi
 		s.log.Error(err, "failed to persist a lease; the slot was returned", "pool", b.Pool, "binding", b.Key(), "member", h.Member())
 		return nil, apiErr(503, CodePersistenceFailed, "the lease could not be persisted in the Kubernetes API (%v); nothing was granted, retry", err).retry(time.Second)
 	}
+	ep, err := pool.Describe(h.Member(), l.rec.Slot)
+	if err != nil {
+		s.undoGrant(ctx, ps, l)
+		return nil, apiErr(500, CodeInternal, "%v", err)
+	}
+	l.ep = ep
 	s.register(l)
 	s.metrics.granted.WithLabelValues(b.Pool).Inc()
 	return l, nil
@@ -259,4 +260,16 @@ func (s *Service) persist(ctx context.Context, ps *poolState, l *lease) error {
 			ps.blockSlot(member, slot, until)
 		}
 	}
+}
+
+// undoGrant takes back a lease persisted but not handed out: its record is
+// deleted and its slot returned (nothing was written to it).
+func (s *Service) undoGrant(ctx context.Context, ps *poolState, l *lease) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.storeTO)
+	defer cancel()
+	if err := s.store.Delete(wctx, l.rec); err != nil {
+		s.log.Error(err, "failed to delete the record of a lease not handed out", "pool", l.rec.Pool, "lease", l.rec.ID)
+	}
+	ps.freeSlot(l.rec.Member, l.rec.Slot, l)
+	l.h.Release()
 }

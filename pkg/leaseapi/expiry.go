@@ -96,6 +96,18 @@ func (s *Service) endLocked(l *lease) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.storeTO)
 	defer cancel()
+	if l.recycles {
+		// The slot stayed taken past the deadline (a held lease): clean
+		// it before anyone else gets it. Should the mark fail, the record
+		// still says expired, which a restart cleans too.
+		next, err := s.markForRecycle(ctx, l.rec)
+		if err != nil {
+			s.log.Error(err, "failed to mark an expired lease's slot for recycling; recycling it anyway", "pool", l.rec.Pool, "lease", l.rec.ID)
+			next = l.rec
+		}
+		s.startRecycle(l, next)
+		return
+	}
 	if err := s.store.Delete(ctx, l.rec); err != nil {
 		s.log.Error(err, "failed to delete the record of an expired lease", "pool", l.rec.Pool, "lease", l.rec.ID)
 	}

@@ -146,7 +146,12 @@ func (s *Service) release(ctx context.Context, b *Binding, id string) error {
 		return nil
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.storeTO)
-	err = s.store.Delete(wctx, l.rec)
+	var next Record
+	if l.recycles {
+		next, err = s.markForRecycle(wctx, l.rec)
+	} else {
+		err = s.store.Delete(wctx, l.rec)
+	}
 	cancel()
 	if err != nil {
 		l.mu.Unlock()
@@ -156,7 +161,11 @@ func (s *Service) release(ctx context.Context, b *Binding, id string) error {
 	if l.timer != nil {
 		l.timer.Stop()
 	}
-	l.h.Release()
+	if l.recycles {
+		s.startRecycle(l, next)
+	} else {
+		l.h.Release()
+	}
 	l.mu.Unlock()
 	s.forget(l, endReleased)
 	return nil

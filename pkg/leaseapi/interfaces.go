@@ -80,6 +80,11 @@ type Record struct {
 	AcquiredAt        time.Time
 	ExpiresAt         time.Time
 	Duration          time.Duration
+	// NeedsRecycle marks the record of a lease that ended in a recycling
+	// pool: the slot is released but dirty, and is cleaned (recycle.go)
+	// before the record is deleted and the slot leased again, even across
+	// a restart.
+	NeedsRecycle bool
 	// Version is the store's optimistic-concurrency token (the resourceVersion).
 	Version string
 }

@@ -47,8 +47,22 @@ type LivePool interface {
 	// without waiting for its partition. Its error wraps a
 	// *NotAdoptableError when the lease can never be adopted.
 	AdoptIn(ctx context.Context, partition, member string, expiresAt time.Time, credentialVersion string) (HeldSlot, error)
-	// Describe says how to reach member.
-	Describe(member string) (drivers.Endpoint, error)
+	// Describe says how to reach slot of member.
+	Describe(member string, slot int) (drivers.Endpoint, error)
+	// Recycles reports whether a slot is cleaned after each lease, before
+	// it is leased again (spec.recycle).
+	Recycles() bool
+	// MarkCleaning notes that slot of member waits for its recycle.
+	MarkCleaning(member string, slot int)
+	// Recycle cleans slot of member once (under the pool's recycle
+	// timeout); an error leaves it dirty. nil when the pool stopped
+	// recycling.
+	Recycle(ctx context.Context, member string, slot int) error
+	// RecycleBackoff is the wait before the next attempt on a dirty slot;
+	// false: do not retry yet (failure policy Hold), ask again after it.
+	RecycleBackoff(member string, slot int) (time.Duration, bool)
+	// ForgetRecycle drops the recycle state of a slot given up.
+	ForgetRecycle(member string, slot int)
 	// Policy is the pool's lease duration default and maximum and its
 	// acquire timeout (0: none).
 	Policy() (defaultDuration, maxDuration, acquireTimeout time.Duration)
@@ -57,7 +71,7 @@ type LivePool interface {
 	// PartitionUse is partition's cap and the leases it holds.
 	PartitionUse(partition string) (limit, leased int)
 	// Counts fills Total, Available, Leased, Unhealthy, Waiting (the
-	// acquires waiting inside the pool) and Members.
+	// acquires waiting inside the pool), Cleaning, Dirty and Members.
 	Counts() PoolStatus
 }
 

@@ -27,6 +27,7 @@ import (
 func (s *Service) Run(ctx context.Context) error {
 	since := s.clock.Now()
 	s.leadingSince.Store(&since)
+	s.runCtx.Store(&ctx)
 	recs, ok := s.listRecords(ctx)
 	if !ok {
 		return nil
@@ -109,11 +110,21 @@ func (s *Service) restorePool(ctx context.Context, ps *poolState) {
 	ready := ok && pool.HealthChecked()
 	var left []Record
 	for _, r := range recs {
-		if !s.clock.Now().Before(r.ExpiresAt) {
+		expired := !s.clock.Now().Before(r.ExpiresAt)
+		switch {
+		case r.NeedsRecycle || (expired && ok && pool.Recycles()):
+			// Released (or expired) but not cleaned yet: cleaned before
+			// its slot is leased again.
+			if !ready || !s.adoptForRecycle(ctx, ps, pool, r) {
+				left = append(left, r)
+			}
+		case expired && !ok && s.startingPools():
+			// Its pool may recycle: wait for it to start before the
+			// record (and what the holder left) is let go.
+			left = append(left, r)
+		case expired:
 			s.reclaimRecord(ctx, r, "expired while no leader ran")
-			continue
-		}
-		if !ready || !s.adopt(ctx, ps, pool, r) {
+		case !ready || !s.adopt(ctx, ps, pool, r):
 			left = append(left, r)
 		}
 	}
@@ -140,8 +151,8 @@ func (s *Service) adopt(ctx context.Context, ps *poolState, pool LivePool, r Rec
 		s.log.Error(err, "failed to adopt a persisted lease; will retry", "pool", r.Pool, "lease", r.ID, "member", r.Member)
 		return false
 	}
-	ep, _ := pool.Describe(r.Member)
-	l := &lease{rec: r, h: h, ep: ep}
+	ep, _ := pool.Describe(r.Member, r.Slot)
+	l := &lease{rec: r, h: h, ep: ep, recycles: pool.Recycles()}
 	ps.mu.Lock()
 	ps.setSlotLocked(r.Member, r.Slot, slotEntry{l: l})
 	ps.mu.Unlock()

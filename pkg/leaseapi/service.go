@@ -86,6 +86,8 @@ type Service struct {
 	listed atomic.Bool // the store was listed once since leadership began
 	// leadingSince is when Run began (leadership), nil before.
 	leadingSince atomic.Pointer[time.Time]
+	// runCtx is Run's context: recycles stop with it.
+	runCtx atomic.Pointer[context.Context]
 
 	mu         sync.Mutex
 	leases     map[string]*lease            // by id
@@ -106,6 +108,9 @@ type lease struct {
 	ep    drivers.Endpoint
 	ended bool
 	timer clock.Timer
+	// recycles: its pool cleans the slot after it ends; h keeps the slot
+	// past its deadline until then (recycle.go).
+	recycles bool
 }
 
 // NewService returns a Service. Run must run on the leader for it to grant.

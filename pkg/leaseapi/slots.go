@@ -36,10 +36,12 @@ type poolState struct {
 	slots  map[string]map[int]slotEntry // member -> slot -> holder
 }
 
-// slotEntry is a slot's holder: a lease of this table, or a block.
+// slotEntry is a slot's holder: a lease of this table, a block, or the
+// recycle of a lease that ended (recycle.go).
 type slotEntry struct {
 	l *lease
 	b *blocked
+	c *cleaning
 }
 
 // blocked marks a slot whose record belongs to a holder this table does not
@@ -65,7 +67,7 @@ func (ps *poolState) reserveSlot(member string, l *lease, now time.Time) int {
 		e, ok := m[i]
 		free := !ok ||
 			(e.b != nil && !now.Before(e.b.until)) ||
-			(e.l != nil && e.l != l && !e.l.h.Valid())
+			(e.l != nil && e.l != l && !e.l.h.Valid() && !e.l.recycles)
 		if free {
 			ps.setSlotLocked(member, i, slotEntry{l: l})
 			return i

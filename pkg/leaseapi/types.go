@@ -103,13 +103,17 @@ type ReleaseResponse struct {
 
 // PoolStatus is the answer of GET .../pool: the binding's pool at a glance.
 type PoolStatus struct {
-	Pool      string         `json:"pool"`
-	Total     int            `json:"total"`
-	Available int            `json:"available"`
-	Leased    int            `json:"leased"`
-	Unhealthy int            `json:"unhealthy"`
-	Waiting   int            `json:"waiting"` // acquires waiting for the pool, in any partition
-	Members   []MemberStatus `json:"members"`
+	Pool      string `json:"pool"`
+	Total     int    `json:"total"`
+	Available int    `json:"available"`
+	Leased    int    `json:"leased"`
+	Unhealthy int    `json:"unhealthy"`
+	Waiting   int    `json:"waiting"` // acquires waiting for the pool, in any partition
+	// Cleaning slots are being recycled after their lease ended; Dirty ones
+	// failed their last recycle. Neither is leased again until clean.
+	Cleaning int            `json:"cleaning"`
+	Dirty    int            `json:"dirty"`
+	Members  []MemberStatus `json:"members"`
 	// BindingLeases is how many leases the calling binding holds; Quota its leases.max (0: none).
 	BindingLeases int `json:"bindingLeases"`
 	Quota         int `json:"quota"`

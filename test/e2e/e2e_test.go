@@ -32,6 +32,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/pkg/leaseclient"
 	"github.com/nebula-io/nebula-resource/test/internal/harness"
@@ -446,6 +447,70 @@ var _ = Describe("nebula-resource end to end", Ordered, ContinueOnFailure, func(
 		By("and the Deployment rolled exactly once for the rotation")
 		Expect(generation("deployment/api")).To(Equal(fmt.Sprint(atoi(gen1)+1)),
 			"one rotation, one rollout; the pod template before: %s %s, then:\n%s", gen1, annotations1, strings.Join(states, "\n"))
+	})
+
+	It("7. recycle: two CI jobs take turns on one test database and never see each other's data", func() {
+		const ciNS = "ci" // testdata/ci.yaml: a namespace of its own
+		By("a role that may recreate its database, a template with a seed table, and the test database")
+		ciPassword := "ci-" + testservers.RandomPassword()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		Expect(pg.CreateUser("ci", ciPassword)).To(Succeed())
+		Expect(pg.Exec(ctx, "ALTER ROLE ci CREATEDB")).To(Succeed())
+		Expect(pg.CreateDatabase("ci_template", "ci")).To(Succeed())
+		conn, err := pgx.Connect(ctx, pg.DSNFor("ci", ciPassword, "ci_template"))
+		Expect(err).NotTo(HaveOccurred())
+		_, err = conn.Exec(ctx, "CREATE TABLE seed (id int); INSERT INTO seed VALUES (1)")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(conn.Close(ctx)).To(Succeed())
+		Expect(pg.Exec(ctx, "CREATE DATABASE ci_test OWNER ci TEMPLATE ci_template")).To(Succeed())
+
+		By("applying the recycling pool, its binding and the CI runner")
+		applyFile("ci.yaml", map[string]string{"PG_ADDR": pg.Addr(), "CI_PASSWORD": ciPassword})
+		kubectlOK("wait", "-n", ciNS, "--for=condition=Ready", "--timeout=60s", "resourcepool/ci-db", "resourcebinding/ci")
+		var ciEnv []string
+		Eventually(func() string {
+			ciEnv = podEnv(ciNS, "ci-runner", "app")
+			return envValue(ciEnv, "NEBULA_PASSWORD")
+		}, 30*time.Second, 250*time.Millisecond).Should(Equal(ciPassword))
+
+		By("four jobs queue for the one database; each writes its own table and holds it a while")
+		from := hist.Len()
+		var procs []*workloadProc
+		for i := range 4 {
+			procs = append(procs, startWorkload(fmt.Sprintf("s7_job%d", i), ciEnv, "-ci-write", "-wait", "60s", "-retry-for", "60s", "-hold", "500ms"))
+		}
+		var reports []harness.WorkloadReport
+		for _, p := range procs {
+			reports = append(reports, p.succeeded(3*time.Minute))
+		}
+		for _, r := range reports {
+			Expect(r.Member).To(Equal("testdb"))
+			Expect(r.SeenTables).To(Equal("seed"), "job %s found %q in its database: another job's data", r.Name, r.SeenTables)
+		}
+		By("they took turns: no two held the database at the same time")
+		for i, a := range reports {
+			for _, b := range reports[i+1:] {
+				Expect(a.ReleasedAt.Before(b.AcquiredAt) || b.ReleasedAt.Before(a.AcquiredAt)).To(BeTrue(),
+					"%s held %s-%s and %s held %s-%s", a.Name, a.AcquiredAt, a.ReleasedAt, b.Name, b.AcquiredAt, b.ReleasedAt)
+			}
+		}
+		By("the lease history: each job's record was marked for recycling and deleted before the next was created")
+		var seq []string
+		want := strings.Repeat("ADDED MODIFIED+recycle DELETED+recycle ", 4)
+		Eventually(func() string {
+			seq = seq[:0]
+			for _, e := range hist.Since(from, ciNS+"/ci-db") {
+				seq = append(seq, string(e.Type)+map[bool]string{true: "+recycle", false: ""}[e.Record.NeedsRecycle])
+			}
+			return strings.Join(seq, " ") + " "
+		}, 30*time.Second, 250*time.Millisecond).Should(Equal(want))
+
+		By("the pool reports what it recycled, and nothing dirty")
+		Eventually(func() string {
+			return jsonpath(ciNS, "resourcepool/ci-db", "{.status.recycle.dirty}/{.status.recycle.cleaning}")
+		}, 30*time.Second).Should(Equal("0/0"))
+		Expect(atoi(jsonpath(ciNS, "resourcepool/ci-db", "{.status.recycle.recycled}"))).To(BeNumerically(">=", 4))
 	})
 })
 

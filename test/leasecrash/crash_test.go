@@ -220,6 +220,7 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 
 type apiClient struct {
 	base, token string
+	ns          string // the binding's namespace (default ns)
 }
 
 func (a *apiClient) do(ctx context.Context, method, path string, body, out any) *leaseapi.Error {
@@ -228,7 +229,11 @@ func (a *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		raw, _ := json.Marshal(body)
 		rd = bytes.NewReader(raw)
 	}
-	req, _ := http.NewRequestWithContext(ctx, method, a.base+"/v1/bindings/"+ns+"/ci"+path, rd)
+	bns := a.ns
+	if bns == "" {
+		bns = ns
+	}
+	req, _ := http.NewRequestWithContext(ctx, method, a.base+"/v1/bindings/"+bns+"/ci"+path, rd)
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -53,6 +53,7 @@ func main() {
 	hold := flag.Duration("hold", 0, "hold the lease this long after the query")
 	query := flag.Bool("query", true, "connect to the leased member and run a query")
 	fromLeaseEnv := flag.Bool("from-lease-env", false, "use the lease nebulactl lease run exported instead of acquiring")
+	flag.BoolVar(&ciWrite, "ci-write", false, "like a CI job: report the tables found in the leased database, then create one of its own with a row")
 	flag.Parse()
 
 	r := harness.WorkloadReport{Name: *name}
@@ -142,6 +143,26 @@ func connect(ctx context.Context, r *harness.WorkloadReport, host string, port i
 	defer conn.Close(context.Background())
 	if err := conn.QueryRow(cctx, "select current_user, 40 + 2").Scan(&r.QueryUser, &r.QueryResult); err != nil {
 		return fmt.Errorf("failed to query: %w", err)
+	}
+	if ciWrite {
+		return writeLikeCI(cctx, conn, r)
+	}
+	return nil
+}
+
+// ciWrite: see the -ci-write flag.
+var ciWrite bool
+
+// writeLikeCI records the tables a CI job finds in its test database, then
+// leaves data behind: a table of its own with a row.
+func writeLikeCI(ctx context.Context, conn *pgx.Conn, r *harness.WorkloadReport) error {
+	const tables = "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = 'public'"
+	if err := conn.QueryRow(ctx, tables).Scan(&r.SeenTables); err != nil {
+		return fmt.Errorf("failed to list tables: %w", err)
+	}
+	own := pgx.Identifier{"job_" + r.Name}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE TABLE "+own+" (v text); INSERT INTO "+own+" VALUES ('data of "+r.Name+"')"); err != nil {
+		return fmt.Errorf("failed to write: %w", err)
 	}
 	return nil
 }

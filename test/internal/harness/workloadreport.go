@@ -35,5 +35,8 @@ type WorkloadReport struct {
 	QueryUser         string    `json:"queryUser,omitempty"`
 	QueryResult       int       `json:"queryResult,omitempty"`
 	Lost              bool      `json:"lost"`
-	Error             string    `json:"error,omitempty"`
+	// SeenTables are the tables the workload found in its leased database
+	// before it wrote its own (-ci-write).
+	SeenTables string `json:"seenTables,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
