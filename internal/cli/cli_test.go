@@ -122,6 +122,16 @@ func TestPoolStatusShowsThePartitionCap(t *testing.T) {
 	}
 }
 
+func TestPoolStatusShowsSlotsBeingCleaned(t *testing.T) {
+	got := formatPoolStatus(leaseapi.PoolStatus{Pool: "team/db", Total: 4, Leased: 1, Cleaning: 1, Dirty: 2})
+	if want := "1 slot(s) being cleaned, 2 dirty"; !strings.Contains(got, want) {
+		t.Errorf("pool status lacks %q:\n%s", want, got)
+	}
+	if got := formatPoolStatus(leaseapi.PoolStatus{Pool: "team/db", Total: 4}); strings.Contains(got, "cleaned") {
+		t.Errorf("a pool with nothing to clean mentions cleaning:\n%s", got)
+	}
+}
+
 func TestPoolStatusDrawsAUtilizationBar(t *testing.T) {
 	env := leaseapitest.New(t, leaseapitest.Options{Members: 2, Capacity: 2, MaxLeases: 3})
 	setEnv(t, env)

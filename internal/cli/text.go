@@ -79,6 +79,9 @@ func formatPoolStatus(st leaseapi.PoolStatus) string {
 	if st.PartitionMax > 0 {
 		fmt.Fprintf(&b, "its partition %q holds %d of at most %d lease(s)\n", st.Partition, st.PartitionLeased, st.PartitionMax)
 	}
+	if st.Cleaning > 0 || st.Dirty > 0 {
+		fmt.Fprintf(&b, "%d slot(s) being cleaned, %d dirty (not leased until recycled; kubectl describe resourcepool says why)\n", st.Cleaning, st.Dirty)
+	}
 	fmt.Fprintf(&b, "%-20s  %-10s  %s\n", "MEMBER", "STATE", "LEASED")
 	for _, m := range st.Members {
 		line := fmt.Sprintf("%-20s  %-10s  %-12s  %s", m.Name, m.State, fmt.Sprintf("%d/%d", m.Leased, m.Capacity), bar(m.Leased, m.Capacity, 10))
