@@ -111,7 +111,9 @@ func (p *Pool) pruneExpired() {
 // nor the runtime's internal statistics.
 func (s Snapshot) sameStatus(o Snapshot) bool {
 	if s.Total != o.Total || s.Available != o.Available || s.Leased != o.Leased ||
-		s.Unhealthy != o.Unhealthy || s.Waiting != o.Waiting || s.Closed != o.Closed {
+		s.Unhealthy != o.Unhealthy || s.Waiting != o.Waiting || s.Closed != o.Closed ||
+		s.Cleaning != o.Cleaning || s.Recycled != o.Recycled || s.RecycleFailed != o.RecycleFailed ||
+		!slices.Equal(s.Dirty, o.Dirty) {
 		return false
 	}
 	a, b := s.Stats, o.Stats
