@@ -32,45 +32,43 @@ var _ Recycler = (*HTTP)(nil)
 // with the member's authentication and the slot number in X-Nebula-Slot.
 // Any status but 2xx fails; redirects are not followed.
 func (d *HTTP) Recycle(ctx context.Context, m Member, c Credentials, slot int, a RecycleAction) error {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	password := c.Password.Reveal()
-	fail := func(err error) error { return newRecycleError(d.Name(), m, slot, err, password) }
-	if a.HTTPPath == "" {
-		return fail(fmt.Errorf("%w: http needs a reset path", ErrNotRecyclable))
-	}
-	t, err := d.target(m, c)
-	if err != nil {
-		return fail(err)
-	}
-	u := t.url
-	u.Path, u.RawQuery = a.HTTPPath, ""
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), http.NoBody)
-	if err != nil {
-		return fail(err)
-	}
-	req.Header.Set("User-Agent", "nebula-resource-recycle/1")
-	req.Header.Set("X-Nebula-Slot", strconv.Itoa(slot))
-	switch t.auth {
-	case "basic":
-		req.SetBasicAuth(c.Username, password)
-	case "bearer":
-		req.Header.Set("Authorization", "Bearer "+password)
-	}
-	transport := &http.Transport{
-		DialContext: (&net.Dialer{}).DialContext, TLSClientConfig: clientTLS(t.Host, t.skipVerify),
-		TLSHandshakeTimeout: recycleTimeout(ctx), DisableKeepAlives: true, ForceAttemptHTTP2: true,
-	}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fail(unwrapURLError(err))
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fail(fmt.Errorf("POST %s answered %s, want 2xx", u.Redacted(), resp.Status))
-	}
-	return nil
+	return recycleIn(ctx, d.Name(), m, c, slot, func(ctx context.Context, password string) error {
+		if a.HTTPPath == "" {
+			return fmt.Errorf("%w: http needs a reset path", ErrNotRecyclable)
+		}
+		t, err := d.target(m, c)
+		if err != nil {
+			return err
+		}
+		u := t.url
+		u.Path, u.RawQuery = a.HTTPPath, ""
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), http.NoBody)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("User-Agent", "nebula-resource-recycle/1")
+		req.Header.Set("X-Nebula-Slot", strconv.Itoa(slot))
+		switch t.auth {
+		case "basic":
+			req.SetBasicAuth(c.Username, password)
+		case "bearer":
+			req.Header.Set("Authorization", "Bearer "+password)
+		}
+		transport := &http.Transport{
+			DialContext: (&net.Dialer{}).DialContext, TLSClientConfig: clientTLS(t.Host, t.skipVerify),
+			TLSHandshakeTimeout: recycleTimeout(ctx), DisableKeepAlives: true, ForceAttemptHTTP2: true,
+		}
+		defer transport.CloseIdleConnections()
+		client := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Do(req)
+		if err != nil {
+			return unwrapURLError(err)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return fmt.Errorf("POST %s answered %s, want 2xx", u.Redacted(), resp.Status)
+		}
+		return nil
+	})
 }

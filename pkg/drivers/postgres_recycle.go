@@ -33,41 +33,36 @@ var _ Recycler = (*Postgres)(nil)
 // is dropped. With a script it runs the script in the member's database.
 // The slot number is not used: a postgres member is one database.
 func (d *Postgres) Recycle(ctx context.Context, m Member, c Credentials, slot int, a RecycleAction) error {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	password := c.Password.Reveal()
-	fail := func(err error) error { return newRecycleError(d.Name(), m, slot, err, password) }
-	t, err := d.target(m, c)
-	if err != nil {
-		return fail(err)
-	}
-	if t.user == "" {
-		return fail(fmt.Errorf("no user name: set the credentials' username (or user@ in the address)"))
-	}
-	switch {
-	case a.PostgresTemplate != "":
-		maint := t
-		maint.database = a.PostgresMaintenanceDB
-		if maint.database == "" {
-			maint.database = "postgres"
+	return recycleIn(ctx, d.Name(), m, c, slot, func(ctx context.Context, password string) error {
+		t, err := d.target(m, c)
+		if err != nil {
+			return err
 		}
-		err = withPGConn(ctx, maint, password, func(conn *pgx.Conn) error {
-			return recreateDatabase(ctx, conn, t.database, a.PostgresTemplate)
-		})
-	case a.PostgresScript != "":
-		err = withPGConn(ctx, t, password, func(conn *pgx.Conn) error {
-			if _, err := conn.Exec(ctx, a.PostgresScript); err != nil {
-				return fmt.Errorf("the recycle script failed in database %s: %w", t.database, err)
+		if t.user == "" {
+			return fmt.Errorf("no user name: set the credentials' username (or user@ in the address)")
+		}
+		switch {
+		case a.PostgresTemplate != "":
+			maint := t
+			maint.database = a.PostgresMaintenanceDB
+			if maint.database == "" {
+				maint.database = "postgres"
 			}
-			return nil
-		})
-	default:
-		err = fmt.Errorf("%w: postgres needs a template or a script", ErrNotRecyclable)
-	}
-	if err != nil {
-		return fail(err)
-	}
-	return nil
+			err = withPGConn(ctx, maint, password, func(conn *pgx.Conn) error {
+				return recreateDatabase(ctx, conn, t.database, a.PostgresTemplate)
+			})
+		case a.PostgresScript != "":
+			err = withPGConn(ctx, t, password, func(conn *pgx.Conn) error {
+				if _, err := conn.Exec(ctx, a.PostgresScript); err != nil {
+					return fmt.Errorf("the recycle script failed in database %s: %w", t.database, err)
+				}
+				return nil
+			})
+		default:
+			err = fmt.Errorf("%w: postgres needs a template or a script", ErrNotRecyclable)
+		}
+		return err
+	})
 }
 
 func withPGConn(ctx context.Context, t pgTarget, password string, f func(*pgx.Conn) error) error {

@@ -79,6 +79,19 @@ func newRecycleError(driver string, m Member, slot int, cause error, secrets ...
 	return &RecycleError{Driver: driver, Member: m.Name, Slot: slot, Message: msg, cause: cause}
 }
 
+// recycleIn is the frame of every driver's Recycle: ctx bounded (see
+// withDeadline), then act with the revealed password, whose error is
+// reported as a RecycleError that never carries it.
+func recycleIn(ctx context.Context, driver string, m Member, c Credentials, slot int, act func(ctx context.Context, password string) error) error {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	password := c.Password.Reveal()
+	if err := act(ctx, password); err != nil {
+		return newRecycleError(driver, m, slot, err, password)
+	}
+	return nil
+}
+
 // recycleTimeout is the time left for a recycle (DefaultCheckTimeout when
 // ctx has no deadline).
 func recycleTimeout(ctx context.Context) time.Duration { return remaining(ctx) }

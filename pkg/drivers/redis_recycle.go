@@ -32,36 +32,34 @@ var _ Recycler = (*Redis)(nil)
 // in the member's database (its db attribute; see RedisSlotMember for one
 // database per slot).
 func (d *Redis) Recycle(ctx context.Context, m Member, c Credentials, slot int, a RecycleAction) error {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	password := c.Password.Reveal()
-	fail := func(err error) error { return newRecycleError(d.Name(), m, slot, err, password) }
-	t, err := d.target(m, c)
-	if err != nil {
-		return fail(err)
-	}
-	timeout := recycleTimeout(ctx)
-	opts := &redis.Options{
-		Addr: t.hostPort(), Username: t.user, Password: password, DB: t.db,
-		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, ContextTimeoutEnabled: true,
-		MaxRetries: -1, PoolSize: 1, PoolTimeout: timeout, DisableIdentity: true,
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-	}
-	if t.tls {
-		opts.TLSConfig = clientTLS(t.Host, t.skipVerify)
-	}
-	client := redis.NewClient(opts)
-	defer func() { _ = client.Close() }()
-	if a.RedisScript != "" {
-		if err := client.Eval(ctx, a.RedisScript, nil).Err(); err != nil && err != redis.Nil {
-			return fail(fmt.Errorf("the recycle script failed in database %d: %w", t.db, err))
+	return recycleIn(ctx, d.Name(), m, c, slot, func(ctx context.Context, password string) error {
+		t, err := d.target(m, c)
+		if err != nil {
+			return err
+		}
+		timeout := recycleTimeout(ctx)
+		opts := &redis.Options{
+			Addr: t.hostPort(), Username: t.user, Password: password, DB: t.db,
+			DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, ContextTimeoutEnabled: true,
+			MaxRetries: -1, PoolSize: 1, PoolTimeout: timeout, DisableIdentity: true,
+			MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		}
+		if t.tls {
+			opts.TLSConfig = clientTLS(t.Host, t.skipVerify)
+		}
+		client := redis.NewClient(opts)
+		defer func() { _ = client.Close() }()
+		if a.RedisScript != "" {
+			if err := client.Eval(ctx, a.RedisScript, nil).Err(); err != nil && err != redis.Nil {
+				return fmt.Errorf("the recycle script failed in database %d: %w", t.db, err)
+			}
+			return nil
+		}
+		if err := client.FlushDB(ctx).Err(); err != nil {
+			return fmt.Errorf("FLUSHDB of database %d failed: %w", t.db, err)
 		}
 		return nil
-	}
-	if err := client.FlushDB(ctx).Err(); err != nil {
-		return fail(fmt.Errorf("FLUSHDB of database %d failed: %w", t.db, err))
-	}
-	return nil
+	})
 }
 
 // RedisSlotMember is m as slot sees it when each slot has its own database:
