@@ -86,17 +86,13 @@ func (s *Service) lifetime() context.Context {
 // restart without being cleaned, and cleans it; false when it is to be
 // retried.
 func (s *Service) adoptForRecycle(ctx context.Context, ps *poolState, pool LivePool, r Record) bool {
-	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	h, err := pool.AdoptIn(actx, "", r.Member, s.clock.Now().Add(recycleHold), "")
-	cancel()
-	var never *NotAdoptableError
-	if errors.As(err, &never) {
-		s.reclaimRecord(ctx, r, never.Reason)
-		return true
-	}
+	h, err := s.adoptSlot(ctx, pool, r, "", s.clock.Now().Add(recycleHold), "")
 	if err != nil {
 		s.log.Error(err, "failed to take back a slot to recycle; will retry", "pool", r.Pool, "member", r.Member, "slot", r.Slot)
 		return false
+	}
+	if h == nil {
+		return true // reclaimed: it can never come back
 	}
 	if !r.NeedsRecycle {
 		wctx, cancel := context.WithTimeout(ctx, s.storeTO)

@@ -137,19 +137,30 @@ func (s *Service) restorePool(ctx context.Context, ps *poolState) {
 	s.mu.Unlock()
 }
 
-// adopt puts record r back into the table; false when it is to be retried.
-func (s *Service) adopt(ctx context.Context, ps *poolState, pool LivePool, r Record) bool {
+// adoptSlot adopts the slot of record r in pool (LivePool.AdoptIn). A
+// record that can never be adopted is reclaimed: nil and no error. Any other
+// failure is returned, to be retried.
+func (s *Service) adoptSlot(ctx context.Context, pool LivePool, r Record, partition string, until time.Time, credentialVersion string) (HeldSlot, error) {
 	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	h, err := pool.AdoptIn(actx, r.Partition, r.Member, r.ExpiresAt, r.CredentialVersion)
-	cancel()
+	defer cancel()
+	h, err := pool.AdoptIn(actx, partition, r.Member, until, credentialVersion)
 	var never *NotAdoptableError
 	if errors.As(err, &never) {
 		s.reclaimRecord(ctx, r, never.Reason)
-		return true
+		return nil, nil
 	}
+	return h, err
+}
+
+// adopt puts record r back into the table; false when it is to be retried.
+func (s *Service) adopt(ctx context.Context, ps *poolState, pool LivePool, r Record) bool {
+	h, err := s.adoptSlot(ctx, pool, r, r.Partition, r.ExpiresAt, r.CredentialVersion)
 	if err != nil {
 		s.log.Error(err, "failed to adopt a persisted lease; will retry", "pool", r.Pool, "lease", r.ID, "member", r.Member)
 		return false
+	}
+	if h == nil {
+		return true // reclaimed: it can never come back
 	}
 	ep, _ := pool.Describe(r.Member, r.Slot)
 	l := &lease{rec: r, h: h, ep: ep, recycles: pool.Recycles()}
