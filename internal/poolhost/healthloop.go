@@ -18,11 +18,23 @@ package poolhost
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
+
+// jitter is the most by which a round comes early.
+const jitter = 0.1
+
+// jittered is how long to wait for the next round: interval less up to 10%
+// (r in [0, 1)). Pools started together (a manager's start-up) drift apart
+// instead of checking their members in bursts, and no member waits longer
+// than its interval.
+func jittered(interval time.Duration, r float64) time.Duration {
+	return interval - time.Duration(float64(interval)*jitter*r)
+}
 
 // checkSoon asks the health loop to check all members now.
 func (p *Pool) checkSoon() {
@@ -41,7 +53,7 @@ func (p *Pool) healthLoop(ctx context.Context) {
 		p.mu.Lock()
 		interval := p.spec.HealthInterval
 		p.mu.Unlock()
-		t := p.clock.NewTimer(interval)
+		t := p.clock.NewTimer(jittered(interval, rand.Float64()))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -358,3 +358,22 @@ func TestQuietRoundsDoNotNotify(t *testing.T) {
 	defer l.Release()
 	waitFor(t, "the lease told", func() bool { return told.Load() > first })
 }
+
+// Rounds come up to 10% early, never late, and not all at one interval.
+func TestRoundsAreJitteredWithinTheInterval(t *testing.T) {
+	const interval = 10 * time.Second
+	if got := jittered(interval, 0); got != interval {
+		t.Errorf("jittered(r=0) = %v, want the interval", got)
+	}
+	seen := map[time.Duration]bool{}
+	for i := range 100 {
+		w := jittered(interval, float64(i)/100)
+		if w > interval || w <= interval*9/10 {
+			t.Fatalf("jittered(r=%v) = %v, want within (9s, 10s]", float64(i)/100, w)
+		}
+		seen[w] = true
+	}
+	if len(seen) < 50 {
+		t.Errorf("only %d distinct waits in 100 rounds", len(seen))
+	}
+}
