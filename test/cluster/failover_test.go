@@ -92,7 +92,10 @@ func specFailover(ctx SpecContext) {
 		newLeader = leaderPod(ctx)
 		g.Expect(newLeader).NotTo(BeEmpty())
 		g.Expect(newLeader).NotTo(Equal(oldLeader))
-		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		// Long enough for the new leader's first grant: an acquire its client
+		// gives up on after the grant leaves that lease held until it expires
+		// (acquires are not idempotent yet), and the pool has one slot left.
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		l, err := probe.Acquire(actx, leaseclient.AcquireOptions{Holder: "failover-probe", NoAutoRenew: true})
 		g.Expect(err).NotTo(HaveOccurred())
