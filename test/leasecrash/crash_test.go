@@ -66,18 +66,9 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	pool := harness.TCPPool(t, ns, members, capacity)
 	must(t, c.Create(ctx, pool))
-	must(t, c.Create(ctx, &resourcesv1alpha1.ResourceBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ci"},
-		Spec: resourcesv1alpha1.ResourceBindingSpec{
-			PoolRef:  resourcesv1alpha1.PoolReference{Name: "db"},
-			Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "ci"},
-		},
-	}))
+	must(t, c.Create(ctx, ciBinding(ns)))
 
-	m, err := harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kcPath, LogDir: dir,
-		LeaderElection: harness.LeaderElection{Namespace: "default",
-			LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}})
-	must(t, err)
+	m := crashManager(t, bin, kcPath, dir)
 	startManager := func() {
 		t.Helper()
 		if err := m.Start(); err != nil {
@@ -281,4 +272,27 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ciBinding is the Dynamic binding "ci" on pool "db" that both crash tests
+// lease through.
+func ciBinding(namespace string) *resourcesv1alpha1.ResourceBinding {
+	return &resourcesv1alpha1.ResourceBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "ci"},
+		Spec: resourcesv1alpha1.ResourceBindingSpec{
+			PoolRef:  resourcesv1alpha1.PoolReference{Name: "db"},
+			Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "ci"},
+		},
+	}
+}
+
+// crashManager is the manager process both crash tests kill and restart,
+// with a short leader election so that a restart leads again quickly.
+func crashManager(t *testing.T, bin, kubeconfig, logDir string) *harness.ManagerProcess {
+	t.Helper()
+	m, err := harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kubeconfig, LogDir: logDir,
+		LeaderElection: harness.LeaderElection{Namespace: "default",
+			LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}})
+	must(t, err)
+	return m
 }

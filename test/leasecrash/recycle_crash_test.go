@@ -93,17 +93,8 @@ func TestManagerSIGKILLBeforeARecycleCompletes(t *testing.T) {
 			},
 		},
 	}))
-	must(t, c.Create(ctx, &resourcesv1alpha1.ResourceBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: recycleNS, Name: "ci"},
-		Spec: resourcesv1alpha1.ResourceBindingSpec{
-			PoolRef:  resourcesv1alpha1.PoolReference{Name: "db"},
-			Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "ci"},
-		},
-	}))
-	m, err := harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kcPath, LogDir: dir,
-		LeaderElection: harness.LeaderElection{Namespace: "default",
-			LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}})
-	must(t, err)
+	must(t, c.Create(ctx, ciBinding(recycleNS)))
+	m := crashManager(t, bin, kcPath, dir)
 	start := func() {
 		t.Helper()
 		must(t, m.Start())
