@@ -52,6 +52,7 @@ import (
 type options struct {
 	metrics          metricsFlags
 	probeAddr        string
+	pprofAddr        string
 	leaseAPIAddr     string
 	leaseAPIInsecure bool
 	leaseAPICertDir  string
@@ -82,6 +83,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	bindMetricsFlags(fs, &o.metrics)
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
 		"Address the /healthz and /readyz probes bind to.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"Address Go's /debug/pprof profiles are served on (plain HTTP, no authentication: bind it to loopback); \"0\" disables them.")
 	fs.StringVar(&o.leaseAPIAddr, "lease-api-bind-address", ":8443",
 		"Address the lease API (used by bound workloads) binds to; \"0\" disables it.")
 	fs.StringVar(&o.leaseAPIURL, "lease-api-url", "https://nebula-resource-lease-api.nebula-resource-system.svc",
@@ -152,6 +155,7 @@ func run(args []string) error {
 		Scheme:                  scheme,
 		Metrics:                 opts.metrics.serverOptions(),
 		HealthProbeBindAddress:  opts.probeAddr,
+		PprofBindAddress:        opts.pprofAddr,
 		WebhookServer:           certs.webhookServer(opts.webhookPort, opts.webhookCertDir),
 		GracefulShutdownTimeout: &opts.gracefulShutdown,
 		Controller:              ctrlconfig.Controller{MaxConcurrentReconciles: opts.concurrency},

@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -132,7 +131,7 @@ func (d *HTTP) get(ctx context.Context, t httpTarget, c Credentials, run checkRu
 	}
 	transport := &http.Transport{
 		Proxy:               nil,
-		DialContext:         (&net.Dialer{}).DialContext,
+		DialContext:         probeDialer.DialContext,
 		TLSClientConfig:     clientTLS(t.Host, t.skipVerify),
 		TLSHandshakeTimeout: remaining(ctx),
 		DisableKeepAlives:   true,

@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 )
@@ -55,7 +54,7 @@ func (d *HTTP) Recycle(ctx context.Context, m Member, c Credentials, slot int, a
 			req.Header.Set("Authorization", "Bearer "+password)
 		}
 		transport := &http.Transport{
-			DialContext: (&net.Dialer{}).DialContext, TLSClientConfig: clientTLS(t.Host, t.skipVerify),
+			DialContext: probeDialer.DialContext, TLSClientConfig: clientTLS(t.Host, t.skipVerify),
 			TLSHandshakeTimeout: recycleTimeout(ctx), DisableKeepAlives: true, ForceAttemptHTTP2: true,
 		}
 		defer transport.CloseIdleConnections()

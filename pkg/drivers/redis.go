@@ -93,8 +93,7 @@ func (d *Redis) ping(ctx context.Context, t redisTarget, _ Credentials, run chec
 	// Dial (and TLS) here rather than in go-redis: the failure is ours to
 	// classify, go-redis does not retry or log it, and exactly one
 	// connection is made.
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, "tcp", t.hostPort())
+	conn, err := probeDialer.DialContext(ctx, "tcp", t.hostPort())
 	if err != nil {
 		return run.fail(err)
 	}

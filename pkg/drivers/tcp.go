@@ -18,7 +18,6 @@ package drivers
 
 import (
 	"context"
-	"net"
 )
 
 // TCP checks that a TCP connection to the member can be opened.
@@ -46,8 +45,7 @@ func (d *TCP) Check(ctx context.Context, m Member, c Credentials) error {
 }
 
 func (d *TCP) dial(ctx context.Context, t target, _ Credentials, run checkRun) error {
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, "tcp", t.hostPort())
+	conn, err := probeDialer.DialContext(ctx, "tcp", t.hostPort())
 	if err != nil {
 		return run.fail(err)
 	}

@@ -48,6 +48,7 @@ var (
 	quiet          = flag.Duration("scale.quiet", 5*time.Minute, "how long CPU and API writes are measured while nothing changes")
 	settle         = flag.Duration("scale.settle", 30*time.Second, "wait after everything is Ready before measuring memory")
 	readyTimeout   = flag.Duration("scale.ready-timeout", 15*time.Minute, "give up waiting for Ready after this")
+	cpuProfile     = flag.String("scale.cpuprofile", "", "write the manager's CPU profile over the quiet minutes to this file")
 )
 
 // leaderNamespace holds the manager's leader election Lease.
@@ -72,7 +73,8 @@ func TestScale(t *testing.T) {
 		Bin: cp.Manager, Kubeconfig: cp.Kubeconfig, LogDir: cp.Dir,
 		LeaderElection: harness.LeaderElection{Namespace: leaderNamespace,
 			LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second},
-		Env: []string{"GODEBUG=gctrace=1"},
+		Env:   []string{"GODEBUG=gctrace=1"},
+		Pprof: *cpuProfile != "",
 	})
 	must(t, err)
 	u, err := url.Parse(cp.Config.Host)
@@ -92,7 +94,9 @@ func TestScale(t *testing.T) {
 	table.heap, err = liveHeapMiB(mp.LogPath())
 	must(t, err)
 
+	profiled := profileCPU(t, mp.PprofURL(), *cpuProfile, *quiet)
 	table.quiet = measureQuiet(ctx, t, cp, mp.PID(), apiPID)
+	profiled()
 	table.poolChange = measurePoolChange(ctx, t, c)
 	table.rotations, table.rotated = measureRotations(ctx, t, c, f)
 

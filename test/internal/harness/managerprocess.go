@@ -61,6 +61,8 @@ type ManagerConfig struct {
 	// (HTTPS, callers authenticated and authorized by the API server) as
 	// in a cluster; off, it is disabled.
 	Metrics bool
+	// Pprof serves Go's /debug/pprof on a free loopback port (PprofURL).
+	Pprof bool
 }
 
 // ManagerProcess is the manager run as its own process: the lease API on
@@ -71,6 +73,7 @@ type ManagerProcess struct {
 	cfg        ManagerConfig
 	probe, api string // host:port of the health probes and the lease API
 	metrics    string // host:port of the metrics endpoint, "" when off
+	pprof      string // host:port of /debug/pprof, "" when off
 
 	cmd    *exec.Cmd
 	runs   int
@@ -95,7 +98,20 @@ func NewManagerProcess(cfg ManagerConfig) (*ManagerProcess, error) {
 			return nil, err
 		}
 	}
+	if cfg.Pprof {
+		if m.pprof, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
+}
+
+// PprofURL is the base of the manager's /debug/pprof endpoints, "" when off.
+func (m *ManagerProcess) PprofURL() string {
+	if m.pprof == "" {
+		return ""
+	}
+	return "http://" + m.pprof + "/debug/pprof"
 }
 
 // MetricsURL is the metrics endpoint's URL (HTTPS), "" when off.
@@ -120,16 +136,21 @@ func (m *ManagerProcess) LogPath() string {
 // args are the manager's command-line flags.
 func (m *ManagerProcess) args() []string {
 	le := m.cfg.LeaderElection
-	metrics := "0"
-	if m.metrics != "" {
-		metrics = m.metrics
-	}
-	return []string{"--metrics-bind-address=" + metrics, "--health-probe-bind-address=" + m.probe,
+	return []string{"--metrics-bind-address=" + addrOrOff(m.metrics), "--pprof-bind-address=" + addrOrOff(m.pprof),
+		"--health-probe-bind-address=" + m.probe,
 		"--lease-api-bind-address=" + m.api, "--lease-api-advertise-address=" + m.api, "--lease-api-insecure", "--lease-api-url=" + m.URL(),
 		"--leader-elect", "--leader-election-namespace=" + le.Namespace,
 		"--leader-election-lease-duration=" + le.LeaseDuration.String(),
 		"--leader-election-renew-deadline=" + le.RenewDeadline.String(),
 		"--leader-election-retry-period=" + le.RetryPeriod.String()}
+}
+
+// addrOrOff is a bind-address flag's value: addr, or "0" (off) when empty.
+func addrOrOff(addr string) string {
+	if addr == "" {
+		return "0"
+	}
+	return addr
 }
 
 // Start starts a new run of the manager, stdout and stderr to LogPath.
