@@ -23,6 +23,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
@@ -37,3 +38,30 @@ var (
 	// AddToScheme adds the types in this group version to the given scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
+
+// The list kinds sit beside the registration; the kinds themselves open
+// their schema files.
+
+// ResourcePoolList is a list of ResourcePools.
+//
+// +kubebuilder:object:root=true
+type ResourcePoolList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitzero"`
+	Items           []ResourcePool `json:"items"`
+}
+
+// ResourceBindingList is a list of ResourceBindings.
+//
+// +kubebuilder:object:root=true
+type ResourceBindingList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitzero"`
+	Items           []ResourceBinding `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ResourcePool{}, &ResourcePoolList{}, &ResourceBinding{}, &ResourceBindingList{})
+}

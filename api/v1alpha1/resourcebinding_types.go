@@ -20,6 +20,46 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// ResourceBinding binds workloads to a ResourcePool: it checks that the pool
+// serves its namespace and scope, writes a Secret with the lease endpoint, a token
+// and the scope (and, in Static mode, the members it holds and their credentials),
+// and adds envFrom for that Secret to the workloads' pod templates.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rb,categories=nebula
+// +kubebuilder:printcolumn:name="Pool",type=string,JSONPath=`.spec.poolRef.name`
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
+// +kubebuilder:printcolumn:name="Leases",type=integer,JSONPath=`.status.activeLeases`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.secretName`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ResourceBinding struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitzero"`
+
+	// spec is the desired binding.
+	// +required
+	Spec ResourceBindingSpec `json:"spec"`
+
+	// status is the observed binding, written by the controller.
+	// +optional
+	Status ResourceBindingStatus `json:"status,omitzero"`
+}
+
+// WorkloadKind is a kind of workload a binding can project into.
+// +kubebuilder:validation:Enum=Deployment;StatefulSet;DaemonSet;Job;Pod
+type WorkloadKind string
+
+const (
+	WorkloadKindDeployment  WorkloadKind = "Deployment"
+	WorkloadKindStatefulSet WorkloadKind = "StatefulSet"
+	WorkloadKindDaemonSet   WorkloadKind = "DaemonSet"
+	WorkloadKindJob         WorkloadKind = "Job"
+	WorkloadKindPod         WorkloadKind = "Pod"
+)
+
 // BindingMode says who holds a binding's leases.
 // +kubebuilder:validation:Enum=Dynamic;Static
 type BindingMode string
@@ -32,18 +72,6 @@ const (
 	// lifetime, like a claim, and the leased members' addresses (and credentials) are
 	// projected into the workloads' env.
 	BindingModeStatic BindingMode = "Static"
-)
-
-// WorkloadKind is a kind of workload a binding can project into.
-// +kubebuilder:validation:Enum=Deployment;StatefulSet;DaemonSet;Job;Pod
-type WorkloadKind string
-
-const (
-	WorkloadKindDeployment  WorkloadKind = "Deployment"
-	WorkloadKindStatefulSet WorkloadKind = "StatefulSet"
-	WorkloadKindDaemonSet   WorkloadKind = "DaemonSet"
-	WorkloadKindJob         WorkloadKind = "Job"
-	WorkloadKindPod         WorkloadKind = "Pod"
 )
 
 // ResourceBindingSpec is the desired state of a ResourceBinding.
@@ -256,46 +284,4 @@ type StaticLease struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	CredentialVersion string `json:"credentialVersion,omitempty"`
-}
-
-// ResourceBinding binds workloads to a ResourcePool: it checks that the pool
-// serves its namespace and scope, writes a Secret with the lease endpoint, a token
-// and the scope (and, in Static mode, the members it holds and their credentials),
-// and adds envFrom for that Secret to the workloads' pod templates.
-//
-// +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=rb,categories=nebula
-// +kubebuilder:printcolumn:name="Pool",type=string,JSONPath=`.spec.poolRef.name`
-// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
-// +kubebuilder:printcolumn:name="Leases",type=integer,JSONPath=`.status.activeLeases`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.secretName`
-// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-type ResourceBinding struct {
-	metav1.TypeMeta `json:",inline"`
-	// +optional
-	metav1.ObjectMeta `json:"metadata,omitzero"`
-
-	// spec is the desired binding.
-	// +required
-	Spec ResourceBindingSpec `json:"spec"`
-
-	// status is the observed binding, written by the controller.
-	// +optional
-	Status ResourceBindingStatus `json:"status,omitzero"`
-}
-
-// ResourceBindingList is a list of ResourceBindings.
-//
-// +kubebuilder:object:root=true
-type ResourceBindingList struct {
-	metav1.TypeMeta `json:",inline"`
-	// +optional
-	metav1.ListMeta `json:"metadata,omitzero"`
-	Items           []ResourceBinding `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&ResourceBinding{}, &ResourceBindingList{})
 }

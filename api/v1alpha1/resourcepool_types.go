@@ -71,6 +71,36 @@ const (
 	PartitionByWorkflow PartitionBy = "Workflow"
 )
 
+// ResourcePool is a pool of shared backends (databases, caches, HTTP APIs, TCP
+// services) that hands out time-bound leases on their capacity to workloads bound
+// to it with ResourceBindings.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rp,categories=nebula
+// +kubebuilder:printcolumn:name="Driver",type=string,JSONPath=`.spec.driver`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.counts.available`
+// +kubebuilder:printcolumn:name="Leased",type=integer,JSONPath=`.status.counts.leased`
+// +kubebuilder:printcolumn:name="Max",type=integer,JSONPath=`.spec.size.max`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Unhealthy",type=integer,JSONPath=`.status.counts.unhealthy`,priority=1
+// +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.counts.waiting`,priority=1
+type ResourcePool struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitzero"`
+
+	// spec is the desired pool.
+	// +required
+	Spec ResourcePoolSpec `json:"spec"`
+
+	// status is the observed pool, written by the controller.
+	// +optional
+	Status ResourcePoolStatus `json:"status,omitzero"`
+}
+
 // ResourcePoolSpec is the desired state of a ResourcePool.
 //
 // +kubebuilder:validation:XValidation:rule="self.members.exists(m, m.capacity < 1) || self.size.max <= self.members.map(m, m.capacity).sum()",message="size.max must not exceed the sum of the members' capacities",fieldPath=".size.max"
@@ -572,48 +602,4 @@ type PoolStats struct {
 	// leaked leases: dropped by their holder without release, detected and reclaimed.
 	// +optional
 	Leaked int64 `json:"leaked,omitempty"`
-}
-
-// ResourcePool is a pool of shared backends (databases, caches, HTTP APIs, TCP
-// services) that hands out time-bound leases on their capacity to workloads bound
-// to it with ResourceBindings.
-//
-// +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=rp,categories=nebula
-// +kubebuilder:printcolumn:name="Driver",type=string,JSONPath=`.spec.driver`
-// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
-// +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.counts.available`
-// +kubebuilder:printcolumn:name="Leased",type=integer,JSONPath=`.status.counts.leased`
-// +kubebuilder:printcolumn:name="Max",type=integer,JSONPath=`.spec.size.max`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:printcolumn:name="Unhealthy",type=integer,JSONPath=`.status.counts.unhealthy`,priority=1
-// +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.counts.waiting`,priority=1
-type ResourcePool struct {
-	metav1.TypeMeta `json:",inline"`
-	// +optional
-	metav1.ObjectMeta `json:"metadata,omitzero"`
-
-	// spec is the desired pool.
-	// +required
-	Spec ResourcePoolSpec `json:"spec"`
-
-	// status is the observed pool, written by the controller.
-	// +optional
-	Status ResourcePoolStatus `json:"status,omitzero"`
-}
-
-// ResourcePoolList is a list of ResourcePools.
-//
-// +kubebuilder:object:root=true
-type ResourcePoolList struct {
-	metav1.TypeMeta `json:",inline"`
-	// +optional
-	metav1.ListMeta `json:"metadata,omitzero"`
-	Items           []ResourcePool `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&ResourcePool{}, &ResourcePoolList{})
 }

@@ -117,12 +117,7 @@ func (a *app) acquireCommand() *cobra.Command {
 
 func (a *app) renewCommand() *cobra.Command {
 	var d time.Duration
-	cmd := &cobra.Command{
-		Use:     "renew LEASE_ID",
-		Short:   "Extend a lease",
-		Args:    exactArgs(1),
-		Example: a.examples("lease renew 6b4eb9a497e13b9be3dd74ab59559fcc --duration 10m"),
-	}
+	cmd := a.leafCommand("renew LEASE_ID", "Extend a lease", exactArgs(1), "lease renew 6b4eb9a497e13b9be3dd74ab59559fcc --duration 10m")
 	cmd.Flags().DurationVar(&d, "duration", 0, "new duration from now (default: the lease's own)")
 	out := addOutputFlag(cmd, "text", "json", "yaml")
 	cmd.RunE = a.withClient(func(ctx context.Context, c *leaseclient.Client, args []string) error {
@@ -138,12 +133,7 @@ func (a *app) renewCommand() *cobra.Command {
 }
 
 func (a *app) releaseCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "release LEASE_ID",
-		Short:   "Give a lease back (releasing a lease already gone succeeds)",
-		Args:    exactArgs(1),
-		Example: a.examples("lease release 6b4eb9a497e13b9be3dd74ab59559fcc"),
-	}
+	cmd := a.leafCommand("release LEASE_ID", "Give a lease back (releasing a lease already gone succeeds)", exactArgs(1), "lease release 6b4eb9a497e13b9be3dd74ab59559fcc")
 	out := addOutputFlag(cmd, "text", "json", "yaml")
 	cmd.RunE = a.withClient(func(ctx context.Context, c *leaseclient.Client, args []string) error {
 		if err := c.Release(ctx, args[0]); err != nil {
@@ -157,12 +147,7 @@ func (a *app) releaseCommand() *cobra.Command {
 }
 
 func (a *app) listCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the binding's leases and waiting acquires",
-		Args:    noArgs,
-		Example: a.examples("lease list", "lease list --binding ci -n team-a -o json"),
-	}
+	cmd := a.leafCommand("list", "List the binding's leases and waiting acquires", noArgs, "lease list", "lease list --binding ci -n team-a -o json")
 	out := addOutputFlag(cmd, "text", "json", "yaml")
 	cmd.RunE = a.withClient(func(ctx context.Context, c *leaseclient.Client, _ []string) error {
 		list, err := c.List(ctx)

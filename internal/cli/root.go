@@ -141,6 +141,12 @@ func rangeArgs(lo, hi int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error { return usageError(cobra.RangeArgs(lo, hi)(c, args)) }
 }
 
+// leafCommand is a command with one line of help, its arguments' rule and
+// examples (see examples).
+func (a *app) leafCommand(use, short string, args cobra.PositionalArgs, examples ...string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: args, Example: a.examples(examples...)}
+}
+
 // examples formats example lines for a command's help, with the name the
 // tree is built under.
 func (a *app) examples(lines ...string) string {

@@ -69,12 +69,7 @@ func buildVersion() VersionInfo {
 }
 
 func (a *app) versionCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "version",
-		Short:   "Print the version and commit this binary was built from",
-		Args:    noArgs,
-		Example: a.examples("version", "version -o json"),
-	}
+	cmd := a.leafCommand("version", "Print the version and commit this binary was built from", noArgs, "version", "version -o json")
 	out := addOutputFlag(cmd, "text", "json", "yaml")
 	cmd.RunE = func(*cobra.Command, []string) error {
 		v := buildVersion()

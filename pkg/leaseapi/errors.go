@@ -77,6 +77,13 @@ const (
 	CodeInternal Code = "Internal"
 )
 
+// Error is an APIError with its HTTP status, as returned by handlers and by
+// the Go client.
+type Error struct {
+	Status int
+	APIError
+}
+
 // APIError is the JSON body of every error answer, under "error".
 type APIError struct {
 	Code      Code   `json:"code"`
@@ -89,13 +96,6 @@ type APIError struct {
 // ErrorBody is the envelope of an error answer.
 type ErrorBody struct {
 	Error APIError `json:"error"`
-}
-
-// Error is an APIError with its HTTP status, as returned by handlers and by
-// the Go client.
-type Error struct {
-	Status int
-	APIError
 }
 
 func (e *Error) Error() string {
