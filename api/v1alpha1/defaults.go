@@ -55,8 +55,19 @@ func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
 	return d.Duration
 }
 
-func int32Or(v, def int32) int32 {
-	if v == 0 {
+// orZero is p, or an empty T when p is nil: an optional section left out
+// reads as one with every field unset, so its getters give the defaults.
+func orZero[T any](p *T) *T {
+	if p == nil {
+		return new(T)
+	}
+	return p
+}
+
+// valueOr is v, or def when v is its type's zero value (unset).
+func valueOr[T comparable](v, def T) T {
+	var unset T
+	if v == unset {
 		return def
 	}
 	return v
@@ -64,156 +75,99 @@ func int32Or(v, def int32) int32 {
 
 // GetStrategy returns strategy, or DefaultStrategy when unset.
 func (s *ResourcePoolSpec) GetStrategy() Strategy {
-	if s == nil || s.Strategy == "" {
-		return DefaultStrategy
-	}
-	return s.Strategy
+	return valueOr(orZero(s).Strategy, DefaultStrategy)
 }
 
 // GetCapacity returns capacity, or DefaultMemberCapacity when unset.
 func (m *PoolMember) GetCapacity() int32 {
-	if m == nil {
-		return DefaultMemberCapacity
-	}
-	return int32Or(m.Capacity, DefaultMemberCapacity)
+	return valueOr(orZero(m).Capacity, DefaultMemberCapacity)
 }
 
 // GetInterval returns interval, or DefaultHealthCheckInterval; h may be nil.
 func (h *HealthCheck) GetInterval() time.Duration {
-	if h == nil {
-		return DefaultHealthCheckInterval
-	}
-	return durationOr(h.Interval, DefaultHealthCheckInterval)
+	return durationOr(orZero(h).Interval, DefaultHealthCheckInterval)
 }
 
 // GetTimeout returns timeout, or DefaultHealthCheckTimeout; h may be nil.
 func (h *HealthCheck) GetTimeout() time.Duration {
-	if h == nil {
-		return DefaultHealthCheckTimeout
-	}
-	return durationOr(h.Timeout, DefaultHealthCheckTimeout)
+	return durationOr(orZero(h).Timeout, DefaultHealthCheckTimeout)
 }
 
 // GetFailureThreshold returns failureThreshold, or DefaultFailureThreshold; h may be nil.
 func (h *HealthCheck) GetFailureThreshold() int32 {
-	if h == nil {
-		return DefaultFailureThreshold
-	}
-	return int32Or(h.FailureThreshold, DefaultFailureThreshold)
+	return valueOr(orZero(h).FailureThreshold, DefaultFailureThreshold)
 }
 
 // GetSuccessThreshold returns successThreshold, or DefaultSuccessThreshold; h may be nil.
 func (h *HealthCheck) GetSuccessThreshold() int32 {
-	if h == nil {
-		return DefaultSuccessThreshold
-	}
-	return int32Or(h.SuccessThreshold, DefaultSuccessThreshold)
+	return valueOr(orZero(h).SuccessThreshold, DefaultSuccessThreshold)
 }
 
 // GetDefaultDuration returns defaultDuration, or DefaultLeaseDuration; p may be nil.
 func (p *LeasePolicy) GetDefaultDuration() time.Duration {
-	if p == nil {
-		return DefaultLeaseDuration
-	}
-	return durationOr(p.DefaultDuration, DefaultLeaseDuration)
+	return durationOr(orZero(p).DefaultDuration, DefaultLeaseDuration)
 }
 
 // GetMaxDuration returns maxDuration, or DefaultMaxLeaseDuration; p may be nil.
 func (p *LeasePolicy) GetMaxDuration() time.Duration {
-	if p == nil {
-		return DefaultMaxLeaseDuration
-	}
-	return durationOr(p.MaxDuration, DefaultMaxLeaseDuration)
+	return durationOr(orZero(p).MaxDuration, DefaultMaxLeaseDuration)
 }
 
 // GetAcquireTimeout returns acquireTimeout, or DefaultAcquireTimeout; p may be nil.
 func (p *LeasePolicy) GetAcquireTimeout() time.Duration {
-	if p == nil {
-		return DefaultAcquireTimeout
-	}
-	return durationOr(p.AcquireTimeout, DefaultAcquireTimeout)
+	return durationOr(orZero(p).AcquireTimeout, DefaultAcquireTimeout)
 }
 
 // GetIdleTimeout returns idleTimeout, or 0 (idle slots are kept); l may be nil.
 func (l *Lifecycle) GetIdleTimeout() time.Duration {
-	if l == nil {
-		return 0
-	}
-	return durationOr(l.IdleTimeout, 0)
+	return durationOr(orZero(l).IdleTimeout, 0)
 }
 
 // GetMaxLifetime returns maxLifetime, or 0 (no limit); l may be nil.
 func (l *Lifecycle) GetMaxLifetime() time.Duration {
-	if l == nil {
-		return 0
-	}
-	return durationOr(l.MaxLifetime, 0)
+	return durationOr(orZero(l).MaxLifetime, 0)
 }
 
 // GetUsernameKey returns usernameKey, or DefaultUsernameKey when unset.
 func (r *CredentialsSecretReference) GetUsernameKey() string {
-	if r == nil || r.UsernameKey == "" {
-		return DefaultUsernameKey
-	}
-	return r.UsernameKey
+	return valueOr(orZero(r).UsernameKey, DefaultUsernameKey)
 }
 
 // GetPasswordKey returns passwordKey, or DefaultPasswordKey when unset.
 func (r *CredentialsSecretReference) GetPasswordKey() string {
-	if r == nil || r.PasswordKey == "" {
-		return DefaultPasswordKey
-	}
-	return r.PasswordKey
+	return valueOr(orZero(r).PasswordKey, DefaultPasswordKey)
 }
 
 // GetInterval returns interval, or 0 (rotate only on change); r may be nil.
 func (r *CredentialRotation) GetInterval() time.Duration {
-	if r == nil {
-		return 0
-	}
-	return durationOr(r.Interval, 0)
+	return durationOr(orZero(r).Interval, 0)
 }
 
 // GetGracePeriod returns gracePeriod, or DefaultRotationGracePeriod; r may be nil.
 func (r *CredentialRotation) GetGracePeriod() time.Duration {
-	if r == nil {
-		return DefaultRotationGracePeriod
-	}
-	return durationOr(r.GracePeriod, DefaultRotationGracePeriod)
+	return durationOr(orZero(r).GracePeriod, DefaultRotationGracePeriod)
 }
 
 // GetPrefix returns prefix, or DefaultEnvPrefix; e may be nil.
 func (e *EnvProjection) GetPrefix() string {
-	if e == nil || e.Prefix == "" {
-		return DefaultEnvPrefix
-	}
-	return e.Prefix
+	return valueOr(orZero(e).Prefix, DefaultEnvPrefix)
 }
 
 // GetMode returns mode, or DefaultBindingMode when unset.
 func (s *ResourceBindingSpec) GetMode() BindingMode {
-	if s == nil || s.Mode == "" {
-		return DefaultBindingMode
-	}
-	return s.Mode
+	return valueOr(orZero(s).Mode, DefaultBindingMode)
 }
 
 // GetMax returns max, or DefaultBindingMaxLeases when unset. A nil BindingLeases
 // (no quota) also returns DefaultBindingMaxLeases; check for nil first where "no
 // quota" matters.
 func (l *BindingLeases) GetMax() int32 {
-	if l == nil {
-		return DefaultBindingMaxLeases
-	}
-	return int32Or(l.Max, DefaultBindingMaxLeases)
+	return valueOr(orZero(l).Max, DefaultBindingMaxLeases)
 }
 
 // GetDuration returns duration, or poolDefault when unset; l may be nil.
 func (l *BindingLeases) GetDuration(poolDefault time.Duration) time.Duration {
-	if l == nil {
-		return poolDefault
-	}
-	return durationOr(l.Duration, poolDefault)
+	return durationOr(orZero(l).Duration, poolDefault)
 }
 
 // GroupVersionKind returns the workload's group, version and kind: apiVersion

@@ -71,16 +71,19 @@ func (o *certOptions) bindFlags(fs *flag.FlagSet) {
 		"Where serving certificates come from: \"external\" (tls.crt/tls.key, and ca.crt when present, in the cert dirs, "+
 			"e.g. from cert-manager) or \"self-managed\" (the manager creates and rotates its own CA and certificate "+
 			"in --cert-secret-name and patches the webhook configuration's caBundle).")
-	fs.StringVar(&o.secretName, "cert-secret-name", "nebula-resource-certs",
-		"Self-managed mode: the Secret, in the manager's namespace ($POD_NAMESPACE or the in-cluster one), holding the CA and serving certificate.")
-	fs.StringVar(&o.leaseAPIService, "lease-api-service-name", "nebula-resource-lease-api",
-		"Self-managed mode: the lease API's Service; <name>.<namespace>.svc goes into the certificate.")
-	fs.StringVar(&o.webhookService, "webhook-service-name", "nebula-resource-webhook-service",
-		"Self-managed mode: the webhook's Service; <name>.<namespace>.svc goes into the certificate.")
-	fs.StringVar(&o.webhookConfiguration, "webhook-configuration-name", "nebula-resource-mutating-webhook-configuration",
-		"Self-managed mode: the MutatingWebhookConfiguration whose caBundle the manager keeps current.")
-	fs.StringVar(&o.extraDNSNames, "cert-extra-dns-names", "",
-		"Self-managed mode: more DNS names for the certificate, comma-separated (e.g. localhost for a manager run on a host).")
+	// The flags that only self-managed mode reads.
+	for _, f := range []struct {
+		value              *string
+		name, def, meaning string
+	}{
+		{&o.secretName, "cert-secret-name", "nebula-resource-certs", "the Secret, in the manager's namespace ($POD_NAMESPACE or the in-cluster one), holding the CA and serving certificate."},
+		{&o.leaseAPIService, "lease-api-service-name", "nebula-resource-lease-api", "the lease API's Service; <name>.<namespace>.svc goes into the certificate."},
+		{&o.webhookService, "webhook-service-name", "nebula-resource-webhook-service", "the webhook's Service; <name>.<namespace>.svc goes into the certificate."},
+		{&o.webhookConfiguration, "webhook-configuration-name", "nebula-resource-mutating-webhook-configuration", "the MutatingWebhookConfiguration whose caBundle the manager keeps current."},
+		{&o.extraDNSNames, "cert-extra-dns-names", "", "more DNS names for the certificate, comma-separated (e.g. localhost for a manager run on a host)."},
+	} {
+		fs.StringVar(f.value, f.name, f.def, "Self-managed mode: "+f.meaning)
+	}
 }
 
 // certSource hands TLS servers their current certificate.

@@ -69,17 +69,12 @@ func runBuild(args []string) error {
 	fs.StringVar(&o.layoutDir, "layout", "bin/image", "OCI layout directory to write (replaced)")
 	fs.StringVar(&o.tarball, "tarball", "", "also write a docker-loadable tarball here")
 	digestFile := fs.String("digest-file", "", "also write the digest into this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithEpoch(fs, args, &o.epoch); err != nil {
 		return err
 	}
 	if o.manager == "" || o.nebulactl == "" {
 		return errors.New("build needs -manager and -nebulactl")
 	}
-	epoch, err := sourceDateEpoch()
-	if err != nil {
-		return err
-	}
-	o.epoch = epoch
 	digest, err := buildImage(o)
 	if err != nil {
 		return err
@@ -108,17 +103,12 @@ func runBinary(args []string) error {
 	fs.StringVar(&o.arch, "arch", runtime.GOARCH, "GOARCH the binary was built for")
 	fs.StringVar(&o.layoutDir, "layout", "", "OCI layout directory to write (replaced)")
 	fs.StringVar(&o.tarball, "tarball", "", "docker-loadable tarball to write (ctr images import, docker load)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithEpoch(fs, args, &o.epoch); err != nil {
 		return err
 	}
 	if o.ref == "" {
 		return errors.New("binary needs -ref registry/repo:tag")
 	}
-	epoch, err := sourceDateEpoch()
-	if err != nil {
-		return err
-	}
-	o.epoch = epoch
 	digest, err := buildBinaryImage(o)
 	if err != nil {
 		return err
@@ -144,6 +134,17 @@ func runPush(args []string) error {
 	}
 	fmt.Println(pushed)
 	return nil
+}
+
+// parseWithEpoch parses a build command's flags and sets epoch from the
+// environment (see sourceDateEpoch).
+func parseWithEpoch(fs *flag.FlagSet, args []string, epoch *time.Time) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	*epoch, err = sourceDateEpoch()
+	return err
 }
 
 // sourceDateEpoch is the reproducible-builds convention for the timestamp
