@@ -20,12 +20,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -139,18 +141,45 @@ func poolUpdateConcernsBindings(e event.UpdateEvent) bool {
 }
 
 func (r *ResourceBindingReconciler) bindingsForPool(ctx context.Context, o client.Object) []ctrl.Request {
-	return r.listRequests(ctx, client.MatchingFields{bindingPoolIndex: o.GetNamespace() + "/" + o.GetName()})
+	return r.listRequests(ctx, nil, client.MatchingFields{bindingPoolIndex: o.GetNamespace() + "/" + o.GetName()})
 }
 
 // bindingsForWorkload maps a workload to the bindings of its namespace that
-// target its kind; each binding decides whether the workload matches.
+// target its kind and select it now or projected into it before (so that
+// they take the projection out). Not every binding of the kind: when the
+// bindings project, each workload they patch would wake all the others of
+// its namespace, which on a large cluster's start-up multiplies the work
+// by the bindings per namespace.
 func (r *ResourceBindingReconciler) bindingsForWorkload(kind resourcesv1alpha1.WorkloadKind) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []ctrl.Request {
-		return r.listRequests(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{bindingKindIndex: string(kind)})
+		return r.listRequests(ctx, func(b *resourcesv1alpha1.ResourceBinding) bool { return concernsWorkload(b, kind, o) },
+			client.InNamespace(o.GetNamespace()), client.MatchingFields{bindingKindIndex: string(kind)})
 	}
 }
 
-func (r *ResourceBindingReconciler) listRequests(ctx context.Context, opts ...client.ListOption) []ctrl.Request {
+// concernsWorkload reports whether binding b selects workload o of kind, or
+// lists it as projected. A selector that does not parse concerns every
+// workload: the binding reports it.
+func concernsWorkload(b *resourcesv1alpha1.ResourceBinding, kind resourcesv1alpha1.WorkloadKind, o client.Object) bool {
+	if slices.ContainsFunc(b.Status.ProjectedWorkloads, func(p resourcesv1alpha1.ProjectedWorkload) bool {
+		return p.Kind == kind && p.Name == o.GetName()
+	}) {
+		return true
+	}
+	ref := b.Spec.Workload
+	if ref.Name != "" && ref.Name != o.GetName() {
+		return false
+	}
+	if ref.Selector == nil {
+		return true
+	}
+	sel, err := ref.Selector.AsSelector()
+	return err != nil || sel.Matches(labels.Set(o.GetLabels()))
+}
+
+// listRequests lists bindings with opts and asks for a reconcile of those
+// keep accepts (all when keep is nil).
+func (r *ResourceBindingReconciler) listRequests(ctx context.Context, keep func(*resourcesv1alpha1.ResourceBinding) bool, opts ...client.ListOption) []ctrl.Request {
 	var list resourcesv1alpha1.ResourceBindingList
 	if err := r.client.List(ctx, &list, opts...); err != nil {
 		logf.FromContext(ctx).Error(err, "failed to list bindings")
@@ -158,7 +187,9 @@ func (r *ResourceBindingReconciler) listRequests(ctx context.Context, opts ...cl
 	}
 	reqs := make([]ctrl.Request, 0, len(list.Items))
 	for i := range list.Items {
-		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		if keep == nil || keep(&list.Items[i]) {
+			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
 	}
 	return reqs
 }

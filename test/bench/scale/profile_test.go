@@ -47,7 +47,15 @@ func profileCPU(t *testing.T, pprofURL, path string, d time.Duration) (wait func
 
 func fetchProfile(pprofURL, path string, d time.Duration) error {
 	client := &http.Client{Timeout: d + time.Minute}
-	resp, err := client.Get(fmt.Sprintf("%s/profile?seconds=%d", pprofURL, int(d.Seconds())))
+	// Right after the manager's start its pprof server may not listen yet.
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err = client.Get(fmt.Sprintf("%s/profile?seconds=%d", pprofURL, int(d.Seconds())))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -64,4 +72,13 @@ func fetchProfile(pprofURL, path string, d time.Duration) error {
 		return err
 	}
 	return f.Close()
+}
+
+// startupProfile is where the start-up profile goes: beside path, "" when
+// there is no profiling.
+func startupProfile(path string) string {
+	if path == "" {
+		return ""
+	}
+	return path + ".startup"
 }
