@@ -104,7 +104,11 @@ func (r *ResourceBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&resourcesv1alpha1.ResourceBinding{}).
-		Owns(&corev1.Secret{}, builder.OnlyMetadata).
+		// A Secret's creation is this controller's own doing (or, at start,
+		// the cache listing what exists): only its changes and deletion
+		// need the binding to look again.
+		Owns(&corev1.Secret{}, builder.OnlyMetadata,
+			builder.WithPredicates(predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }})).
 		Watches(&resourcesv1alpha1.ResourcePool{}, handler.EnqueueRequestsFromMapFunc(r.bindingsForPool),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: poolUpdateConcernsBindings}))
 	for kind, obj := range map[resourcesv1alpha1.WorkloadKind]client.Object{
