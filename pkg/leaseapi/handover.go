@@ -57,6 +57,10 @@ func (s *Service) RecycleHeld(ctx context.Context, pool, binding string, h HeldS
 	l := &lease{h: h, recycles: true, ended: true, rec: Record{
 		ID: newID(), Pool: pool, Binding: binding, Member: h.Member(), CredentialVersion: h.CredentialVersion(),
 		Holder: HolderHandedOver, AcquiredAt: now, ExpiresAt: ended, NeedsRecycle: true,
+		// Its term is unknown and means nothing once it ended, but a
+		// store may refuse a record without one (a coordination Lease's
+		// leaseDurationSeconds must be positive).
+		Duration: time.Second,
 	}}
 	ps := s.poolState(pool)
 	if err := s.persist(ctx, ps, l); err != nil {
