@@ -92,15 +92,16 @@ func (s *staticLeases) reconcile(ctx context.Context, rc *bindingReconcile) (ctr
 	defer s.mu.Unlock()
 	want := int(b.Spec.Leases.GetMax())
 	duration := b.Spec.Leases.GetDuration(rc.pool.Spec.Leases.GetDefaultDuration())
-	if s.recycles(rc.live) && !s.recycler.Restored(ctx, rc.live.Name()) {
-		// A slot recorded as dirty must be taken back before a lease is
-		// adopted or taken on it.
-		rc.facts.workload = &workloadFacts{staticShort: true, staticHeld: len(s.held[b.UID]), staticWant: want, acquireErr: errSlotsRestoring}
-		return ctrl.Result{RequeueAfter: adoptRetryEvery}, true, nil
-	}
+	// A slot whose record says it waits for a recycle must be taken back
+	// before a lease is adopted or taken on it; leases held go on.
+	restoring := s.recycles(rc.live) && !s.recycler.Restored(ctx, rc.live.Name())
 	held, known := s.held[b.UID]
 	if !known && len(b.Status.StaticLeases) > 0 {
-		adopted, err := s.adoptRecorded(ctx, rc, want, duration)
+		var adopted []heldLease
+		err := errSlotsRestoring
+		if !restoring {
+			adopted, err = s.adoptRecorded(ctx, rc, want, duration)
+		}
 		if err != nil {
 			// Status keeps the record and the Secret stays as it is until
 			// the leases are back, which must be before they expire.
@@ -131,7 +132,10 @@ func (s *staticLeases) reconcile(ctx context.Context, rc *bindingReconcile) (ctr
 		}
 	}
 	var acquireErr error
-	if rc.live != nil {
+	if restoring && len(held) < want {
+		acquireErr = errSlotsRestoring
+	}
+	if rc.live != nil && !restoring {
 		acquire := rc.live.AcquireIn
 		if s.recycles(rc.live) {
 			// The slot stays taken past the deadline until it is clean.
@@ -154,6 +158,9 @@ func (s *staticLeases) reconcile(ctx context.Context, rc *bindingReconcile) (ctr
 	renew := ctrl.Result{RequeueAfter: max(duration/3, time.Second)}
 	if _, pending := s.ending[b.UID]; pending {
 		renew.RequeueAfter = min(renew.RequeueAfter, handOverRetry)
+	}
+	if restoring {
+		renew.RequeueAfter = min(renew.RequeueAfter, adoptRetryEvery)
 	}
 	if len(held) < want {
 		rc.facts.workload = &workloadFacts{staticShort: true, staticHeld: len(held), staticWant: want, acquireErr: acquireErr}
