@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -239,15 +240,12 @@ func (r *ResourceBindingReconciler) reconcileDelete(ctx context.Context, b *reso
 // (false when it is gone).
 func (r *ResourceBindingReconciler) poolRecycles(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) (bool, error) {
 	var pool resourcesv1alpha1.ResourcePool
-	ns := b.Spec.PoolRef.Namespace
-	if ns == "" {
-		ns = b.Namespace
-	}
-	if err := r.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: b.Spec.PoolRef.Name}, &pool); err != nil {
+	ns, name, _ := strings.Cut(poolRefKey(b), "/")
+	if err := r.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &pool); err != nil {
 		if apierrors.IsNotFound(err) {
 			return false, nil
 		}
-		return false, fmt.Errorf("failed to get ResourcePool %s/%s: %w", ns, b.Spec.PoolRef.Name, err)
+		return false, fmt.Errorf("failed to get ResourcePool %s/%s: %w", ns, name, err)
 	}
 	return pool.Spec.Recycle != nil, nil
 }

@@ -73,6 +73,7 @@ func (s *staticLeases) endLocked(ctx context.Context, b *resourcesv1alpha1.Resou
 		if !h.lease.KeepUntilReleased() {
 			// Granted before the pool recycled and reclaimed at its
 			// deadline: the slot is not this binding's to clean any more.
+			h.lease.Release()
 			continue
 		}
 		if err := s.recycler.RecycleHeld(ctx, h.pool.Name(), bindingKey(b), poolhost.HeldSlotOf(h.lease)); err != nil {

@@ -151,7 +151,7 @@ var _ = Describe("Static leases on a recycling pool", Ordered, func() {
 		Expect(pg.Exec(ctx, "ALTER ROLE app CREATEDB")).To(Succeed())
 		Expect(pg.CreateDatabase("tmpl", "app")).To(Succeed())
 		pgExec("tmpl", "CREATE TABLE seed (id int); INSERT INTO seed VALUES (1), (2)")
-		for _, db := range []string{"slot0", "slot1", "dirty0"} {
+		for _, db := range []string{"slot0", "slot1", "dirty0", "switch0"} {
 			Expect(pg.Exec(ctx, "CREATE DATABASE "+db+" OWNER app TEMPLATE tmpl")).To(Succeed())
 		}
 		ns = newNamespace(ctx)
@@ -206,6 +206,21 @@ var _ = Describe("Static leases on a recycling pool", Ordered, func() {
 
 		Eventually(func() int64 { return recycleStatus("db").Recycled }, 10*time.Second).Should(BeNumerically(">=", 3))
 		Expect(recycleStatus("db").Dirty).To(BeZero())
+	})
+
+	It("recreates the database of a Static binding switched to Dynamic", func() {
+		createPGPool("switch", "tmpl", "switch0")
+		createStatic("static-e", "switch", 1)
+		Expect(staticMembers("static-e", 1)).To(Equal([]string{"db-0"}))
+		pgExec("switch0", "CREATE TABLE static_e (v text)")
+
+		var b resourcesv1alpha1.ResourceBinding
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "static-e"}, &b)).To(Succeed())
+		b.Spec.Mode = resourcesv1alpha1.BindingModeDynamic
+		Expect(k8sClient.Update(ctx, &b)).To(Succeed())
+		staticMembers("static-e", 0)
+		Eventually(func() string { return stateOf("switch0") }, 20*time.Second).Should(Equal("seed seed=2"))
+		Eventually(func() int64 { return recycleStatus("switch").Recycled }, 10*time.Second).Should(BeNumerically(">=", 1))
 	})
 
 	It("leaves an ended Static lease's slot Dirty with the reason while its recycle fails, and hands it out only once clean", func() {
