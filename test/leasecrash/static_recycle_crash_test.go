@@ -23,15 +23,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
-	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/test/internal/harness"
 )
@@ -54,55 +51,10 @@ func TestStaticLeasesOfARecyclingPoolAreCleanedAcrossASIGKILL(t *testing.T) {
 	defer cancel()
 	hist := harness.WatchLeases(ctx, c, client.InNamespace(staticRecycleNS))
 
-	pg, err := testservers.StartPostgres(t)
-	must(t, err)
 	const password = "static-crash-Pa55-19bb"
-	must(t, pg.CreateUser("app", password))
-	must(t, pg.Exec(ctx, "ALTER ROLE app CREATEDB"))
 	databaseOf := map[string]string{"db-0": "slot0", "db-1": "slot1"}
-	for _, db := range databaseOf {
-		must(t, pg.CreateDatabase(db, "app"))
-	}
-	exec := func(db, stmt string) {
-		t.Helper()
-		conn, err := pgx.Connect(ctx, pg.DSNFor("app", password, db))
-		must(t, err)
-		defer conn.Close(context.Background())
-		_, err = conn.Exec(ctx, stmt)
-		must(t, err)
-	}
-	tables := func(db string) string {
-		t.Helper()
-		conn, err := pgx.Connect(ctx, pg.DSNFor("app", password, db))
-		must(t, err)
-		defer conn.Close(context.Background())
-		var out string
-		must(t, conn.QueryRow(ctx, "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = 'public'").Scan(&out))
-		return out
-	}
-
-	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: staticRecycleNS}}))
-	must(t, c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: staticRecycleNS, Name: "pg"},
-		StringData: map[string]string{"username": "app", "password": password}}))
-	must(t, c.Create(ctx, &resourcesv1alpha1.ResourcePool{
-		ObjectMeta: metav1.ObjectMeta{Namespace: staticRecycleNS, Name: "db"},
-		Spec: resourcesv1alpha1.ResourcePoolSpec{
-			Driver: resourcesv1alpha1.DriverPostgres,
-			Size:   resourcesv1alpha1.PoolSize{Max: 2},
-			// Two names of one server: the schema wants one member per address.
-			Members: []resourcesv1alpha1.PoolMember{
-				{Name: "db-0", Address: pg.Addr(), Capacity: 1, Attributes: map[string]string{"database": "slot0"}},
-				{Name: "db-1", Address: strings.Replace(pg.Addr(), "127.0.0.1", "localhost", 1), Capacity: 1, Attributes: map[string]string{"database": "slot1"}},
-			},
-			Credentials: &resourcesv1alpha1.PoolCredentials{SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "pg"}},
-			HealthCheck: &resourcesv1alpha1.HealthCheck{Interval: &metav1.Duration{Duration: time.Second}, Timeout: &metav1.Duration{Duration: 900 * time.Millisecond}},
-			Leases:      &resourcesv1alpha1.LeasePolicy{AcquireTimeout: &metav1.Duration{Duration: time.Minute}},
-			Recycle: &resourcesv1alpha1.Recycle{
-				Postgres:   &resourcesv1alpha1.PostgresRecycle{Template: "tmpl"},
-				MinBackoff: &metav1.Duration{Duration: 100 * time.Millisecond}, MaxBackoff: &metav1.Duration{Duration: time.Second},
-			},
-		},
-	}))
+	pg := startAppPostgres(ctx, t, password, "slot0", "slot1")
+	createRecyclingPool(ctx, t, c, staticRecycleNS, pg, "slot0", "slot1")
 	must(t, c.Create(ctx, ciBinding(staticRecycleNS)))
 	claim := func(name string) {
 		t.Helper()
@@ -140,23 +92,13 @@ func TestStaticLeasesOfARecyclingPoolAreCleanedAcrossASIGKILL(t *testing.T) {
 		})
 	}
 	m := crashManager(t, bin, kcPath, dir)
-	start := func() {
-		t.Helper()
-		must(t, m.Start())
-		run, log := m.Runs(), m.LogPath()
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("manager run %d log (tail):\n%s", run, harness.TailFile(log, 80))
-			}
-		})
-		must(t, m.WaitReady(ctx, 60*time.Second, 50*time.Millisecond))
-	}
+	start := func() { startReady(ctx, t, m) }
 	start()
 	defer m.Kill()
 
 	claim("claim-a")
 	first := memberOf("claim-a")
-	exec(databaseOf[first], "CREATE TABLE claim_a (v text); INSERT INTO claim_a VALUES ('secret of claim-a')")
+	pg.exec(databaseOf[first], "CREATE TABLE claim_a (v text); INSERT INTO claim_a VALUES ('secret of claim-a')")
 	remove("claim-a")
 	gone("claim-a")
 	waitFor(ctx, t, "claim-a's slot Dirty (the template is missing)", func() bool {
@@ -170,17 +112,16 @@ func TestStaticLeasesOfARecyclingPoolAreCleanedAcrossASIGKILL(t *testing.T) {
 	if second == first {
 		t.Fatalf("claim-b got %s, the dirty slot", second)
 	}
-	exec(databaseOf[second], "CREATE TABLE claim_b (v text)")
+	pg.exec(databaseOf[second], "CREATE TABLE claim_b (v text)")
 
 	t.Log("SIGKILL the manager with claim-a's slot dirty; then delete claim-b while no manager runs")
 	m.Kill()
 	killedAt := hist.Len()
 	remove("claim-b")
-	if got := tables(databaseOf[first]); got != "claim_a" {
+	if got := pg.tables(databaseOf[first]); got != "claim_a" {
 		t.Fatalf("before the restart %s has tables %q: the failed recycle changed it", databaseOf[first], got)
 	}
-	must(t, pg.CreateDatabase("tmpl", "app"))
-	exec("tmpl", "CREATE TABLE seed (id int); INSERT INTO seed VALUES (1), (2)")
+	pg.createTemplate()
 
 	start()
 	gone("claim-b")
@@ -195,7 +136,7 @@ func TestStaticLeasesOfARecyclingPoolAreCleanedAcrossASIGKILL(t *testing.T) {
 		if _, ok := next[member]; !ok {
 			t.Fatalf("no ci lease on %s: %v", member, next)
 		}
-		if got := tables(db); got != "seed" {
+		if got := pg.tables(db); got != "seed" {
 			t.Fatalf("the next holder of %s sees tables %q, want the template's (seed) only", member, got)
 		}
 	}
