@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,9 +43,11 @@ const adoptRetryEvery = 2 * time.Second
 // status before the manager restarted: each on the same member, under the
 // same id, until the recorded expiry, in the recorded order. A lease that
 // cannot come back (its member left the pool or is full, or it expired) is
-// left out, to be replaced by a new acquire. Any other failure (the pool is
-// not running or not checked yet, a timeout) releases what was adopted and
-// returns an error: the next reconcile tries them all again.
+// left out, to be replaced by a new acquire; in a recycling pool its slot,
+// and that of a lease recorded beyond the binding's leases.max, is cleaned
+// first. Any other failure (the pool is not running or not checked yet, a
+// timeout) releases what was adopted and returns an error: the next
+// reconcile tries them all again.
 func (s *staticLeases) adoptRecorded(ctx context.Context, rc *bindingReconcile, want int, duration time.Duration) ([]heldLease, error) {
 	b := rc.binding
 	if rc.live == nil {
@@ -58,9 +61,21 @@ func (s *staticLeases) adoptRecorded(ctx context.Context, rc *bindingReconcile, 
 	}
 	recorded := b.Status.StaticLeases[:min(want, len(b.Status.StaticLeases))]
 	partition := b.Spec.Scope.PartitionKey(rc.pool.Spec.PartitionBy)
+	recycles := s.recycles(rc.live)
+	adopt := rc.live.AdoptIn
+	if recycles {
+		adopt = rc.live.AdoptHeldIn
+	}
 	log := logf.FromContext(ctx)
 	var adopted []heldLease
 	var lost []string
+	// orphans ended while no manager ran: their slots are to be cleaned.
+	orphans := slices.Clone(b.Status.StaticLeases[len(recorded):])
+	release := func() {
+		for _, h := range adopted {
+			h.lease.Release()
+		}
+	}
 	for _, sl := range recorded {
 		// A lease recorded without an expiry never lapsed.
 		deadline := s.clock.Now().Add(duration)
@@ -68,22 +83,27 @@ func (s *staticLeases) adoptRecorded(ctx context.Context, rc *bindingReconcile, 
 			deadline = sl.ExpiresAt.Time
 		}
 		actx, cancel := context.WithTimeout(ctx, time.Second)
-		l, err := rc.live.AdoptIn(actx, partition, sl.Member, deadline, sl.CredentialVersion)
+		l, err := adopt(actx, partition, sl.Member, deadline, sl.CredentialVersion)
 		cancel()
 		if err == nil {
 			log.Info("static lease re-adopted after a restart", "lease", sl.ID, "member", sl.Member, "expiresAt", deadline)
-			adopted = append(adopted, heldLease{id: sl.ID, lease: l})
+			adopted = append(adopted, heldLease{id: sl.ID, lease: l, pool: rc.live})
 			continue
 		}
 		why := whyNotAdoptable(err)
 		if why == "" {
-			for _, h := range adopted {
-				h.lease.Release()
-			}
+			release()
 			return nil, fmt.Errorf("failed to re-adopt lease %s on member %s: %w", sl.ID, sl.Member, err)
 		}
 		log.Info("static lease cannot be re-adopted after a restart; it is replaced", "lease", sl.ID, "member", sl.Member, "reason", why)
 		lost = append(lost, fmt.Sprintf("lease %s on %s: %s", sl.ID, sl.Member, why))
+		orphans = append(orphans, sl)
+	}
+	if recycles && len(orphans) > 0 {
+		if err := s.recycleOrphans(ctx, b, rc.live.Name(), orphans); err != nil {
+			release()
+			return nil, err
+		}
 	}
 	if len(lost) > 0 {
 		s.recorder.Eventf(b, nil, corev1.EventTypeNormal, eventStaticLeasesReplaced, "Adopt",

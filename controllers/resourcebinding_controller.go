@@ -21,13 +21,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -71,7 +74,7 @@ func newResourceBindingReconciler(mgr ctrl.Manager, o Options) *ResourceBindingR
 	return &ResourceBindingReconciler{
 		client: c,
 		pools:  &bindingPools{client: c, pools: o.Pools},
-		static: newStaticLeases(o.Clock, rec),
+		static: newStaticLeases(o.Clock, rec, o.Recycler),
 		secrets: &bindingSecrets{client: c, secrets: mgr.GetAPIReader(), creds: o.credentials, drivers: o.Drivers,
 			leaseEndpoint: o.LeaseEndpoint, leaseCA: o.LeaseCA},
 		workloads: &workloadProjections{client: c, reader: mgr.GetAPIReader(), recorder: rec},
@@ -254,12 +257,32 @@ func (r *ResourceBindingReconciler) reconcileDelete(ctx context.Context, b *reso
 	if err := r.workloads.removeAll(ctx, b); err != nil {
 		return err
 	}
-	r.static.release(b.UID)
+	recycles, err := r.poolRecycles(ctx, b)
+	if err != nil {
+		return err
+	}
+	if err := r.static.release(ctx, b, recycles); err != nil {
+		return err
+	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName(b), Namespace: b.Namespace}}
 	if err := r.client.Delete(ctx, secret); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("failed to delete binding Secret: %w", err)
 	}
 	return removeFinalizer(ctx, r.client, b)
+}
+
+// poolRecycles reports whether b's pool cleans its slots between leases
+// (false when it is gone).
+func (r *ResourceBindingReconciler) poolRecycles(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) (bool, error) {
+	var pool resourcesv1alpha1.ResourcePool
+	ns, name, _ := strings.Cut(poolRefKey(b), "/")
+	if err := r.client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &pool); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("failed to get ResourcePool %s/%s: %w", ns, name, err)
+	}
+	return pool.Spec.Recycle != nil, nil
 }
 
 func (r *ResourceBindingReconciler) patchStatus(ctx context.Context, before, after *resourcesv1alpha1.ResourceBinding) error {

@@ -82,9 +82,6 @@ func (p *bindingPools) reconcile(ctx context.Context, rc *bindingReconcile) (ctr
 	if f.selectorErr == nil && !f.namespaceDenied && !pool.Spec.Scope.Contains(b.Spec.Scope) {
 		f.scopeDenied, f.bindingScope, f.poolScope = true, b.Spec.Scope.Key(), pool.Spec.Scope.Key()
 	}
-	// A Static lease ends without a recycle: the slot would reach its next
-	// holder as the last one left it.
-	f.staticRecycled = b.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic && pool.Spec.Recycle != nil
 	rc.facts.pool = f
 	if !f.usable() {
 		return staticRecheck(b), true, nil

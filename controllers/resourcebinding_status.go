@@ -51,10 +51,8 @@ type poolFacts struct {
 	// scopeDenied: the binding's scope is not inside the pool's.
 	scopeDenied             bool
 	bindingScope, poolScope string
-	// staticRecycled: a Static binding and a pool with spec.recycle.
-	staticRecycled bool
-	running        bool              // a live pool runs for it
-	ready          *metav1.Condition // the pool's Ready condition
+	running                 bool              // a live pool runs for it
+	ready                   *metav1.Condition // the pool's Ready condition
 }
 
 // workloadFacts are what the Static leases, the Secret and the projection
@@ -103,9 +101,6 @@ func setPoolAvailableCondition(b *resourcesv1alpha1.ResourceBinding, f *poolFact
 	case f.scopeDenied:
 		set(false, resourcesv1alpha1.ReasonScopeNotAllowed,
 			fmt.Sprintf("The binding's scope %q is not inside the pool's scope %q.", f.bindingScope, f.poolScope))
-	case f.staticRecycled:
-		set(false, resourcesv1alpha1.ReasonStaticNotRecycled,
-			fmt.Sprintf("ResourcePool %s cleans its slots between leases (spec.recycle), which Static leases do not support yet; use mode Dynamic.", f.key))
 	case f.ready == nil:
 		set(false, resourcesv1alpha1.ReasonPoolNotReady, fmt.Sprintf("ResourcePool %s is not ready yet.", f.key))
 	case f.ready.Status != metav1.ConditionTrue || !f.running:
@@ -119,7 +114,7 @@ func setPoolAvailableCondition(b *resourcesv1alpha1.ResourceBinding, f *poolFact
 // usable reports whether f lets the binding use its pool at all (it may
 // still not be ready).
 func (f *poolFacts) usable() bool {
-	return f.found && f.selectorErr == nil && !f.namespaceDenied && !f.scopeDenied && !f.staticRecycled
+	return f.found && f.selectorErr == nil && !f.namespaceDenied && !f.scopeDenied
 }
 
 // setWorkloadProjectedCondition decides WorkloadProjected from f.

@@ -58,6 +58,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Drivers finds pool drivers; nil means drivers.Lookup.
 	Drivers Drivers
+	// Recycler cleans the slots of Static leases that end in a pool with
+	// spec.recycle (the manager's lease API table); nil releases them as
+	// they are, for tests that run no lease table.
+	Recycler SlotRecycler
 	// AuditLog receives the credential audit trail; nil means the
 	// manager's logger ("credentials-audit").
 	AuditLog *slog.Logger

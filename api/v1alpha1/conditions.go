@@ -130,11 +130,6 @@ const (
 	// ReasonScopeNotAllowed: the pool's scope does not contain the binding's
 	// (PoolAvailable=False).
 	ReasonScopeNotAllowed = "ScopeNotAllowed"
-	// ReasonStaticNotRecycled: a Static binding refers to a pool that cleans
-	// its slots between leases (spec.recycle); Static leases are not recycled
-	// yet, so the binding holds none rather than hand a slot on dirty
-	// (PoolAvailable=False).
-	ReasonStaticNotRecycled = "StaticNotRecycled"
 	// ReasonInvalidSelector: a label selector the binding depends on is not
 	// valid: spec.workload.selector (WorkloadProjected=False) or the pool's
 	// spec.allowedNamespaces (PoolAvailable=False). The API server refuses

@@ -182,8 +182,9 @@ type ResourcePoolSpec struct {
 	// +optional
 	AllowedNamespaces *LabelSelector `json:"allowedNamespaces,omitempty"`
 
-	// recycle cleans a slot after each lease of the lease API ends, before the
-	// slot is leased again (see docs/recycle.md). Unset: a slot is handed to
+	// recycle cleans a slot after each lease ends (a lease of the lease API,
+	// or one a Static binding held), before the slot is leased again (see
+	// docs/recycle.md). Unset: a slot is handed to
 	// the next holder as the previous one left it.
 	// +optional
 	Recycle *Recycle `json:"recycle,omitempty"`

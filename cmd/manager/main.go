@@ -178,8 +178,16 @@ func run(args []string) error {
 	pools := poolhost.NewRegistry()
 	// One clock for the reconcilers, the live pools and the lease table.
 	clk := clock.RealClock{}
+	// The lease table runs even without the lease API's server: it also
+	// cleans the slots of Static leases that end in a recycling pool.
+	lead := replicaLeadership{lock: lock, elected: mgr.Elected()}
+	svc, err := leaseService(mgr, cfg, scheme, pools, clk, lead, lock, opts.leaseAPIWaiters)
+	if err != nil {
+		return err
+	}
 	if err := controllers.SetupWithManager(mgr, controllers.Options{
 		Pools: pools, LeaseEndpoint: opts.leaseAPIURL, LeaseCA: certs.ca, Registerer: ctrlmetrics.Registry, Clock: clk,
+		Recycler: svc,
 	}); err != nil {
 		return fmt.Errorf("failed to set up controllers: %w", err)
 	}
@@ -192,11 +200,6 @@ func run(args []string) error {
 
 	if opts.leaseAPIAddr != "0" {
 		tlsConfig, err := certs.leaseAPITLS(opts.leaseAPIInsecure)
-		if err != nil {
-			return err
-		}
-		lead := replicaLeadership{lock: lock, elected: mgr.Elected()}
-		svc, err := leaseService(mgr, cfg, scheme, pools, clk, lead, lock, opts.leaseAPIWaiters)
 		if err != nil {
 			return err
 		}

@@ -67,6 +67,17 @@ func (l *Lease) Deadline() time.Time {
 	return time.Unix(0, l.deadline.Load())
 }
 
+// KeepUntilReleased makes sure that l's slot stays taken until Release,
+// whatever l's deadline: l ended and its slot is to be cleaned first. A
+// held lease is already so; another one loses its deadline. False when the
+// slot is not taken any more (released, or reclaimed at its deadline).
+func (l *Lease) KeepUntilReleased() bool {
+	if !l.held && l.rt.Valid() {
+		_ = l.rt.Renew(0) // no deadline; it fails only if the slot was just reclaimed
+	}
+	return l.rt.Valid()
+}
+
 // expireNow ends a held lease's validity now (its slot stays taken).
 func (l *Lease) expireNow() {
 	now := l.pool.clock.Now().UnixNano()

@@ -97,6 +97,11 @@ func (p livePool) Counts() leaseapi.PoolStatus {
 // heldSlot is a Lease as a leaseapi.HeldSlot.
 type heldSlot struct{ *Lease }
 
+// HeldSlotOf shows l, a lease taken from the pool directly (a Static
+// binding's), to the lease API: how its slot is handed over to be cleaned
+// once the lease ended (leaseapi.Service.RecycleHeld).
+func HeldSlotOf(l *Lease) leaseapi.HeldSlot { return heldSlot{l} }
+
 func (h heldSlot) Member() string            { return h.Lease.Member }
 func (h heldSlot) CredentialVersion() string { return h.Lease.CredentialVersion }
 

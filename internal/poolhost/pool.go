@@ -69,7 +69,7 @@ type Spec struct {
 	// records the version it was granted under.
 	CredentialVersion string
 
-	// Recycle cleans a slot after each lease of the lease API ends (nil:
+	// Recycle cleans a slot after each lease ends (nil:
 	// never); see recycle.go.
 	Recycle *RecycleSpec
 }

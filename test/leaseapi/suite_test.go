@@ -89,7 +89,6 @@ var _ = BeforeSuite(func() {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
 	pools := poolhost.NewRegistry()
-	Expect(controllers.SetupWithManager(mgr, controllers.Options{Pools: pools, LeaseEndpoint: "http://lease-api.test"})).To(Succeed())
 
 	metrics := leaseapi.NewMetrics()
 	Expect(metrics.Register(metricReg)).To(Succeed())
@@ -104,6 +103,8 @@ var _ = BeforeSuite(func() {
 		Log:       ctrl.Log.WithName("leaseapi"),
 	})
 	Expect(mgr.Add(svc)).To(Succeed())
+	// As the manager: the lease table cleans the slots of Static leases too.
+	Expect(controllers.SetupWithManager(mgr, controllers.Options{Pools: pools, LeaseEndpoint: "http://lease-api.test", Recycler: svc})).To(Succeed())
 	srv := leaseapi.NewServer("127.0.0.1:0", nil, ctrl.Log.WithName("leaseapi"), svc)
 	Expect(mgr.Add(srv)).To(Succeed())
 

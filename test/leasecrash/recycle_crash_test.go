@@ -26,14 +26,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
-	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 	"github.com/nebula-io/nebula-resource/test/internal/harness"
 )
@@ -56,67 +52,20 @@ func TestManagerSIGKILLBeforeARecycleCompletes(t *testing.T) {
 	defer cancel()
 	hist := harness.WatchLeases(ctx, c, client.InNamespace(recycleNS))
 
-	pg, err := testservers.StartPostgres(t)
-	must(t, err)
 	const password = "crash-Pa55-19aa"
-	must(t, pg.CreateUser("app", password))
-	must(t, pg.Exec(ctx, "ALTER ROLE app CREATEDB"))
-	must(t, pg.CreateDatabase("slot0", "app"))
-	sql := func(db, stmt string) string {
-		t.Helper()
-		conn, err := pgx.Connect(ctx, pg.DSNFor("app", password, db))
-		must(t, err)
-		defer conn.Close(context.Background())
-		var out string
-		must(t, conn.QueryRow(ctx, stmt).Scan(&out))
-		return out
-	}
-	tables := func() string {
-		return sql("slot0", "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = 'public'")
-	}
-
-	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: recycleNS}}))
-	must(t, c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: recycleNS, Name: "pg"},
-		StringData: map[string]string{"username": "app", "password": password}}))
-	must(t, c.Create(ctx, &resourcesv1alpha1.ResourcePool{
-		ObjectMeta: metav1.ObjectMeta{Namespace: recycleNS, Name: "db"},
-		Spec: resourcesv1alpha1.ResourcePoolSpec{
-			Driver:      resourcesv1alpha1.DriverPostgres,
-			Size:        resourcesv1alpha1.PoolSize{Max: 1},
-			Members:     []resourcesv1alpha1.PoolMember{{Name: "db-0", Address: pg.Addr(), Capacity: 1, Attributes: map[string]string{"database": "slot0"}}},
-			Credentials: &resourcesv1alpha1.PoolCredentials{SecretRef: resourcesv1alpha1.CredentialsSecretReference{Name: "pg"}},
-			HealthCheck: &resourcesv1alpha1.HealthCheck{Interval: &metav1.Duration{Duration: time.Second}, Timeout: &metav1.Duration{Duration: 900 * time.Millisecond}},
-			Leases:      &resourcesv1alpha1.LeasePolicy{AcquireTimeout: &metav1.Duration{Duration: time.Minute}},
-			Recycle: &resourcesv1alpha1.Recycle{
-				Postgres:   &resourcesv1alpha1.PostgresRecycle{Template: "tmpl"},
-				MinBackoff: &metav1.Duration{Duration: 100 * time.Millisecond}, MaxBackoff: &metav1.Duration{Duration: time.Second},
-			},
-		},
-	}))
+	pg := startAppPostgres(ctx, t, password, "slot0")
+	tables := func() string { return pg.tables("slot0") }
+	createRecyclingPool(ctx, t, c, recycleNS, pg, "slot0")
 	must(t, c.Create(ctx, ciBinding(recycleNS)))
 	m := crashManager(t, bin, kcPath, dir)
-	start := func() {
-		t.Helper()
-		must(t, m.Start())
-		run, log := m.Runs(), m.LogPath()
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("manager run %d log (tail):\n%s", run, harness.TailFile(log, 60))
-			}
-		})
-		must(t, m.WaitReady(ctx, 60*time.Second, 50*time.Millisecond))
-	}
+	start := func() { startReady(ctx, t, m) }
 	start()
 	defer m.Kill()
 	api := &apiClient{base: m.URL(), ns: recycleNS}
 	api.token = harness.BindingToken(ctx, t, c, recycleNS, "ci")
 
 	first := acquireRetrying(ctx, t, api, leaseapi.AcquireRequest{Duration: "2m", Holder: "ci-job-1", Wait: "30s"})
-	conn, err := pgx.Connect(ctx, pg.DSNFor("app", password, first.Attributes["database"]))
-	must(t, err)
-	_, err = conn.Exec(ctx, "CREATE TABLE job1 (v text); INSERT INTO job1 VALUES ('secret of job 1')")
-	must(t, err)
-	must(t, conn.Close(ctx))
+	pg.exec(first.Attributes["database"], "CREATE TABLE job1 (v text); INSERT INTO job1 VALUES ('secret of job 1')")
 	if e := api.release(ctx, first.ID); e != nil {
 		t.Fatalf("release: %v", e)
 	}
@@ -149,19 +98,14 @@ func TestManagerSIGKILLBeforeARecycleCompletes(t *testing.T) {
 	if got := tables(); got != "job1" {
 		t.Fatalf("before the restart slot0 has tables %q: the failed recycle changed it", got)
 	}
-	must(t, pg.Exec(ctx, "CREATE DATABASE tmpl OWNER app"))
-	conn, err = pgx.Connect(ctx, pg.DSNFor("app", password, "tmpl"))
-	must(t, err)
-	_, err = conn.Exec(ctx, "CREATE TABLE seed (id int); INSERT INTO seed VALUES (1), (2)")
-	must(t, err)
-	must(t, conn.Close(ctx))
+	pg.createTemplate()
 
 	start()
 	next := acquireRetrying(ctx, t, api, leaseapi.AcquireRequest{Duration: "2m", Holder: "ci-job-2", Wait: "30s"})
 	if got := tables(); got != "seed" {
 		t.Fatalf("the next holder sees tables %q, want the template's (seed) only", got)
 	}
-	if n := sql("slot0", "SELECT count(*)::text FROM seed"); n != "2" {
+	if n := pg.query("slot0", "SELECT count(*)::text FROM seed"); n != "2" {
 		t.Fatalf("the next holder sees %s seed rows, want the template's 2", n)
 	}
 
