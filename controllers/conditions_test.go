@@ -72,6 +72,7 @@ func TestSetPoolAvailableCondition(t *testing.T) {
 		{"invalid allowedNamespaces", usablePool(func(f *poolFacts) { f.selectorErr = errInvalidSelector }), "False/InvalidSelector"},
 		{"namespace not admitted", usablePool(func(f *poolFacts) { f.namespaceDenied = true }), "False/NamespaceNotAllowed"},
 		{"scope outside the pool's", usablePool(func(f *poolFacts) { f.scopeDenied = true }), "False/ScopeNotAllowed"},
+		{"Static on a database-per-slot pool", usablePool(func(f *poolFacts) { f.staticPerSlotDatabase = true }), "False/StaticPerSlotDatabase"},
 		{"no Ready condition yet", usablePool(func(f *poolFacts) { f.ready = nil }), "False/PoolNotReady"},
 		{"pool not ready", usablePool(func(f *poolFacts) { f.ready.Status = metav1.ConditionFalse }), "False/PoolNotReady"},
 		{"ready but not running here", usablePool(func(f *poolFacts) { f.running = false }), "False/PoolNotReady"},

@@ -82,6 +82,8 @@ func (p *bindingPools) reconcile(ctx context.Context, rc *bindingReconcile) (ctr
 	if f.selectorErr == nil && !f.namespaceDenied && !pool.Spec.Scope.Contains(b.Spec.Scope) {
 		f.scopeDenied, f.bindingScope, f.poolScope = true, b.Spec.Scope.Key(), pool.Spec.Scope.Key()
 	}
+	f.staticPerSlotDatabase = b.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic &&
+		pool.Spec.Recycle != nil && pool.Spec.Recycle.Redis != nil && pool.Spec.Recycle.Redis.DatabasePerSlot
 	rc.facts.pool = f
 	if !f.usable() {
 		return staticRecheck(b), true, nil

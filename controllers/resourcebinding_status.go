@@ -50,6 +50,9 @@ type poolFacts struct {
 	bindingNamespace string
 	// scopeDenied: the binding's scope is not inside the pool's.
 	scopeDenied             bool
+	// staticPerSlotDatabase: a Static binding and a pool that gives each
+	// slot its own database (see api ReasonStaticPerSlotDatabase).
+	staticPerSlotDatabase bool
 	bindingScope, poolScope string
 	running                 bool              // a live pool runs for it
 	ready                   *metav1.Condition // the pool's Ready condition
@@ -101,6 +104,9 @@ func setPoolAvailableCondition(b *resourcesv1alpha1.ResourceBinding, f *poolFact
 	case f.scopeDenied:
 		set(false, resourcesv1alpha1.ReasonScopeNotAllowed,
 			fmt.Sprintf("The binding's scope %q is not inside the pool's scope %q.", f.bindingScope, f.poolScope))
+	case f.staticPerSlotDatabase:
+		set(false, resourcesv1alpha1.ReasonStaticPerSlotDatabase,
+			fmt.Sprintf("ResourcePool %s gives each slot its own database (spec.recycle.redis.databasePerSlot), which Static leases cannot name; use mode Dynamic.", f.key))
 	case f.ready == nil:
 		set(false, resourcesv1alpha1.ReasonPoolNotReady, fmt.Sprintf("ResourcePool %s is not ready yet.", f.key))
 	case f.ready.Status != metav1.ConditionTrue || !f.running:
@@ -114,7 +120,7 @@ func setPoolAvailableCondition(b *resourcesv1alpha1.ResourceBinding, f *poolFact
 // usable reports whether f lets the binding use its pool at all (it may
 // still not be ready).
 func (f *poolFacts) usable() bool {
-	return f.found && f.selectorErr == nil && !f.namespaceDenied && !f.scopeDenied
+	return f.found && f.selectorErr == nil && !f.namespaceDenied && !f.scopeDenied && !f.staticPerSlotDatabase
 }
 
 // setWorkloadProjectedCondition decides WorkloadProjected from f.

@@ -130,6 +130,12 @@ const (
 	// ReasonScopeNotAllowed: the pool's scope does not contain the binding's
 	// (PoolAvailable=False).
 	ReasonScopeNotAllowed = "ScopeNotAllowed"
+	// ReasonStaticPerSlotDatabase: a Static binding refers to a pool whose
+	// recycle gives each slot its own database (redis databasePerSlot).
+	// Static leases carry no slot number, so the binding would use and
+	// clean a database another slot's holder may have; it holds none
+	// (PoolAvailable=False).
+	ReasonStaticPerSlotDatabase = "StaticPerSlotDatabase"
 	// ReasonInvalidSelector: a label selector the binding depends on is not
 	// valid: spec.workload.selector (WorkloadProjected=False) or the pool's
 	// spec.allowedNamespaces (PoolAvailable=False). The API server refuses
