@@ -138,8 +138,7 @@ func shardObject(id shardID, rv string, recs map[string]leaseapi.Record, now tim
 		members = append(members, m)
 	}
 	slices.Sort(members)
-	var summary strings.Builder
-	for i, m := range members {
+	for _, m := range members {
 		r := recs[m]
 		key, err := slotAnnotation(m)
 		if err != nil {
@@ -148,6 +147,10 @@ func shardObject(id shardID, rv string, recs map[string]leaseapi.Record, now tim
 		if annotations[key], err = encodeEntry(&r); err != nil {
 			return nil, err
 		}
+	}
+	var summary strings.Builder
+	for i, m := range members {
+		r := recs[m]
 		part := r.Binding + " on " + m
 		if r.NeedsRecycle {
 			part += " (recycling)"

@@ -398,11 +398,14 @@ func TestShardStoreLargestShardFits(t *testing.T) {
 	if err != nil || o == nil {
 		t.Fatalf("read the shard: %v", err)
 	}
+	if _, back, err := decodeShard(o); err != nil || len(back) != len(recs) {
+		t.Fatalf("the shard holds %d records (%v), want %d", len(back), err, len(recs))
+	}
 	size := 0
 	for k, v := range o.Annotations {
 		size += len(k) + len(v)
 	}
-	t.Logf("128 longest records: %d bytes of annotations (limit 256 KiB), holder summary %d bytes", size, len(*o.Spec.HolderIdentity))
+	t.Logf("%d annotations; 128 longest records: %d bytes of annotations (limit 256 KiB), holder summary %d bytes", len(o.Annotations), size, len(*o.Spec.HolderIdentity))
 	if size > 200<<10 {
 		t.Errorf("the largest shard has %d bytes of annotations, want under 200 KiB", size)
 	}
