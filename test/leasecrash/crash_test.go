@@ -178,24 +178,22 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 	if _, e := api.acquire(ctx, leaseapi.AcquireRequest{Duration: "2m"}); e == nil || e.Code != leaseapi.CodePoolExhausted {
 		t.Fatalf("a seventh lease on six slots: want PoolExhausted, got %v", e)
 	}
-	var objs coordinationv1.LeaseList
-	must(t, c.List(ctx, &objs, client.InNamespace(ns), client.MatchingLabels{resourcesv1alpha1.LabelPool: "db"}))
-	if len(objs.Items) != members*capacity {
-		t.Errorf("%d lease objects, want %d", len(objs.Items), members*capacity)
+	held := heldRecords(ctx, t, c, ns, "db")
+	if len(held) != members*capacity {
+		t.Errorf("%d lease records, want %d", len(held), members*capacity)
 	}
 	for _, l := range short {
-		for _, o := range objs.Items {
-			if o.Annotations[leasestore.AnnotationLeaseID] == l.ID {
+		for _, r := range held {
+			if r.ID == l.ID {
 				t.Errorf("the record of expired lease %s was not reclaimed", l.ID)
 			}
 		}
 	}
 
 	// Release everything, then check the whole history.
-	for _, o := range objs.Items {
-		id := o.Annotations[leasestore.AnnotationLeaseID]
-		if e := api.release(ctx, id); e != nil {
-			t.Errorf("release %s: %v", id, e)
+	for _, r := range held {
+		if e := api.release(ctx, r.ID); e != nil {
+			t.Errorf("release %s: %v", r.ID, e)
 		}
 	}
 	waitFor(ctx, t, "the history to see every release", func() bool { return hist.Live() == 0 })
@@ -265,6 +263,21 @@ func (a *apiClient) waiting(ctx context.Context, reqID string) (leaseapi.Waiting
 func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	harness.WaitFor(ctx, t, what, 60*time.Second, 50*time.Millisecond, cond)
+}
+
+// heldRecords reads the lease records of pool poolName in namespace from
+// its lease objects, whichever layout wrote them.
+func heldRecords(ctx context.Context, t *testing.T, c client.Client, namespace, poolName string) []leaseapi.Record {
+	t.Helper()
+	var objs coordinationv1.LeaseList
+	must(t, c.List(ctx, &objs, client.InNamespace(namespace), client.MatchingLabels{resourcesv1alpha1.LabelPool: poolName}))
+	var out []leaseapi.Record
+	for i := range objs.Items {
+		recs, err := leasestore.Records(&objs.Items[i])
+		must(t, err)
+		out = append(out, recs...)
+	}
+	return out
 }
 
 func must(t *testing.T, err error) {
