@@ -26,17 +26,17 @@ package leasestore
 // queued for it while its previous write was in flight: under load one
 // write answers many grants and releases.
 //
-// Layout: a shard is a coordination.k8s.io/v1 Lease per (pool, bucket,
-// slot index), bucket = hash(member) mod 4; a record lives in exactly one
-// shard, chosen from its slot alone, so a slot's record can only be in one
-// object and that object's resourceVersion guards it. A shard holds at
-// most one record per member of its bucket: pools in the API have at most
-// 128 members, so at most 128 records of at most ~1.5 KiB (the longest
-// binding, holder, partition and version the API lets through): under
-// 200 KiB, inside both the 256 KiB annotation limit and etcd's 1.5 MiB.
-// A pool of capacity-1 members (the common case) has 4 shards; the largest
-// pool the CRD allows (100,000 leases over 128 members) at most 4 per slot
-// index, each still bounded by its members.
+// Layout: a shard is a coordination.k8s.io/v1 Lease per (pool, slot
+// index) (and member bucket, one bucket today: see shardBuckets); a record
+// lives in exactly one shard, chosen from its slot alone, so a slot's
+// record can only be in one object and that object's resourceVersion
+// guards it. A shard holds at most one record per member: pools in the API
+// have at most 128 members, so at most 128 records of at most ~1.3 KiB
+// (the longest binding, holder, partition and version the API lets
+// through): under 200 KiB (tested), inside both the 256 KiB annotation
+// limit and etcd's 1.5 MiB. A pool of capacity-1 members (the common case)
+// has one shard; the largest pool the CRD allows (100,000 leases over 128
+// members) one per slot index, each still bounded by its members.
 //
 // Guarantees kept from Store:
 //   - persisted before acknowledged: an operation's caller is answered only

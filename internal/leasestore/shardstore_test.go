@@ -168,7 +168,7 @@ func TestShardStoreRecordsRoundTrip(t *testing.T) {
 	}
 	o := objs.Items[0]
 	if o.Name != ShardName("db", bucketOf("m0"), 3) || *o.Spec.HolderIdentity != "team/app on m0 (recycling)" ||
-		!strings.Contains(o.Annotations[SlotAnnotationPrefix+"m0"], `"binding":"team/app"`) {
+		!strings.Contains(o.Annotations[AnnotationLeases], `{"m0":{"id":"0123456789abcdef0123456789abcdef","binding":"team/app"`) {
 		t.Errorf("shard object %s: holder %q, annotations %v", o.Name, *o.Spec.HolderIdentity, o.Annotations)
 	}
 }
@@ -394,7 +394,7 @@ func TestShardStoreLargestShardFits(t *testing.T) {
 		recs[i].Duration = time.Duration(1<<63 - 1)
 	}
 	noErrors(t, "create", run(len(recs), func(i int) error { return s.Create(ctx, &recs[i]) }))
-	o, err := s.readShard(ctx, shardID{pool: pool, bucket: 3, slot: 7})
+	o, err := s.readShard(ctx, shardID{pool: pool, bucket: 3 % shardBuckets, slot: 7})
 	if err != nil || o == nil {
 		t.Fatalf("read the shard: %v", err)
 	}
@@ -445,8 +445,10 @@ func TestShardStoreListDeletesEmptyShards(t *testing.T) {
 	}
 }
 
-// membersOfBucket returns n member names that share bucket b.
+// membersOfBucket returns n member names that share bucket b (mod the
+// number of buckets).
 func membersOfBucket(b, n int) []string {
+	b %= shardBuckets
 	var out []string
 	for i := 0; len(out) < n; i++ {
 		if m := fmt.Sprintf("m%d", i); bucketOf(m) == b {

@@ -103,9 +103,6 @@ func (s *ShardStore) submit(ctx context.Context, kind opKind, r leaseapi.Record)
 	if _, _, err := splitKey(r.Pool); err != nil {
 		return "", err
 	}
-	if _, err := slotAnnotation(r.Member); err != nil {
-		return "", err
-	}
 	if err := s.ensurePool(ctx, r.Pool); err != nil {
 		return "", err
 	}
