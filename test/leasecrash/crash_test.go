@@ -142,18 +142,7 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 	t.Logf("the restarted manager leads and serves %s after the kill", time.Since(killedAt).Round(time.Millisecond))
 
 	for _, l := range long {
-		var got leaseapi.Lease
-		waitFor(ctx, t, "renewal of "+l.ID, func() bool {
-			var e *leaseapi.Error
-			got, e = api.renew(ctx, l.ID)
-			if e != nil && !e.Retryable {
-				t.Fatalf("renew of long lease %s after the restart: %v", l.ID, e)
-			}
-			return e == nil
-		})
-		if got.Member != l.Member || got.Slot != l.Slot {
-			t.Errorf("lease %s came back on %s/%d, was %s/%d", l.ID, got.Member, got.Slot, l.Member, l.Slot)
-		}
+		got := renewOnItsSlot(ctx, t, api, l)
 		if !got.ExpiresAt.After(l.ExpiresAt) {
 			t.Errorf("renewal of %s did not extend it: %v -> %v", l.ID, l.ExpiresAt, got.ExpiresAt)
 		}
@@ -265,6 +254,26 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 	harness.WaitFor(ctx, t, what, 60*time.Second, 50*time.Millisecond, cond)
 }
 
+// renewOnItsSlot renews lease l on the restarted manager (retrying while it
+// restores) and checks that l came back on the member and slot it was
+// granted on.
+func renewOnItsSlot(ctx context.Context, t *testing.T, api *apiClient, l leaseapi.Lease) leaseapi.Lease {
+	t.Helper()
+	var got leaseapi.Lease
+	waitFor(ctx, t, "renewal of "+l.ID, func() bool {
+		var e *leaseapi.Error
+		got, e = api.renew(ctx, l.ID)
+		if e != nil && !e.Retryable {
+			t.Fatalf("renewal of lease %s after the restart: %v", l.ID, e)
+		}
+		return e == nil
+	})
+	if got.Member != l.Member || got.Slot != l.Slot {
+		t.Errorf("lease %s came back on %s/%d, was granted on %s/%d", l.ID, got.Member, got.Slot, l.Member, l.Slot)
+	}
+	return got
+}
+
 // heldRecords reads the lease records of pool poolName in namespace from
 // its lease objects, whichever layout wrote them.
 func heldRecords(ctx context.Context, t *testing.T, c client.Client, namespace, poolName string) []leaseapi.Record {
@@ -299,11 +308,12 @@ func ciBinding(namespace string) *resourcesv1alpha1.ResourceBinding {
 	}
 }
 
-// crashManager is the manager process both crash tests kill and restart,
-// with a short leader election so that a restart leads again quickly.
-func crashManager(t *testing.T, bin, kubeconfig, logDir string) *harness.ManagerProcess {
+// crashManager is the manager process the crash tests kill and restart,
+// with a short leader election so that a restart leads again quickly, and
+// env added to its environment (failpoints).
+func crashManager(t *testing.T, bin, kubeconfig, logDir string, env ...string) *harness.ManagerProcess {
 	t.Helper()
-	m, err := harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kubeconfig, LogDir: logDir,
+	m, err := harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kubeconfig, LogDir: logDir, Env: env,
 		LeaderElection: harness.LeaderElection{Namespace: "default",
 			LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}})
 	must(t, err)

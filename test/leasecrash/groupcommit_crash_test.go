@@ -69,10 +69,7 @@ func TestManagerSIGKILLBetweenAGroupWriteAndItsAnswers(t *testing.T) {
 	manager := func(sub string, env ...string) *harness.ManagerProcess {
 		logDir := filepath.Join(dir, sub)
 		must(t, os.MkdirAll(logDir, 0o755))
-		m, err := harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kcPath, LogDir: logDir, Env: env,
-			LeaderElection: harness.LeaderElection{Namespace: "default",
-				LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}})
-		must(t, err)
+		m := crashManager(t, bin, kcPath, logDir, env...)
 		must(t, m.Start())
 		t.Cleanup(func() {
 			m.Kill()
@@ -146,18 +143,7 @@ func TestManagerSIGKILLBetweenAGroupWriteAndItsAnswers(t *testing.T) {
 	api.base = next.URL()
 	// No answered grant was lost: each renews on its own slot.
 	for _, l := range answered {
-		var got leaseapi.Lease
-		waitFor(ctx, t, "renewal of "+l.ID, func() bool {
-			var e *leaseapi.Error
-			got, e = api.renew(ctx, l.ID)
-			if e != nil && !e.Retryable {
-				t.Fatalf("renewal of answered lease %s after the restart: %v", l.ID, e)
-			}
-			return e == nil
-		})
-		if got.Member != l.Member || got.Slot != l.Slot {
-			t.Errorf("lease %s came back on %s/%d, was granted on %s/%d", l.ID, got.Member, got.Slot, l.Member, l.Slot)
-		}
+		renewOnItsSlot(ctx, t, api, l)
 	}
 	// Everything the binding holds now: the answered grants, and those the
 	// killed write persisted without an answer (held until released or
