@@ -44,8 +44,8 @@ import (
 //
 // and spec.holderIdentity summing them up for `kubectl get leases`. One
 // annotation rather than one per member: the API server's field
-// management tracks every annotation key, and per-key tracking made each
-// group write cost about three single-record writes.
+// management tracks every annotation key, and one key keeps that work
+// the same however many records a shard holds.
 const (
 	ComponentLeaseShard = "lease-shard"
 	// AnnotationShardSlot is the slot index every record of a shard holds.
