@@ -234,8 +234,8 @@ func run(args []string) error {
 	return nil
 }
 
-// leaseService wires the lease table: leases persisted as coordination
-// Leases, bindings and tokens read from the manager's cache, granting only
+// leaseService wires the lease table: leases persisted in coordination
+// Lease shard objects, bindings and tokens read from the manager's cache, granting only
 // on the leader (the table is rebuilt by a leader-only runnable).
 func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, pools *poolhost.Registry, clk clock.WithTickerAndDelayedExecution,
 	lead replicaLeadership, lock *leadership.Lock, maxWaiters int) (*leaseapi.Service, error) {
@@ -264,7 +264,13 @@ func leaseService(mgr ctrl.Manager, cfg *rest.Config, scheme *runtime.Scheme, po
 	if err := mgr.Add(bindingSecrets); err != nil {
 		return nil, fmt.Errorf("failed to add the binding Secret cache: %w", err)
 	}
-	var store leaseapi.Store = &leasestore.Store{Client: storeClient}
+	// Group commit (internal/leasestore/shardstore.go): one write answers
+	// the grants and releases queued while the previous one was in flight.
+	failpoints, err := leasestore.FailpointsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	var store leaseapi.Store = leasestore.NewShardStore(storeClient, failpoints...)
 	if lock != nil {
 		store = leadership.FencedStore{Store: store, Lock: lock}
 	}

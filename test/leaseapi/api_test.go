@@ -49,10 +49,21 @@ var _ = Describe("Lease API", func() {
 		addr, _ = tcpMember()
 	})
 
-	holders := func(poolName string) []coordinationv1.Lease {
+	shards := func(poolName string) []coordinationv1.Lease {
 		var list coordinationv1.LeaseList
 		Expect(k8sClient.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{resourcesv1alpha1.LabelPool: poolName})).To(Succeed())
 		return list.Items
+	}
+	// holders are the lease records persisted for the pool, read from its
+	// lease objects as the API server has them.
+	holders := func(poolName string) []leaseapi.Record {
+		var out []leaseapi.Record
+		for _, o := range shards(poolName) {
+			recs, err := leasestore.Records(&o)
+			Expect(err).NotTo(HaveOccurred())
+			out = append(out, recs...)
+		}
+		return out
 	}
 
 	It("answers health on GET and 405 with Allow on other methods", func() {
@@ -83,13 +94,17 @@ var _ = Describe("Lease API", func() {
 		Expect(l.Duration).To(Equal("1m0s"))
 		Expect(l.ExpiresAt).To(BeTemporally("~", before.Add(time.Minute), 5*time.Second))
 
-		By("the lease is a coordination Lease labelled with pool, binding and member")
-		objs := holders("db")
+		By("the lease is a record in a coordination Lease of the pool that names its holder")
+		objs := shards("db")
 		Expect(objs).To(HaveLen(1))
-		Expect(objs[0].Name).To(Equal(leasestore.ObjectName("db", "m0", l.Slot)))
-		Expect(objs[0].Labels).To(HaveKeyWithValue(resourcesv1alpha1.LabelBinding, "app"))
-		Expect(objs[0].Labels).To(HaveKeyWithValue(leasestore.LabelMember, "m0"))
-		Expect(*objs[0].Spec.HolderIdentity).To(Equal(ns + "/app/" + l.ID))
+		Expect(objs[0].Labels).To(HaveKeyWithValue(leasestore.LabelComponent, leasestore.ComponentLeaseShard))
+		Expect(*objs[0].Spec.HolderIdentity).To(Equal(ns + "/app on m0"))
+		recs := holders("db")
+		Expect(recs).To(HaveLen(1))
+		Expect(recs[0].ID).To(Equal(l.ID))
+		Expect(recs[0].Binding).To(Equal(ns + "/app"))
+		Expect(recs[0].Member).To(Equal("m0"))
+		Expect(recs[0].Holder).To(Equal("pod-1"))
 
 		r = call("GET", leasesPath(ns, "app")+"/"+l.ID, token, nil)
 		Expect(r.status).To(Equal(200))
@@ -105,10 +120,9 @@ var _ = Describe("Lease API", func() {
 		Expect(r.status).To(Equal(200), "%s", r.body)
 		renewed := decode[leaseapi.Lease](r)
 		Expect(renewed.ExpiresAt).To(BeTemporally(">", l.ExpiresAt.Add(8*time.Minute)))
-		objs = holders("db")
-		Expect(objs).To(HaveLen(1))
-		rec, err := leasestore.FromObject(&objs[0])
-		Expect(err).NotTo(HaveOccurred())
+		recs = holders("db")
+		Expect(recs).To(HaveLen(1))
+		rec := recs[0]
 		Expect(rec.ExpiresAt).To(BeTemporally("==", renewed.ExpiresAt), "the renewal is persisted before it is answered")
 
 		r = call("DELETE", leasesPath(ns, "app")+"/"+l.ID, token, nil)
@@ -350,9 +364,9 @@ var _ = Describe("Lease API", func() {
 		Expect(r.status).To(Equal(201), "%s", r.body)
 		first := decode[leaseapi.Lease](r)
 		Expect(first.Partition).To(Equal("a"))
-		objs := holders("db")
-		Expect(objs).To(HaveLen(1))
-		Expect(objs[0].Annotations).To(HaveKeyWithValue(leasestore.AnnotationPartition, "a"), "the partition is persisted for a restart")
+		recs := holders("db")
+		Expect(recs).To(HaveLen(1))
+		Expect(recs[0].Partition).To(Equal("a"), "the partition is persisted for a restart")
 
 		By("a second lease of tenant a is refused like an exhausted pool, naming the partition and its cap")
 		r = call("POST", leasesPath(ns, "a2"), tokenA2, nil)
@@ -410,7 +424,7 @@ var _ = Describe("Lease API", func() {
 		Expect(r.status).To(Equal(201))
 		l := decode[leaseapi.Lease](r)
 		Expect(holders("db")).To(HaveLen(1))
-		Eventually(func() []coordinationv1.Lease { return holders("db") }, 10*time.Second).Should(BeEmpty())
+		Eventually(func() []leaseapi.Record { return holders("db") }, 10*time.Second).Should(BeEmpty())
 		r = call("POST", leasesPath(ns, "app")+"/"+l.ID+"/renew", token, nil)
 		Expect(r.status).To(Equal(409))
 		Expect(r.apiError().Code).To(Equal("LeaseExpired"))

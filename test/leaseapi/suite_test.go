@@ -96,7 +96,7 @@ var _ = BeforeSuite(func() {
 	svc = leaseapi.NewService(leaseapi.Config{
 		Pools:     poolhost.LeasePools{Registry: pools},
 		Directory: &leasestore.Directory{Reader: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
-		Store:     &leasestore.Store{Client: k8sClient},
+		Store:     leasestore.NewShardStore(k8sClient),
 		Events:    &leasestore.Events{Reader: mgr.GetClient(), Recorder: mgr.GetEventRecorder("lease-api")},
 		IsLeader:  leader.Load,
 		Metrics:   metrics,

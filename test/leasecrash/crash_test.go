@@ -142,18 +142,7 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 	t.Logf("the restarted manager leads and serves %s after the kill", time.Since(killedAt).Round(time.Millisecond))
 
 	for _, l := range long {
-		var got leaseapi.Lease
-		waitFor(ctx, t, "renewal of "+l.ID, func() bool {
-			var e *leaseapi.Error
-			got, e = api.renew(ctx, l.ID)
-			if e != nil && !e.Retryable {
-				t.Fatalf("renew of long lease %s after the restart: %v", l.ID, e)
-			}
-			return e == nil
-		})
-		if got.Member != l.Member || got.Slot != l.Slot {
-			t.Errorf("lease %s came back on %s/%d, was %s/%d", l.ID, got.Member, got.Slot, l.Member, l.Slot)
-		}
+		got := renewOnItsSlot(ctx, t, api, l)
 		if !got.ExpiresAt.After(l.ExpiresAt) {
 			t.Errorf("renewal of %s did not extend it: %v -> %v", l.ID, l.ExpiresAt, got.ExpiresAt)
 		}
@@ -178,24 +167,22 @@ func TestManagerSIGKILLKeepsLeases(t *testing.T) {
 	if _, e := api.acquire(ctx, leaseapi.AcquireRequest{Duration: "2m"}); e == nil || e.Code != leaseapi.CodePoolExhausted {
 		t.Fatalf("a seventh lease on six slots: want PoolExhausted, got %v", e)
 	}
-	var objs coordinationv1.LeaseList
-	must(t, c.List(ctx, &objs, client.InNamespace(ns), client.MatchingLabels{resourcesv1alpha1.LabelPool: "db"}))
-	if len(objs.Items) != members*capacity {
-		t.Errorf("%d lease objects, want %d", len(objs.Items), members*capacity)
+	held := heldRecords(ctx, t, c, ns, "db")
+	if len(held) != members*capacity {
+		t.Errorf("%d lease records, want %d", len(held), members*capacity)
 	}
 	for _, l := range short {
-		for _, o := range objs.Items {
-			if o.Annotations[leasestore.AnnotationLeaseID] == l.ID {
+		for _, r := range held {
+			if r.ID == l.ID {
 				t.Errorf("the record of expired lease %s was not reclaimed", l.ID)
 			}
 		}
 	}
 
 	// Release everything, then check the whole history.
-	for _, o := range objs.Items {
-		id := o.Annotations[leasestore.AnnotationLeaseID]
-		if e := api.release(ctx, id); e != nil {
-			t.Errorf("release %s: %v", id, e)
+	for _, r := range held {
+		if e := api.release(ctx, r.ID); e != nil {
+			t.Errorf("release %s: %v", r.ID, e)
 		}
 	}
 	waitFor(ctx, t, "the history to see every release", func() bool { return hist.Live() == 0 })
@@ -267,6 +254,41 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 	harness.WaitFor(ctx, t, what, 60*time.Second, 50*time.Millisecond, cond)
 }
 
+// renewOnItsSlot renews lease l on the restarted manager (retrying while it
+// restores) and checks that l came back on the member and slot it was
+// granted on.
+func renewOnItsSlot(ctx context.Context, t *testing.T, api *apiClient, l leaseapi.Lease) leaseapi.Lease {
+	t.Helper()
+	var got leaseapi.Lease
+	waitFor(ctx, t, "renewal of "+l.ID, func() bool {
+		var e *leaseapi.Error
+		got, e = api.renew(ctx, l.ID)
+		if e != nil && !e.Retryable {
+			t.Fatalf("renewal of lease %s after the restart: %v", l.ID, e)
+		}
+		return e == nil
+	})
+	if got.Member != l.Member || got.Slot != l.Slot {
+		t.Errorf("lease %s came back on %s/%d, was granted on %s/%d", l.ID, got.Member, got.Slot, l.Member, l.Slot)
+	}
+	return got
+}
+
+// heldRecords reads the lease records of pool poolName in namespace from
+// its lease objects, whichever layout wrote them.
+func heldRecords(ctx context.Context, t *testing.T, c client.Client, namespace, poolName string) []leaseapi.Record {
+	t.Helper()
+	var objs coordinationv1.LeaseList
+	must(t, c.List(ctx, &objs, client.InNamespace(namespace), client.MatchingLabels{resourcesv1alpha1.LabelPool: poolName}))
+	var out []leaseapi.Record
+	for i := range objs.Items {
+		recs, err := leasestore.Records(&objs.Items[i])
+		must(t, err)
+		out = append(out, recs...)
+	}
+	return out
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -286,11 +308,12 @@ func ciBinding(namespace string) *resourcesv1alpha1.ResourceBinding {
 	}
 }
 
-// crashManager is the manager process both crash tests kill and restart,
-// with a short leader election so that a restart leads again quickly.
-func crashManager(t *testing.T, bin, kubeconfig, logDir string) *harness.ManagerProcess {
+// crashManager is the manager process the crash tests kill and restart,
+// with a short leader election so that a restart leads again quickly, and
+// env added to its environment (failpoints).
+func crashManager(t *testing.T, bin, kubeconfig, logDir string, env ...string) *harness.ManagerProcess {
 	t.Helper()
-	m, err := harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kubeconfig, LogDir: logDir,
+	m, err := harness.NewManagerProcess(harness.ManagerConfig{Bin: bin, Kubeconfig: kubeconfig, LogDir: logDir, Env: env,
 		LeaderElection: harness.LeaderElection{Namespace: "default",
 			LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}})
 	must(t, err)

@@ -183,11 +183,18 @@ func nebulaMemory(t testing.TB, members int) *target {
 
 var nsSeq atomic.Int64
 
-// nebulaKubernetes: the lease API on internal/leasestore (one
-// coordination.k8s.io/v1 Lease per held slot) in the envtest API server,
-// through a client without a client-side rate limit (as the manager runs
-// it), counting the write requests it sends.
-func nebulaKubernetes(t testing.TB, members int) *target {
+// Storage names of the persisted nebula rows.
+const (
+	storagePerSlot = "kubernetes, a Lease per slot"
+	storageShards  = "kubernetes, group commit"
+)
+
+// nebulaKubernetes: the lease API on internal/leasestore in the envtest API
+// server, through a client without a client-side rate limit (as the
+// manager runs it), counting the write requests it sends. perSlot picks
+// the previous layout (Store: one coordination.k8s.io/v1 Lease per held
+// slot, two writes a cycle) over the manager's (ShardStore: group commit).
+func nebulaKubernetes(t testing.TB, members int, perSlot bool) *target {
 	cfg, adminClient := apiServer(t)
 	var writes atomic.Int64
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, writes: &writes} })
@@ -199,6 +206,11 @@ func nebulaKubernetes(t testing.TB, members int) *target {
 	if err := createNamespace(context.Background(), adminClient, ns); err != nil {
 		t.Fatal(err)
 	}
-	base := startNebula(t, ns, members, &leasestore.Store{Client: c})
-	return nebulaTarget(base, "kubernetes", members, writes.Load)
+	var store leaseapi.Store = leasestore.NewShardStore(c)
+	storage := storageShards
+	if perSlot {
+		store, storage = &leasestore.Store{Client: c}, storagePerSlot
+	}
+	base := startNebula(t, ns, members, store)
+	return nebulaTarget(base, storage, members, writes.Load)
 }

@@ -19,6 +19,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,8 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,11 +36,22 @@ import (
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 )
 
+// leaseComponents selects the lease objects of both layouts: one per slot
+// (leasestore.Store) and shards (leasestore.ShardStore).
+var leaseComponents = labels.SelectorFromSet(nil).Add(func() labels.Requirement {
+	r, err := labels.NewRequirement(leasestore.LabelComponent, selection.In,
+		[]string{leasestore.ComponentLease, leasestore.ComponentLeaseShard})
+	if err != nil {
+		panic(err)
+	}
+	return *r
+}())
+
 // LeaseEvent is one change of a lease object that internal/leasestore wrote.
 type LeaseEvent struct {
 	Type   watch.EventType
 	Record leaseapi.Record
-	Name   string // namespace/name of the object: one slot of a member
+	Name   string // the slot: namespace/<pool>.<member>.<slot>, the name of its per-slot object
 }
 
 // LeaseHistory is every change of the lease objects, in the API server's
@@ -46,6 +60,7 @@ type LeaseHistory struct {
 	mu          sync.Mutex
 	events      []LeaseEvent
 	undecodable []error
+	shards      map[string]map[string]leaseapi.Record // object -> slot name -> record, as last seen
 }
 
 // WatchLeases starts recording the lease objects that internal/leasestore
@@ -62,7 +77,7 @@ func (h *LeaseHistory) watch(ctx context.Context, c client.WithWatch, opts []cli
 	rv := ""
 	for ctx.Err() == nil {
 		list := append([]client.ListOption{
-			client.MatchingLabels{leasestore.LabelComponent: leasestore.ComponentLease},
+			client.MatchingLabelsSelector{Selector: leaseComponents},
 			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}},
 		}, opts...)
 		w, err := c.Watch(ctx, &coordinationv1.LeaseList{}, list...)
@@ -76,16 +91,74 @@ func (h *LeaseHistory) watch(ctx context.Context, c client.WithWatch, opts []cli
 				continue
 			}
 			rv = o.ResourceVersion
-			r, err := leasestore.FromObject(o)
+			recs, err := leasestore.Records(o)
 			h.mu.Lock()
 			if err != nil {
 				h.undecodable = append(h.undecodable, fmt.Errorf("%s/%s: %w", o.Namespace, o.Name, err))
-			} else {
-				h.events = append(h.events, LeaseEvent{Type: ev.Type, Record: r, Name: o.Namespace + "/" + o.Name})
+			}
+			if err == nil || len(recs) > 0 {
+				h.record(ev.Type, o.Namespace+"/"+o.Name, recs)
 			}
 			h.mu.Unlock()
 		}
 	}
+}
+
+// record turns a change of a lease object into changes of the slots it
+// holds: a per-slot object is its slot; a shard (internal/leasestore's
+// ShardStore) is compared with what it held before, so that a slot granted
+// in a shard shows as Added, renewed as Modified, released as Deleted,
+// under the slot's own name in either layout. h.mu is held.
+func (h *LeaseHistory) record(typ watch.EventType, object string, recs []leaseapi.Record) {
+	if h.shards == nil {
+		h.shards = map[string]map[string]leaseapi.Record{}
+	}
+	before := h.shards[object]
+	after := map[string]leaseapi.Record{}
+	if typ != watch.Deleted {
+		for _, r := range recs {
+			after[leasestore.SlotName(r)] = r
+		}
+	}
+	for _, r := range recs {
+		name := leasestore.SlotName(r)
+		old, held := before[name]
+		switch {
+		case typ == watch.Deleted:
+			if held {
+				h.events = append(h.events, LeaseEvent{Type: watch.Deleted, Record: old, Name: name})
+			}
+		case !held:
+			h.events = append(h.events, LeaseEvent{Type: watch.Added, Record: r, Name: name})
+		case old.ID != r.ID:
+			// Two writes of the shard folded into one event: the slot
+			// changed hands between them.
+			h.events = append(h.events, LeaseEvent{Type: watch.Deleted, Record: old, Name: name},
+				LeaseEvent{Type: watch.Added, Record: r, Name: name})
+		case !sameRecord(old, r):
+			h.events = append(h.events, LeaseEvent{Type: watch.Modified, Record: r, Name: name})
+		}
+	}
+	for name, old := range before {
+		if _, still := after[name]; !still && typ != watch.Deleted {
+			h.events = append(h.events, LeaseEvent{Type: watch.Deleted, Record: old, Name: name})
+		}
+	}
+	if typ == watch.Deleted {
+		for name, old := range before {
+			if !slices.ContainsFunc(recs, func(r leaseapi.Record) bool { return leasestore.SlotName(r) == name }) {
+				h.events = append(h.events, LeaseEvent{Type: watch.Deleted, Record: old, Name: name})
+			}
+		}
+		delete(h.shards, object)
+		return
+	}
+	h.shards[object] = after
+}
+
+func sameRecord(a, b leaseapi.Record) bool {
+	a.Version, b.Version = "", ""
+	return a == b
 }
 
 // Undecodable are the errors of the lease objects the watch saw but could not

@@ -91,3 +91,35 @@ func TestHistoryCheckerPassesAHealthyHistory(t *testing.T) {
 		t.Errorf("peak %d, live %d, len %d, since 3: %d; want 3, 3, 6, 3", rep.Peak, h.Live(), h.Len(), len(h.Since(3, "ns/p")))
 	}
 }
+
+// A shard object (leasestore.ShardStore) is a set of slots: its changes
+// become the changes of each slot, and a double grant inside shards is
+// found as it is between per-slot objects.
+func TestHistoryOfShardsIsAHistoryOfSlots(t *testing.T) {
+	now := time.Now()
+	rec := func(id, member string, exp time.Duration) leaseapi.Record {
+		return leaseapi.Record{ID: id, Pool: "ns/p", Binding: "ns/b", Member: member, AcquiredAt: now, ExpiresAt: now.Add(exp)}
+	}
+	h := &LeaseHistory{}
+	h.record(watch.Added, "ns/p.leases-0-0", []leaseapi.Record{rec("a", "m0", time.Minute), rec("b", "m1", time.Minute)})
+	h.record(watch.Modified, "ns/p.leases-0-0", []leaseapi.Record{rec("a", "m0", 2*time.Minute), rec("b", "m1", time.Minute)})
+	h.record(watch.Modified, "ns/p.leases-0-0", []leaseapi.Record{rec("a", "m0", 2*time.Minute), rec("c", "m1", time.Minute)})
+	h.record(watch.Modified, "ns/p.leases-0-0", []leaseapi.Record{rec("c", "m1", time.Minute)})
+	var seq []string
+	for _, e := range h.events {
+		seq = append(seq, string(e.Type)+" "+e.Record.ID+" "+e.Name)
+	}
+	want := []string{"ADDED a ns/p.m0.0", "ADDED b ns/p.m1.0", "MODIFIED a ns/p.m0.0", "DELETED b ns/p.m1.0", "ADDED c ns/p.m1.0", "DELETED a ns/p.m0.0"}
+	if !slices.Equal(seq, want) {
+		t.Fatalf("events\n got %q\nwant %q", seq, want)
+	}
+	if rep := h.Check(Limits{Capacity: 1}); len(rep.Problems) != 0 || h.Live() != 1 {
+		t.Errorf("problems %q, live %d; want none and 1", rep.Problems, h.Live())
+	}
+	// The same slot in a second object (a per-slot record not yet ended
+	// and a shard): a double grant.
+	h.record(watch.Added, "ns/p.m1.0", []leaseapi.Record{rec("d", "m1", time.Minute)})
+	if rep := h.Check(Limits{Capacity: 1}); len(rep.Problems) == 0 {
+		t.Error("a slot held in two objects went unnoticed")
+	}
+}
