@@ -315,7 +315,7 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Leas
 			p.mu.Unlock()
 			return Lease[T]{}, newError(KindClosed, "acquire", p.name, nil)
 		}
-		if p.idle.n > 0 && (p.waiters.n == 0 || !p.starving) {
+		if p.idle.n > 0 && (p.waiters.n == 0 || !(p.starving || p.slowBorrow)) {
 			c := p.popIdleLocked()
 			if p.slowBorrow {
 				// Accounted as leased while checked on borrow, but not a
@@ -432,8 +432,13 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 		}
 		p.waiters.woken--
 		if p.idle.n == 0 {
+			// A running goroutine took the instance first. Passed over for
+			// starveAfter: from now on releases hand off in queue order.
+			if !p.starving && p.waiters.head == w && p.leaseNow()-w.since >= int64(starveAfter) {
+				p.starving = true
+			}
 			p.mu.Unlock()
-			continue // a running goroutine took the instance first
+			continue
 		}
 		p.waiters.remove(w)
 		w.lease = p.grantLocked(p.popIdleLocked(), w.leaseDur)
