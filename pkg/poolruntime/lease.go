@@ -261,6 +261,8 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 	var now int64
 	if p.precise {
 		now = p.clock.Now().UnixNano() // a clock read: not under the lock
+	} else {
+		now = p.coarse.Load()
 	}
 	p.mu.Lock()
 	if c.gen != gen || c.token != nil || c.state != InUse {
@@ -278,9 +280,6 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		return
 	}
 	c.deadline = 0 // the lease timer, if armed for it, will find nothing due
-	if !p.precise {
-		now = p.coarse.Load()
-	}
 	w := p.waiters.head
 	if w != nil && (p.starving || p.slowBorrow) {
 		// Direct hand-off to the head waiter: the instance never becomes
