@@ -17,8 +17,9 @@ import (
 // Pool is a generic pool of T: MinIdle kept warm, MaxSize hard cap, idle
 // instances in LIFO or FIFO order, waiters queued FIFO. A release wakes the
 // oldest waiter, but a goroutine already running may take the instance first
-// until the head waiter has waited starveAfter; from then on releases hand
-// instances straight to the waiters in queue order (see release). That is
+// until a woken waiter that has waited starveAfter finds it taken; from then
+// on releases hand instances straight to the waiters in queue order (see
+// release). That is
 // sync.Mutex's own policy, applied to instances: hand-offs cost a wake-up and
 // a context switch each, so handing off always makes the pool several times
 // slower than a mutex+cond pool when holders yield or block, and barging
@@ -120,9 +121,10 @@ type hotLine[T any] struct {
 	acquired uint64     // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
 	idle     deque[T]   // 32 bytes, guarded by mu
 	leased   int        // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
-	// starving: the head waiter has waited starveAfter or longer, so
-	// releases hand instances straight to waiters and newcomers queue
-	// instead of taking idle ones (see release). Guarded by mu.
+	// starving: a waiter found its instance taken after waiting
+	// starveAfter or longer, so releases hand instances straight to
+	// waiters and newcomers queue instead of taking idle ones, until the
+	// head has waited less than that (see release). Guarded by mu.
 	starving bool
 	_        [7]byte // pad to 64 bytes (TestHotLineLayout)
 }
