@@ -77,8 +77,13 @@
 //
 //   - Waiters are queued and woken in arrival order, but a goroutine that is
 //     already running may take a released instance before the woken waiter
-//     gets to it, for at most starveAfter (500 µs) of the head waiter's wait;
-//     after that, releases hand instances to the waiters in queue order.
+//     gets to it. The woken waiter that finds its instance taken after
+//     waiting starveAfter (500 µs) or longer switches the pool to hand-off
+//     mode: releases then hand instances to the waiters in queue order until
+//     the head has waited less than that. As with sync.Mutex, the waiter has
+//     to run to notice, so at GOMAXPROCS=1 the bound is the scheduler's
+//     time slice (about 10-30 ms behind a goroutine that never blocks), not
+//     500 µs.
 //   - A waiter whose context ends in the same instant it is handed an
 //     instance returns the lease (success), never loses it.
 //   - Validate and Recycle run under a hard deadline (HealthCheckTimeout,

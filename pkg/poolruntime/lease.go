@@ -242,6 +242,11 @@ func (p *Pool[T]) endLeaseLocked(c *core[T], t *token[T]) {
 // than this. It bounds the unfairness, as sync.Mutex's 1 ms starvation mode
 // does, and is shorter because a pool's holders hold for longer than a
 // mutex's.
+//
+// As in sync.Mutex, the waiter that was passed over notices it is starving
+// (it woke, found the instance taken, and reads the clock), not the
+// releaser: a release that makes an instance idle reads no clock, which is
+// most of the cost of a warm release when goroutines outnumber instances.
 const starveAfter = 500 * time.Microsecond
 
 // release is Lease.Release. The fast path is one short critical section:
@@ -256,6 +261,8 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 	var now int64
 	if p.precise {
 		now = p.clock.Now().UnixNano() // a clock read: not under the lock
+	} else {
+		now = p.coarse.Load()
 	}
 	p.mu.Lock()
 	if c.gen != gen || c.token != nil || c.state != InUse {
@@ -273,16 +280,8 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		return
 	}
 	c.deadline = 0 // the lease timer, if armed for it, will find nothing due
-	if !p.precise {
-		now = p.coarse.Load()
-	}
 	w := p.waiters.head
-	if w != nil {
-		p.starving = p.slowBorrow || p.leaseNow()-w.since >= int64(starveAfter)
-	} else {
-		p.starving = false
-	}
-	if p.starving {
+	if w != nil && (p.starving || p.slowBorrow) {
 		// Direct hand-off to the head waiter: the instance never becomes
 		// idle, no one can barge in, and the waiter only has to wake up.
 		// The token stays out of the pool: it goes to the waiter's lease.
@@ -294,8 +293,14 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		}
 		p.acquired++
 		p.handoffs++
+		// Stay in hand-off mode while the new head has waited starveAfter
+		// too (a clock read, but only here, where a hand-off costs a
+		// wake-up anyway).
+		next := p.waiters.head
+		p.starving = p.starving && next != nil && p.leaseNow()-next.since >= int64(starveAfter)
 		p.deliverAndUnlock(w)
 	} else {
+		p.starving = false // nobody waiting, or nobody starving
 		// The instance becomes idle. If waiters are queued, the oldest one
 		// not yet woken is woken to come and take it, but a goroutine that
 		// is already running (often this one, acquiring again) may take it

@@ -17,8 +17,9 @@ import (
 // Pool is a generic pool of T: MinIdle kept warm, MaxSize hard cap, idle
 // instances in LIFO or FIFO order, waiters queued FIFO. A release wakes the
 // oldest waiter, but a goroutine already running may take the instance first
-// until the head waiter has waited starveAfter; from then on releases hand
-// instances straight to the waiters in queue order (see release). That is
+// until a woken waiter that has waited starveAfter finds it taken; from then
+// on releases hand instances straight to the waiters in queue order (see
+// release). That is
 // sync.Mutex's own policy, applied to instances: hand-offs cost a wake-up and
 // a context switch each, so handing off always makes the pool several times
 // slower than a mutex+cond pool when holders yield or block, and barging
@@ -120,9 +121,10 @@ type hotLine[T any] struct {
 	acquired uint64     // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
 	idle     deque[T]   // 32 bytes, guarded by mu
 	leased   int        // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
-	// starving: the head waiter has waited starveAfter or longer, so
-	// releases hand instances straight to waiters and newcomers queue
-	// instead of taking idle ones (see release). Guarded by mu.
+	// starving: a waiter found its instance taken after waiting
+	// starveAfter or longer, so releases hand instances straight to
+	// waiters and newcomers queue instead of taking idle ones, until the
+	// head has waited less than that (see release). Guarded by mu.
 	starving bool
 	_        [7]byte // pad to 64 bytes (TestHotLineLayout)
 }
@@ -315,7 +317,7 @@ func (p *Pool[T]) acquireSlow(ctx context.Context, leaseDur time.Duration) (Leas
 			p.mu.Unlock()
 			return Lease[T]{}, newError(KindClosed, "acquire", p.name, nil)
 		}
-		if p.idle.n > 0 && (p.waiters.n == 0 || !p.starving) {
+		if p.idle.n > 0 && (p.waiters.n == 0 || !(p.starving || p.slowBorrow)) {
 			c := p.popIdleLocked()
 			if p.slowBorrow {
 				// Accounted as leased while checked on borrow, but not a
@@ -432,8 +434,13 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 		}
 		p.waiters.woken--
 		if p.idle.n == 0 {
+			// A running goroutine took the instance first. Passed over for
+			// starveAfter: from now on releases hand off in queue order.
+			if !p.starving && p.waiters.head == w && p.leaseNow()-w.since >= int64(starveAfter) {
+				p.starving = true
+			}
 			p.mu.Unlock()
-			continue // a running goroutine took the instance first
+			continue
 		}
 		p.waiters.remove(w)
 		w.lease = p.grantLocked(p.popIdleLocked(), w.leaseDur)

@@ -95,11 +95,29 @@ func TestStarvingWaiterGetsDirectHandOff(t *testing.T) {
 	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: clk})
 	held := mustAcquire(t, p)
 	ch := acquireAsync(t, p, context.Background())
+	eventually(t, "the waiter queued", func() bool { return p.Stats().Waiting == 1 })
 	clk.Advance(starveAfter)
+	// The waiter has waited starveAfter, but nobody passed it over yet: the
+	// release makes the instance idle and wakes it, and the running test
+	// goroutine (alone on the one P) takes the instance first.
+	func() {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		held.Release()
+		var err error
+		if held, err = p.Acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	// The woken waiter finds the instance taken, and starves: from now on
+	// releases hand off in queue order.
+	eventually(t, "the passed-over waiter to starve", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.starving && p.waiters.woken == 0
+	})
 	held.Release()
-	// The head waiter has waited starveAfter: the instance goes straight to
-	// it, is never idle, and a newcomer cannot take it even before the
-	// waiter has run.
+	// The instance goes straight to the waiter, is never idle, and a
+	// newcomer cannot take it even before the waiter has run.
 	if s := p.Stats(); s.Idle != 0 || s.Leased != 1 || s.HandOffs != 1 {
 		t.Fatalf("after release to a starving waiter: %+v", s)
 	}
@@ -113,6 +131,13 @@ func TestStarvingWaiterGetsDirectHandOff(t *testing.T) {
 		t.Fatalf("waiter got %v %v", r.l.Value(), r.err)
 	}
 	r.l.Release()
+	// Nobody waits any more: the pool leaves hand-off mode.
+	p.mu.Lock()
+	starving := p.starving
+	p.mu.Unlock()
+	if starving {
+		t.Fatal("still handing off with no waiter left")
+	}
 }
 
 // TestRunningGoroutineMayTakeAnInstanceBeforeAYoungWaiter: before the head
