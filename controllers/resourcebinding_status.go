@@ -49,10 +49,10 @@ type poolFacts struct {
 	namespaceDenied  bool
 	bindingNamespace string
 	// scopeDenied: the binding's scope is not inside the pool's.
-	scopeDenied             bool
+	scopeDenied bool
 	// staticPerSlotDatabase: a Static binding and a pool that gives each
 	// slot its own database (see api ReasonStaticPerSlotDatabase).
-	staticPerSlotDatabase bool
+	staticPerSlotDatabase   bool
 	bindingScope, poolScope string
 	running                 bool              // a live pool runs for it
 	ready                   *metav1.Condition // the pool's Ready condition
