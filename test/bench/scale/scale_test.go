@@ -49,6 +49,7 @@ var (
 	settle            = flag.Duration("scale.settle", 30*time.Second, "wait after everything is Ready before measuring memory")
 	readyTimeout      = flag.Duration("scale.ready-timeout", 15*time.Minute, "give up waiting for Ready after this")
 	cpuProfile        = flag.String("scale.cpuprofile", "", "write the manager's CPU profile over the quiet minutes to this file, and over its start-up to FILE.startup")
+	managerArgs       = flag.String("scale.manager-args", "", "more manager flags, space-separated (e.g. --max-concurrent-reconciles=16)")
 	startupProfileFor = flag.Duration("scale.startup-profile-for", time.Minute, "how much of the start-up -scale.cpuprofile covers")
 )
 
@@ -76,6 +77,7 @@ func TestScale(t *testing.T) {
 			LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second},
 		Env:   []string{"GODEBUG=gctrace=1"},
 		Pprof: *cpuProfile != "",
+		Args:  strings.Fields(*managerArgs),
 	})
 	must(t, err)
 	u, err := url.Parse(cp.Config.Host)

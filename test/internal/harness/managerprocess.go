@@ -63,6 +63,8 @@ type ManagerConfig struct {
 	Metrics bool
 	// Pprof serves Go's /debug/pprof on a free loopback port (PprofURL).
 	Pprof bool
+	// Args are more flags, after the harness's own (a later flag wins).
+	Args []string
 }
 
 // ManagerProcess is the manager run as its own process: the lease API on
@@ -136,13 +138,13 @@ func (m *ManagerProcess) LogPath() string {
 // args are the manager's command-line flags.
 func (m *ManagerProcess) args() []string {
 	le := m.cfg.LeaderElection
-	return []string{"--metrics-bind-address=" + addrOrOff(m.metrics), "--pprof-bind-address=" + addrOrOff(m.pprof),
+	return append([]string{"--metrics-bind-address=" + addrOrOff(m.metrics), "--pprof-bind-address=" + addrOrOff(m.pprof),
 		"--health-probe-bind-address=" + m.probe,
 		"--lease-api-bind-address=" + m.api, "--lease-api-advertise-address=" + m.api, "--lease-api-insecure", "--lease-api-url=" + m.URL(),
 		"--leader-elect", "--leader-election-namespace=" + le.Namespace,
 		"--leader-election-lease-duration=" + le.LeaseDuration.String(),
 		"--leader-election-renew-deadline=" + le.RenewDeadline.String(),
-		"--leader-election-retry-period=" + le.RetryPeriod.String()}
+		"--leader-election-retry-period=" + le.RetryPeriod.String()}, m.cfg.Args...)
 }
 
 // addrOrOff is a bind-address flag's value: addr, or "0" (off) when empty.
