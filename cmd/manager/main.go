@@ -107,7 +107,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 		"Directory with tls.crt and tls.key for the workload webhook; empty disables it "+
 			"(Jobs and Pods are then not projected, and their bindings say WorkloadImmutable).")
 	bindLeaderElectionFlags(fs, &o.leaderElection)
-	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4,
+	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 16,
 		"Pools (and, separately, bindings) reconciled at once: start-up on a large cluster is bounded by API round trips, not CPU.")
 	fs.DurationVar(&o.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long to wait for runnables (reconcilers, lease API) to stop on SIGTERM.")
