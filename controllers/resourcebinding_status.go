@@ -87,9 +87,7 @@ func setPoolAvailableCondition(b *resourcesv1alpha1.ResourceBinding, f *poolFact
 	if f == nil {
 		return
 	}
-	set := func(ok bool, reason, msg string) {
-		setBindingCondition(b, resourcesv1alpha1.ConditionPoolAvailable, ok, reason, msg)
-	}
+	set := bindingConditionSetter(b, resourcesv1alpha1.ConditionPoolAvailable)
 	switch {
 	case !f.found:
 		set(false, resourcesv1alpha1.ReasonPoolNotFound, fmt.Sprintf("ResourcePool %s does not exist.", f.key))
@@ -128,9 +126,7 @@ func setWorkloadProjectedCondition(b *resourcesv1alpha1.ResourceBinding, f *work
 	if f == nil {
 		return
 	}
-	set := func(ok bool, reason, msg string) {
-		setBindingCondition(b, resourcesv1alpha1.ConditionWorkloadProjected, ok, reason, msg)
-	}
+	set := bindingConditionSetter(b, resourcesv1alpha1.ConditionWorkloadProjected)
 	switch {
 	case f.adoptErr != nil:
 		set(false, resourcesv1alpha1.ReasonLeasesPending,

@@ -60,9 +60,7 @@ type credentialFacts struct {
 
 // setCredentialsReadyCondition decides CredentialsReady from f.
 func setCredentialsReadyCondition(p *resourcesv1alpha1.ResourcePool, f *credentialFacts) {
-	set := func(ok bool, reason, msg string) {
-		setCondition(p, resourcesv1alpha1.ConditionCredentialsReady, ok, reason, msg)
-	}
+	set := poolConditionSetter(p, resourcesv1alpha1.ConditionCredentialsReady)
 	switch {
 	case f == nil:
 	case f.notRequired:
@@ -92,7 +90,7 @@ func memberHealth(snap *poolhost.Snapshot) (unhealthy, unknown []string, serving
 
 // setPoolReadyCondition decides Ready from f (after CredentialsReady).
 func setPoolReadyCondition(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts) {
-	set := func(ok bool, reason, msg string) { setCondition(p, resourcesv1alpha1.ConditionReady, ok, reason, msg) }
+	set := poolConditionSetter(p, resourcesv1alpha1.ConditionReady)
 	if f.deleting && f.drainingLeases > 0 {
 		set(false, resourcesv1alpha1.ReasonDraining, "The pool is being deleted and grants no new leases.")
 		return
@@ -122,9 +120,7 @@ func setPoolReadyCondition(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts
 
 // setProgressingCondition decides Progressing from f.
 func setProgressingCondition(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts) {
-	set := func(ok bool, reason, msg string) {
-		setCondition(p, resourcesv1alpha1.ConditionProgressing, ok, reason, msg)
-	}
+	set := poolConditionSetter(p, resourcesv1alpha1.ConditionProgressing)
 	switch {
 	case f.deleting && f.drainingLeases > 0:
 		set(true, resourcesv1alpha1.ReasonDraining,
@@ -219,6 +215,18 @@ func setPoolConditions(p *resourcesv1alpha1.ResourcePool, f *poolStatusFacts) {
 
 func setCondition(p *resourcesv1alpha1.ResourcePool, condType string, status bool, reason, msg string) {
 	setStatusCondition(&p.Status.Conditions, p.Generation, condType, status, reason, msg)
+}
+
+// conditionSetter sets one condition type of one object: whether it holds,
+// its reason and its message. Each condition's decider takes one.
+type conditionSetter func(ok bool, reason, msg string)
+
+func poolConditionSetter(p *resourcesv1alpha1.ResourcePool, condType string) conditionSetter {
+	return func(ok bool, reason, msg string) { setCondition(p, condType, ok, reason, msg) }
+}
+
+func bindingConditionSetter(b *resourcesv1alpha1.ResourceBinding, condType string) conditionSetter {
+	return func(ok bool, reason, msg string) { setBindingCondition(b, condType, ok, reason, msg) }
 }
 
 // setStatusCondition sets one condition of any of the operator's kinds.

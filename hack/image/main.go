@@ -89,8 +89,8 @@ func runBuild(args []string) error {
 }
 
 func runBinary(args []string) error {
-	fs := flag.NewFlagSet("binary", flag.ContinueOnError)
 	var o binaryOptions
+	fs := flag.NewFlagSet("binary", flag.ContinueOnError)
 	fs.StringVar(&o.binary, "binary", "", "static binary to put at the image root")
 	fs.StringVar(&o.name, "name", "", "its file name at the root (default: the binary's base name)")
 	fs.StringVar(&o.ref, "ref", "", "image reference (registry/repo:tag) recorded in the tarball and layout")

@@ -41,38 +41,26 @@ type FencedStore struct {
 	Lock *Lock
 }
 
-func (f FencedStore) fenced(ctx context.Context) (context.Context, context.CancelFunc, error) {
+// write runs do under the fence: with a deadline at the end of the
+// leadership this replica knows it holds, or not at all (what, refused).
+func (f FencedStore) write(ctx context.Context, what string, do func(context.Context) error) error {
 	until, ok := f.Lock.FreshUntil()
 	if !ok {
-		return ctx, func() {}, ErrFenced
+		return fmt.Errorf("%s refused: %w", what, ErrFenced)
 	}
 	ctx, cancel := context.WithDeadline(ctx, until)
-	return ctx, cancel, nil
+	defer cancel()
+	return do(ctx)
 }
 
 func (f FencedStore) Create(ctx context.Context, r *leaseapi.Record) error {
-	ctx, cancel, err := f.fenced(ctx)
-	defer cancel()
-	if err != nil {
-		return fmt.Errorf("grant of a slot of %s refused: %w", r.Pool, err)
-	}
-	return f.Store.Create(ctx, r)
+	return f.write(ctx, "grant of a slot of "+r.Pool, func(ctx context.Context) error { return f.Store.Create(ctx, r) })
 }
 
 func (f FencedStore) Update(ctx context.Context, r *leaseapi.Record) error {
-	ctx, cancel, err := f.fenced(ctx)
-	defer cancel()
-	if err != nil {
-		return fmt.Errorf("renewal of lease %s refused: %w", r.ID, err)
-	}
-	return f.Store.Update(ctx, r)
+	return f.write(ctx, "renewal of lease "+r.ID, func(ctx context.Context) error { return f.Store.Update(ctx, r) })
 }
 
 func (f FencedStore) Delete(ctx context.Context, r leaseapi.Record) error {
-	ctx, cancel, err := f.fenced(ctx)
-	defer cancel()
-	if err != nil {
-		return fmt.Errorf("deletion of lease %s refused: %w", r.ID, err)
-	}
-	return f.Store.Delete(ctx, r)
+	return f.write(ctx, "deletion of lease "+r.ID, func(ctx context.Context) error { return f.Store.Delete(ctx, r) })
 }

@@ -75,19 +75,19 @@ func (l *Lock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []b
 
 // Create writes the first record; a success naming this replica renews the fence.
 func (l *Lock) Create(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
-	started := time.Now()
-	err := l.inner.Create(ctx, rec)
-	if err == nil {
-		l.observe(rec.HolderIdentity, true, started)
-	}
-	return err
+	started := time.Now() // before the write: the fence runs from when it may have landed
+	return l.written(rec, l.inner.Create(ctx, rec), started)
 }
 
 // Update writes the record (renewal, takeover or release); a success naming
 // this replica renews the fence, any other success closes it.
 func (l *Lock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
 	started := time.Now()
-	err := l.inner.Update(ctx, rec)
+	return l.written(rec, l.inner.Update(ctx, rec), started)
+}
+
+// written observes a successful write of rec started at started.
+func (l *Lock) written(rec resourcelock.LeaderElectionRecord, err error, started time.Time) error {
 	if err == nil {
 		l.observe(rec.HolderIdentity, true, started)
 	}

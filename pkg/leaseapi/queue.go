@@ -102,9 +102,14 @@ func (ps *poolState) depth() int {
 }
 
 func (ps *poolState) depthLocked() int {
+	return ps.sumQueuesLocked(func(waiting int) int { return waiting })
+}
+
+// sumQueuesLocked adds up count(len(q)) over the partitions' queues.
+func (ps *poolState) sumQueuesLocked(count func(waiting int) int) int {
 	n := 0
 	for _, q := range ps.queues {
-		n += len(q)
+		n += count(len(q))
 	}
 	return n
 }
@@ -115,9 +120,5 @@ func (ps *poolState) depthLocked() int {
 func (ps *poolState) behindHeads() int {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	n := 0
-	for _, q := range ps.queues {
-		n += max(len(q)-1, 0)
-	}
-	return n
+	return ps.sumQueuesLocked(func(waiting int) int { return max(waiting-1, 0) })
 }
