@@ -35,7 +35,7 @@ func TestManagerFlags(t *testing.T) {
 	m := &ManagerProcess{probe: "127.0.0.1:1001", api: "127.0.0.1:1002", cfg: ManagerConfig{LeaderElection: LeaderElection{
 		Namespace: "nebula-resource-system", LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond,
 	}}}
-	want := []string{"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:1001",
+	want := []string{"--metrics-bind-address=0", "--pprof-bind-address=0", "--health-probe-bind-address=127.0.0.1:1001",
 		"--lease-api-bind-address=127.0.0.1:1002", "--lease-api-advertise-address=127.0.0.1:1002", "--lease-api-insecure", "--lease-api-url=http://127.0.0.1:1002",
 		"--leader-elect", "--leader-election-namespace=nebula-resource-system",
 		"--leader-election-lease-duration=4s", "--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms"}
@@ -43,9 +43,11 @@ func TestManagerFlags(t *testing.T) {
 		t.Errorf("flags:\n got %q\nwant %q", got, want)
 	}
 	m.cfg.LeaderElection = LeaderElection{Namespace: "default", LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 250 * time.Millisecond}
-	got := strings.Join(m.args()[7:], " ")
-	if want := "--leader-election-namespace=default --leader-election-lease-duration=3s --leader-election-renew-deadline=2s --leader-election-retry-period=250ms"; got != want {
-		t.Errorf("flags:\n got %s\nwant %s", got, want)
+	m.cfg.Args = []string{"--max-concurrent-reconciles=1"}
+	got := strings.Join(m.args()[8:], " ")
+	if want := "--leader-election-namespace=default --leader-election-lease-duration=3s --leader-election-renew-deadline=2s --leader-election-retry-period=250ms" +
+		" --max-concurrent-reconciles=1"; got != want {
+		t.Errorf("flags (Args come last, so that they win):\n got %s\nwant %s", got, want)
 	}
 }
 
