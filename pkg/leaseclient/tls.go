@@ -21,6 +21,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -43,7 +44,7 @@ func httpClientFor(cfg Config) (*http.Client, error) {
 		if cfg.HTTPClient != nil {
 			return cfg.HTTPClient, nil
 		}
-		return &http.Client{Timeout: 5 * time.Minute}, nil
+		return &http.Client{Timeout: 5 * time.Minute, Transport: newTransport()}, nil
 	}
 	if cfg.HTTPClient != nil {
 		return nil, errors.New("leaseclient: set CACert or HTTPClient, not both (configure the CA in the HTTPClient's transport)")
@@ -52,9 +53,23 @@ func httpClientFor(cfg Config) (*http.Client, error) {
 	if !roots.AppendCertsFromPEM(cfg.CACert) {
 		return nil, fmt.Errorf("leaseclient: %s holds no PEM certificate", cfg.CACertFrom)
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := newTransport()
 	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
 	return &http.Client{Timeout: 5 * time.Minute, Transport: t}, nil
+}
+
+// connectTimeout bounds opening a connection to the lease API. A replica
+// that went away (its Pod deleted, the Service's endpoints not updated yet)
+// can leave its address silently dropping packets; with Go's default 30 s
+// a renewal would wait out most of a short lease on one connect instead of
+// retrying, through the Service, at a replica that is up.
+const connectTimeout = 5 * time.Second
+
+// newTransport is Go's default transport with connectTimeout.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	return t
 }
 
 // certificateError turns a failed verification of the lease API's
