@@ -42,6 +42,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
+	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
 	"github.com/nebula-io/nebula-resource/pkg/credentials"
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
@@ -60,6 +61,7 @@ const (
 // state as status, conditions and events.
 type ResourcePoolReconciler struct {
 	client   client.Client
+	reader   client.Reader // uncached: the pool's lease shards when it goes
 	recorder recorder.EventRecorder
 	pools    *poolhost.Registry
 	creds    *poolCredentials
@@ -75,7 +77,7 @@ type ResourcePoolReconciler struct {
 // newResourcePoolReconciler wires the reconciler from the manager and o.
 func newResourcePoolReconciler(mgr ctrl.Manager, o Options, audit *credentials.Auditor) *ResourcePoolReconciler {
 	return &ResourcePoolReconciler{
-		client: mgr.GetClient(), recorder: mgr.GetEventRecorder("resourcepool-controller"), pools: o.Pools,
+		client: mgr.GetClient(), reader: mgr.GetAPIReader(), recorder: mgr.GetEventRecorder("resourcepool-controller"), pools: o.Pools,
 		clock: o.Clock, drivers: o.Drivers, creds: newPoolCredentials(o.credentials, audit), recycleMetrics: o.recycleMetrics,
 		changed: make(chan event.TypedGenericEvent[*resourcesv1alpha1.ResourcePool], 1024),
 	}
@@ -305,6 +307,10 @@ func (r *ResourcePoolReconciler) reconcileDelete(ctx context.Context, rc *poolRe
 			return ctrl.Result{}, err
 		}
 		r.creds.forget(pool)
+	}
+	// Every lease has ended: the pool's lease records are empty objects now.
+	if err := leasestore.DeletePoolShards(ctx, r.reader, r.client, pool.Namespace, pool.Name); err != nil {
+		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, removeFinalizer(ctx, r.client, pool)
 }

@@ -59,7 +59,7 @@ package leasestore
 //
 // Empty shards are kept while the manager runs (re-creating them would
 // cost the writes saved) and deleted by the next List, when a leader
-// starts.
+// starts, and by the pool's finalizer when the pool goes (poolgone.go).
 
 import (
 	"context"

@@ -29,6 +29,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
@@ -140,6 +141,11 @@ var _ = Describe("Lease API", func() {
 		Expect(r.apiError().Code).To(Equal("LeaseNotFound"))
 		Expect(testutil.ToFloat64(metricCounter("nebula_lease_released_total", ns+"/db"))).To(BeNumerically("==", 1))
 		Expect(testutil.ToFloat64(metricCounter("nebula_lease_granted_total", ns+"/db"))).To(BeNumerically("==", 1))
+
+		By("the pool's deletion takes its (now empty) lease shard objects with it")
+		Expect(shards("db")).NotTo(BeEmpty())
+		Expect(k8sClient.Delete(ctx, &resourcesv1alpha1.ResourcePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}})).To(Succeed())
+		Eventually(func() []coordinationv1.Lease { return shards("db") }, 20*time.Second).Should(BeEmpty())
 	})
 
 	It("rejects a missing or wrong token and an unknown binding with 401, without echoing the token", func() {
