@@ -75,7 +75,7 @@ func (s *bindingSecrets) reconcile(ctx context.Context, rc *bindingReconcile) (c
 		prefix + bindingsecret.LeaseEndpoint: []byte(s.leaseEndpoint),
 		prefix + bindingsecret.Token:         []byte(token),
 		prefix + bindingsecret.Pool:          []byte(poolRefKey(b)),
-		prefix + bindingsecret.Binding:       []byte(b.Namespace + "/" + b.Name),
+		prefix + bindingsecret.Binding:       []byte(bindingKey(b)),
 		prefix + bindingsecret.Scope:         []byte(b.Spec.Scope.Key()),
 	}
 	s.leaseCAData(prefix, data)
@@ -151,7 +151,7 @@ func (s *bindingSecrets) credentialData(ctx context.Context, rc *bindingReconcil
 	}
 	accepted := rc.pool.Status.Credentials.Version
 	v, err := s.creds.Get(ctx, ref, credentials.Access{
-		Pool: poolKey(rc.pool), Binding: rc.binding.Namespace + "/" + rc.binding.Name, Actor: "resourcebinding-controller"})
+		Pool: poolKey(rc.pool), Binding: bindingKey(rc.binding), Actor: "resourcebinding-controller"})
 	if err != nil {
 		return drivers.Credentials{}, false, fmt.Errorf("failed to read the pool's credentials: %w", err)
 	}

@@ -46,7 +46,7 @@ var errNotRestored = errors.New("the lease table is not restored on this replica
 // holds h and retries later (releasing it would hand the slot on
 // uncleaned).
 func (s *Service) RecycleHeld(ctx context.Context, pool, binding string, h HeldSlot) error {
-	if !s.isLeader() || !s.listed.Load() {
+	if !s.Ready() {
 		return errNotRestored
 	}
 	now := s.clock.Now()
@@ -80,7 +80,7 @@ func (s *Service) RecycleHeld(ctx context.Context, pool, binding string, h HeldS
 // member has no free slot any more, someone else already holds it, which is
 // logged and not retried. Any other error is to be retried.
 func (s *Service) RecycleOrphan(ctx context.Context, pool, binding, member string) error {
-	if !s.isLeader() || !s.listed.Load() {
+	if !s.Ready() {
 		return errNotRestored
 	}
 	live, ok := s.pools.Live(pool)
@@ -122,7 +122,7 @@ func (s *Service) RecycleOrphan(ctx context.Context, pool, binding, member strin
 // recycle is taken back before a holder outside the table may acquire it.
 // False on a replica that does not grant.
 func (s *Service) Restored(ctx context.Context, pool string) bool {
-	if !s.isLeader() || !s.listed.Load() {
+	if !s.Ready() {
 		return false
 	}
 	if !s.restored(pool) {

@@ -132,7 +132,7 @@ func (s *Service) release(ctx context.Context, b *Binding, id string) error {
 		return err
 	}
 	if l == nil {
-		if s.isLeader() && s.listed.Load() && !s.restored(b.Pool) {
+		if s.Ready() && !s.restored(b.Pool) {
 			return restoringPool(b.Pool)
 		}
 		return nil
