@@ -77,12 +77,12 @@ func StartPostgres(t TB, opts ...Option) (*Postgres, error) {
 	if t != nil {
 		t.Helper()
 	}
-	o := buildOptions(opts)
-	binDir, err := PostgresBinDir(o.binDir)
+	cred, err := postgresCredential()
 	if err != nil {
 		return nil, err
 	}
-	cred, err := postgresCredential()
+	o := buildOptions(opts)
+	binDir, err := PostgresBinDir(o.binDir)
 	if err != nil {
 		return nil, err
 	}

@@ -68,3 +68,16 @@ type checkRun struct {
 func (r checkRun) fail(err error) error {
 	return newCheckError(r.driver, r.member, r.address, err, time.Since(r.start), r.password)
 }
+
+// answered reports the member's answer to the probe: err when the call
+// failed, a protocol error (format, args) when the answer is not the
+// expected one (ok false), nil otherwise.
+func (r checkRun) answered(err error, ok bool, format string, args ...any) error {
+	if err == nil && !ok {
+		err = errProtocol(format, args...)
+	}
+	if err != nil {
+		return r.fail(err)
+	}
+	return nil
+}

@@ -31,13 +31,9 @@ var _ Recycler = (*HTTP)(nil)
 // with the member's authentication and the slot number in X-Nebula-Slot.
 // Any status but 2xx fails; redirects are not followed.
 func (d *HTTP) Recycle(ctx context.Context, m Member, c Credentials, slot int, a RecycleAction) error {
-	return recycleIn(ctx, d.Name(), m, c, slot, func(ctx context.Context, password string) error {
+	return recycleIn(ctx, d.Name(), m, c, slot, d.target, func(ctx context.Context, t httpTarget, password string) error {
 		if a.HTTPPath == "" {
 			return fmt.Errorf("%w: http needs a reset path", ErrNotRecyclable)
-		}
-		t, err := d.target(m, c)
-		if err != nil {
-			return err
 		}
 		u := t.url
 		u.Path, u.RawQuery = a.HTTPPath, ""

@@ -139,13 +139,8 @@ func (d *Postgres) selectOne(ctx context.Context, t pgTarget, _ Credentials, run
 		_ = conn.Close(cctx)
 	}()
 	var one int
-	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
-		return run.fail(err)
-	}
-	if one != 1 {
-		return run.fail(errProtocol("SELECT 1 returned %d", one))
-	}
-	return nil
+	err = conn.QueryRow(ctx, "SELECT 1").Scan(&one)
+	return run.answered(err, one == 1, "SELECT 1 returned %d", one)
 }
 
 // Describe implements Driver. The URI is

@@ -33,11 +33,7 @@ var _ Recycler = (*Postgres)(nil)
 // is dropped. With a script it runs the script in the member's database.
 // The slot number is not used: a postgres member is one database.
 func (d *Postgres) Recycle(ctx context.Context, m Member, c Credentials, slot int, a RecycleAction) error {
-	return recycleIn(ctx, d.Name(), m, c, slot, func(ctx context.Context, password string) error {
-		t, err := d.target(m, c)
-		if err != nil {
-			return err
-		}
+	return recycleIn(ctx, d.Name(), m, c, slot, d.target, func(ctx context.Context, t pgTarget, password string) error {
 		if t.user == "" {
 			return fmt.Errorf("no user name: set the credentials' username (or user@ in the address)")
 		}
@@ -48,20 +44,19 @@ func (d *Postgres) Recycle(ctx context.Context, m Member, c Credentials, slot in
 			if maint.database == "" {
 				maint.database = "postgres"
 			}
-			err = withPGConn(ctx, maint, password, func(conn *pgx.Conn) error {
+			return withPGConn(ctx, maint, password, func(conn *pgx.Conn) error {
 				return recreateDatabase(ctx, conn, t.database, a.PostgresTemplate)
 			})
 		case a.PostgresScript != "":
-			err = withPGConn(ctx, t, password, func(conn *pgx.Conn) error {
+			return withPGConn(ctx, t, password, func(conn *pgx.Conn) error {
 				if _, err := conn.Exec(ctx, a.PostgresScript); err != nil {
 					return fmt.Errorf("the recycle script failed in database %s: %w", t.database, err)
 				}
 				return nil
 			})
 		default:
-			err = fmt.Errorf("%w: postgres needs a template or a script", ErrNotRecyclable)
+			return fmt.Errorf("%w: postgres needs a template or a script", ErrNotRecyclable)
 		}
-		return err
 	})
 }
 

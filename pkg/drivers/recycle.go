@@ -80,13 +80,18 @@ func newRecycleError(driver string, m Member, slot int, cause error, secrets ...
 }
 
 // recycleIn is the frame of every driver's Recycle: ctx bounded (see
-// withDeadline), then act with the revealed password, whose error is
-// reported as a RecycleError that never carries it.
-func recycleIn(ctx context.Context, driver string, m Member, c Credentials, slot int, act func(ctx context.Context, password string) error) error {
+// withDeadline), the member's target parsed, then act with the revealed
+// password; any error is reported as a RecycleError that never carries it.
+func recycleIn[T any](ctx context.Context, driver string, m Member, c Credentials, slot int,
+	target func(Member, Credentials) (T, error), act func(ctx context.Context, t T, password string) error) error {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	password := c.Password.Reveal()
-	if err := act(ctx, password); err != nil {
+	t, err := target(m, c)
+	if err == nil {
+		err = act(ctx, t, password)
+	}
+	if err != nil {
 		return newRecycleError(driver, m, slot, err, password)
 	}
 	return nil

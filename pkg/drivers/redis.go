@@ -48,8 +48,6 @@ func NewRedis() *Redis { return &Redis{} }
 // Name implements Driver.
 func (*Redis) Name() string { return "redis" }
 
-var redisSchemes, redisPorts = []string{"redis", "rediss"}, map[string]int{"redis": 6379, "rediss": 6379}
-
 type redisTarget struct {
 	target
 	user       string
@@ -57,6 +55,8 @@ type redisTarget struct {
 	tls        bool
 	skipVerify bool
 }
+
+var redisSchemes, redisPorts = []string{"redis", "rediss"}, map[string]int{"redis": 6379, "rediss": 6379}
 
 func (d *Redis) target(m Member, c Credentials) (redisTarget, error) {
 	t, err := parseTarget(d.Name(), m.Address, redisSchemes, redisPorts)
@@ -134,13 +134,7 @@ func (d *Redis) ping(ctx context.Context, t redisTarget, _ Credentials, run chec
 	client := redis.NewClient(opts)
 	defer func() { _ = client.Close() }()
 	res, err := client.Ping(ctx).Result()
-	if err != nil {
-		return run.fail(err)
-	}
-	if res != "PONG" {
-		return run.fail(errProtocol("PING answered %q, want PONG", res))
-	}
-	return nil
+	return run.answered(err, res == "PONG", "PING answered %q, want PONG", res)
 }
 
 // Describe implements Driver. The URI is redis[s]://[user]:[password]@host:port/db;

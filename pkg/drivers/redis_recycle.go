@@ -32,11 +32,7 @@ var _ Recycler = (*Redis)(nil)
 // in the member's database (its db attribute; see RedisSlotMember for one
 // database per slot).
 func (d *Redis) Recycle(ctx context.Context, m Member, c Credentials, slot int, a RecycleAction) error {
-	return recycleIn(ctx, d.Name(), m, c, slot, func(ctx context.Context, password string) error {
-		t, err := d.target(m, c)
-		if err != nil {
-			return err
-		}
+	return recycleIn(ctx, d.Name(), m, c, slot, d.target, func(ctx context.Context, t redisTarget, password string) error {
 		timeout := recycleTimeout(ctx)
 		opts := &redis.Options{
 			Addr: t.hostPort(), Username: t.user, Password: password, DB: t.db,
