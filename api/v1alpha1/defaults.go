@@ -31,7 +31,7 @@ import (
 const (
 	DefaultStrategy                  = StrategyLIFO
 	DefaultMemberCapacity      int32 = 1
-	DefaultHealthCheckInterval       = 10 * time.Second
+	DefaultHealthCheckInterval       = 30 * time.Second
 	DefaultHealthCheckTimeout        = 2 * time.Second
 	DefaultFailureThreshold    int32 = 3
 	DefaultSuccessThreshold    int32 = 1

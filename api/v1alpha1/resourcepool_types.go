@@ -331,9 +331,12 @@ type CredentialRotation struct {
 //
 // +kubebuilder:validation:XValidation:rule=`!has(self.timeout) || !has(self.interval) || !self.timeout.matches(r'^([0-9]{1,5}(\.[0-9]{1,9})?(ns|us|µs|μs|ms|s|m|h)){1,4}$') || !self.interval.matches(r'^([0-9]{1,5}(\.[0-9]{1,9})?(ns|us|µs|μs|ms|s|m|h)){1,4}$') || duration(self.timeout) < duration(self.interval)`,message="healthCheck.timeout must be less than healthCheck.interval"
 type HealthCheck struct {
-	// interval between two checks of a member (a Go duration). Default 10s.
+	// interval between two checks of a member (a Go duration). Default 30s.
+	// A member whose last results count toward a change of state that the
+	// thresholds have not confirmed yet (a healthy member that failed, an
+	// unhealthy one that answered) is checked again within 5s.
 	// +optional
-	// +kubebuilder:default="10s"
+	// +kubebuilder:default="30s"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^([0-9]{1,5}(\.[0-9]{1,9})?(ns|us|µs|μs|ms|s|m|h)){1,4}$`

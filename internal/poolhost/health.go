@@ -84,3 +84,10 @@ func (h *memberHealth) observe(err error, at time.Time, failureThreshold, succes
 	}
 	return before != h.state
 }
+
+// settling reports whether the member's last results count toward a change
+// of state that its threshold has not confirmed yet: a Healthy member that
+// failed, or an Unhealthy one that answered.
+func (h *memberHealth) settling() bool {
+	return (h.state == MemberHealthy && h.failures > 0) || (h.state == MemberUnhealthy && h.successes > 0)
+}

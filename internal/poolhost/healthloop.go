@@ -28,12 +28,29 @@ import (
 // jitter is the most by which a round comes early.
 const jitter = 0.1
 
+// recheckInterval is the most a round waits while a member's last results
+// count toward a change of state that its threshold has not confirmed
+// yet: a failing member is confirmed Unhealthy within seconds of its first
+// failure, not failureThreshold whole intervals later, while members that
+// answer as before are checked only once an interval.
+const recheckInterval = 5 * time.Second
+
 // jittered is how long to wait for the next round: interval less up to 10%
 // (r in [0, 1)). Pools started together (a manager's start-up) drift apart
 // instead of checking their members in bursts, and no member waits longer
 // than its interval.
 func jittered(interval time.Duration, r float64) time.Duration {
 	return interval - time.Duration(float64(interval)*jitter*r)
+}
+
+// nextRound is the wait before the next round (r in [0, 1) for the
+// jitter): the interval, or recheckInterval when that is shorter and a
+// member is settling.
+func nextRound(interval time.Duration, settling bool, r float64) time.Duration {
+	if settling {
+		interval = min(interval, recheckInterval)
+	}
+	return jittered(interval, r)
 }
 
 // checkSoon asks the health loop to check all members now.
@@ -49,11 +66,11 @@ func (p *Pool) checkSoon() {
 func (p *Pool) healthLoop(ctx context.Context) {
 	defer p.loopWG.Done()
 	for {
-		p.checkMembers(ctx)
+		settling := p.checkMembers(ctx)
 		p.mu.Lock()
 		interval := p.spec.HealthInterval
 		p.mu.Unlock()
-		t := p.clock.NewTimer(jittered(interval, rand.Float64()))
+		t := p.clock.NewTimer(nextRound(interval, settling, rand.Float64()))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -102,11 +119,13 @@ type checkResult struct {
 	err     error
 }
 
-func (p *Pool) checkMembers(ctx context.Context) {
+// checkMembers runs one round and reports whether a member is settling
+// (see memberHealth.settling).
+func (p *Pool) checkMembers(ctx context.Context) (settling bool) {
 	spec, targets := p.serving()
 	errs := checkAll(ctx, spec, targets, spec.Credentials)
 	if ctx.Err() != nil {
-		return
+		return false
 	}
 	results := make([]checkResult, len(targets))
 	for i, ms := range targets {
@@ -128,6 +147,7 @@ func (p *Pool) checkMembers(ctx context.Context) {
 			p.log.Info("member health changed", "pool", p.name, "member", r.name,
 				"state", m.health.state, "reason", m.health.reason)
 		}
+		settling = settling || m.health.settling()
 	}
 	if changed {
 		p.refreshCapacityLocked()
@@ -144,6 +164,7 @@ func (p *Pool) checkMembers(ctx context.Context) {
 		p.onChange()
 	}
 	p.reapIdlePartitions(ctx)
+	return settling
 }
 
 // Transition is a change of a member's health state.

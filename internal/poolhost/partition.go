@@ -50,11 +50,12 @@ func (p *Pool) partitionLocked(key string) (*poolruntime.Pool[token], error) {
 		return nil, fmt.Errorf("pool %s is shutting down: %w", p.name, poolruntime.KindClosed)
 	}
 	rt, err := poolruntime.New[token](poolruntime.FactoryFunc[token](tokenFactory), poolruntime.Config{
-		Name:           p.name + "/" + key,
-		MaxSize:        p.spec.PartitionMax,
-		AcquireTimeout: p.spec.AcquireTimeout,
-		Logger:         p.log,
-		Clock:          runtimeClock(p.clock),
+		Name:                p.name + "/" + key,
+		MaxSize:             p.spec.PartitionMax,
+		AcquireTimeout:      p.spec.AcquireTimeout,
+		Logger:              p.log,
+		Clock:               runtimeClock(p.clock),
+		MaintenanceInterval: runtimeMaintenance, // as the pool's
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to start partition %q of pool %s: %w", key, p.name, err)

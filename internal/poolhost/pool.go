@@ -37,6 +37,10 @@ import (
 	"github.com/nebula-io/nebula-resource/pkg/poolruntime"
 )
 
+// runtimeMaintenance is how often the runtime pools under a Pool run their
+// maintenance pass (see the runtime Config built in New).
+const runtimeMaintenance = time.Minute
+
 // MemberSpec is one backend and how many concurrent leases it takes.
 type MemberSpec struct {
 	drivers.Member
@@ -178,6 +182,11 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 		SuccessThreshold: 1,
 		Logger:           p.log,
 		Clock:            runtimeClock(p.clock),
+		// poolhost checks members and ends leases itself: the runtime's
+		// maintenance has nothing to do here but refresh a clock nobody
+		// reads, and at its default of once a second it would wake every
+		// pool of a large manager once a second.
+		MaintenanceInterval: runtimeMaintenance,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to start the runtime pool %s: %w", name, err)

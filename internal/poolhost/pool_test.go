@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/nebula-io/nebula-resource/internal/testservers"
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
@@ -376,4 +378,71 @@ func TestRoundsAreJitteredWithinTheInterval(t *testing.T) {
 	if len(seen) < 50 {
 		t.Errorf("only %d distinct waits in 100 rounds", len(seen))
 	}
+}
+
+// The wait before a round is the interval, or at most recheckInterval while
+// a member's results count toward a state change that its threshold has
+// not confirmed yet.
+func TestNextRoundRechecksSettlingMembersSooner(t *testing.T) {
+	for _, tc := range []struct {
+		interval time.Duration
+		settling bool
+		want     time.Duration
+	}{
+		{30 * time.Second, false, 30 * time.Second},
+		{30 * time.Second, true, recheckInterval},
+		{time.Second, true, time.Second}, // never later than the interval
+	} {
+		if got := nextRound(tc.interval, tc.settling, 0); got != tc.want {
+			t.Errorf("nextRound(%v, settling %v) = %v, want %v", tc.interval, tc.settling, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		h    memberHealth
+		want bool
+	}{
+		{memberHealth{state: MemberHealthy}, false},
+		{memberHealth{state: MemberHealthy, failures: 1}, true},
+		{memberHealth{state: MemberUnhealthy, failures: 3}, false},
+		{memberHealth{state: MemberUnhealthy, successes: 1}, true},
+		{memberHealth{state: MemberUnknown}, false},
+	} {
+		if got := tc.h.settling(); got != tc.want {
+			t.Errorf("%+v settling = %v, want %v", tc.h, got, tc.want)
+		}
+	}
+}
+
+// A member that fails once under an hour-long interval and a threshold of
+// two is confirmed Unhealthy by a recheck seconds later (fake clock), not
+// an interval later.
+func TestAFailingMemberIsRecheckedBeforeTheNextInterval(t *testing.T) {
+	a := listener(t)
+	spec := tcpSpec(t, 1, memberSpec("a", a.Addr().String(), 1))
+	spec.HealthInterval, spec.FailureThreshold = time.Hour, 2
+	counting := &countingDriver{Driver: spec.Driver}
+	spec.Driver = counting
+	fake := clocktesting.NewFakeClock(time.Now())
+	p, err := New("ns/pool", spec, Options{Clock: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	state := func() MemberState { return p.Snapshot().Members[0].State }
+	waitFor(t, "member healthy", func() bool { return state() == MemberHealthy })
+
+	_ = a.Close()
+	p.checkSoon()
+	waitFor(t, "the failed check", func() bool { return counting.checks.Load() >= 2 })
+	if s := state(); s != MemberHealthy {
+		t.Fatalf("after one failure of two the member is %s, want still Healthy", s)
+	}
+	for range 6 { // 30 s of fake time, far less than the interval
+		fake.Step(recheckInterval)
+		time.Sleep(20 * time.Millisecond)
+		if state() == MemberUnhealthy {
+			return
+		}
+	}
+	t.Fatalf("the member is %s after %d checks and 30 s, want Unhealthy from a recheck", state(), counting.checks.Load())
 }

@@ -19,12 +19,14 @@ package drivers
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,6 +94,34 @@ func TestTCPCheck(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	requireReason(t, d.Check(ctx, Member{Name: "late", Address: l.Addr().String()}, Credentials{}), ReasonTimeout)
 	// DNSFailure is covered by TestClassify: tests send no DNS queries.
+}
+
+// A tcp check ends its connection with a reset, so that no socket is left
+// in TIME_WAIT per check: the member reads ECONNRESET, not an orderly EOF.
+func TestTCPCheckClosesWithAReset(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	readErr := make(chan error, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			readErr <- err
+			return
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err = c.Read(make([]byte, 1))
+		readErr <- err
+	}()
+	if err := NewTCP().Check(t.Context(), Member{Name: "up", Address: l.Addr().String()}, Credentials{}); err != nil {
+		t.Fatalf("check of a listening port: %v", err)
+	}
+	if err := <-readErr; !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the member read %v after the check, want ECONNRESET (the check closed without a reset)", err)
+	}
 }
 
 func TestHTTPCheck(t *testing.T) {

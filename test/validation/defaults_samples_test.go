@@ -164,7 +164,7 @@ var _ = Describe("defaults", func() {
 		Expect(s.Scope.IsZero()).To(BeTrue())
 
 		Expect(s.HealthCheck).NotTo(BeNil())
-		Expect(s.HealthCheck.Interval).To(Equal(&metav1.Duration{Duration: 10 * time.Second}))
+		Expect(s.HealthCheck.Interval).To(Equal(&metav1.Duration{Duration: 30 * time.Second}))
 		Expect(s.HealthCheck.Interval.Duration).To(Equal(v1alpha1.DefaultHealthCheckInterval))
 		Expect(s.HealthCheck.Timeout.Duration).To(Equal(v1alpha1.DefaultHealthCheckTimeout))
 		Expect(s.HealthCheck.FailureThreshold).To(Equal(v1alpha1.DefaultFailureThreshold))

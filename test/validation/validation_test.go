@@ -215,7 +215,7 @@ size: {max: 4}`),
 		// --- healthCheck, leases, credentials ---
 		Entry("healthCheck.timeout equal to interval", pool(tcpPool+"healthCheck: {interval: 5s, timeout: 5s}"),
 			"spec.healthCheck", "healthCheck.timeout must be less than healthCheck.interval"),
-		Entry("healthCheck.timeout above the default interval", pool(tcpPool+"healthCheck: {timeout: 15s}"),
+		Entry("healthCheck.timeout above the default interval", pool(tcpPool+"healthCheck: {timeout: 45s}"),
 			"spec.healthCheck", "healthCheck.timeout must be less than healthCheck.interval"),
 		Entry("healthCheck.interval below 1s", pool(tcpPool+"healthCheck: {interval: 500ms, timeout: 100ms}"),
 			"spec.healthCheck.interval", "at least 1s"),

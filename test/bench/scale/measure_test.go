@@ -128,9 +128,13 @@ func liveHeapMiB(logPath string) (float64, error) {
 // writeVerbs are the API requests that change something.
 var writeVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true, "APPLY": true}
 
-// apiWrites counts the API server's write requests so far, by
-// resource[/subresource] verb.
-func apiWrites(ctx context.Context, cfg *rest.Config) (map[string]float64, error) {
+func isWrite(verb string) bool { return writeVerbs[verb] }
+
+func anyVerb(string) bool { return true }
+
+// apiRequests counts the API server's requests so far whose verb keep
+// accepts, by resource[/subresource] verb.
+func apiRequests(ctx context.Context, cfg *rest.Config, keep func(verb string) bool) (map[string]float64, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -151,7 +155,7 @@ func apiWrites(ctx context.Context, cfg *rest.Config) (map[string]float64, error
 	}
 	for _, m := range fam.GetMetric() {
 		l := labels(m)
-		if !writeVerbs[l["verb"]] {
+		if !keep(l["verb"]) {
 			continue
 		}
 		key := l["resource"]
@@ -171,8 +175,8 @@ func labels(m *dto.Metric) map[string]string {
 	return out
 }
 
-// writesBetween is after-before per key, largest first, with the total.
-func writesBetween(before, after map[string]float64) (total float64, rows []string) {
+// countsBetween is after-before per key, largest first, with the total.
+func countsBetween(before, after map[string]float64) (total float64, rows []string) {
 	type kv struct {
 		k string
 		v float64

@@ -30,6 +30,10 @@ type results struct {
 	poolChange                []time.Duration // sorted
 	rotations                 time.Duration
 	rotated                   int
+	// API requests (every verb, the test's own polling included) from
+	// the manager's start until everything was Ready.
+	startupRequests       float64
+	startupByResourceVerb []string
 }
 
 // render is the run as a Markdown table with the targets.
@@ -52,6 +56,10 @@ func (r results) render(f fleet) string {
 		row("a pool spec change in its status (median, max of 5)", fmt.Sprintf("%s, %s", secs(r.poolChange[n/2]), secs(r.poolChange[n-1])), "<= 2 s")
 	}
 	row(fmt.Sprintf("%d credential rotations re-projected into Deployments", r.rotated), secs(r.rotations), "<= 30 s")
+	fmt.Fprintf(&b, "\nAPI requests from the manager's start until everything was Ready: %.0f; the largest, by resource and verb:\n", r.startupRequests)
+	for _, w := range r.startupByResourceVerb[:min(12, len(r.startupByResourceVerb))] {
+		b.WriteString("- " + w + "\n")
+	}
 	b.WriteString("\nAPI writes in the quiet minutes, by resource and verb:\n")
 	for _, w := range r.quiet.writesByResourceVerb {
 		b.WriteString("- " + w + "\n")

@@ -86,12 +86,17 @@ func TestScale(t *testing.T) {
 	must(t, err)
 
 	var table results
+	r0, err := apiRequests(ctx, cp.Config, anyVerb)
+	must(t, err)
 	start := time.Now()
 	must(t, mp.Start())
 	t.Cleanup(mp.Stop)
 	startProfiled := profileCPU(t, mp.PprofURL(), startupProfile(*cpuProfile), *startupProfileFor)
 	table.poolsReady, table.bindingsReady = waitAllReady(ctx, t, c, f, start)
 	startProfiled()
+	r1, err := apiRequests(ctx, cp.Config, anyVerb)
+	must(t, err)
+	table.startupRequests, table.startupByResourceVerb = countsBetween(r0, r1)
 
 	time.Sleep(*settle)
 	table.rss, table.peakRSS, err = memoryMiB(mp.PID())
@@ -167,7 +172,7 @@ func measureQuiet(ctx context.Context, t *testing.T, cp *harness.ControlPlane, m
 	must(t, err)
 	a0, err := cpuSeconds(apiPID)
 	must(t, err)
-	w0, err := apiWrites(ctx, cp.Config)
+	w0, err := apiRequests(ctx, cp.Config, isWrite)
 	must(t, err)
 	began := time.Now()
 	time.Sleep(*quiet)
@@ -176,10 +181,10 @@ func measureQuiet(ctx context.Context, t *testing.T, cp *harness.ControlPlane, m
 	must(t, err)
 	a1, err := cpuSeconds(apiPID)
 	must(t, err)
-	w1, err := apiWrites(ctx, cp.Config)
+	w1, err := apiRequests(ctx, cp.Config, isWrite)
 	must(t, err)
 	q := quietWindow{minutes: elapsed / 60, managerCPU: (m1 - m0) / elapsed, apiCPU: (a1 - a0) / elapsed}
-	total, rows := writesBetween(w0, w1)
+	total, rows := countsBetween(w0, w1)
 	q.writesPerMin = total / q.minutes
 	for k, v := range w1 {
 		if strings.Contains(k, "/status ") {
