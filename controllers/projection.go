@@ -234,6 +234,16 @@ func (p projection) refusal(tmpl *corev1.PodTemplateSpec, name string) (reason, 
 	return "", ""
 }
 
+// fingerprint identifies everything the projection into a template
+// depends on besides the template itself: the Secret's content and name
+// and the containers the binding names. A workload whose spec did not
+// change since it was seen carrying the same fingerprint needs nothing.
+func (p projection) fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s", p.hash, p.secretName, strings.Join(p.binding.Spec.Workload.Containers, "\x00"))
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
 // apply projects the Secret into tmpl; it reports whether anything changed.
 func (p projection) apply(tmpl *corev1.PodTemplateSpec) bool {
 	return project(tmpl, p.binding.Spec.Workload.Containers, p.secretName, p.annotation, p.hash)

@@ -176,6 +176,36 @@ var _ = Describe("ResourceBinding reconciler", func() {
 		Eventually(gone(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "worker-keys-nebula-binding"}}), 10*time.Second).Should(BeTrue())
 	})
 
+	It("records each projected workload's uid and generation, and projects again when a user's edit takes the projection out", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		readyTCPPool(ctx, ns, "keys", 2, resourcesv1alpha1.Scope{})
+		Expect(k8sClient.Create(ctx, deployment(ns, "web", map[string]string{"app": "web"}))).To(Succeed())
+		Expect(k8sClient.Create(ctx, &resourcesv1alpha1.ResourceBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-keys"},
+			Spec: resourcesv1alpha1.ResourceBindingSpec{
+				PoolRef:  resourcesv1alpha1.PoolReference{Name: "keys"},
+				Workload: resourcesv1alpha1.WorkloadReference{Kind: resourcesv1alpha1.WorkloadKindDeployment, Name: "web"},
+			},
+		})).To(Succeed())
+		getB, getD := fetchBinding(ctx, ns, "web-keys"), fetchDeployment(ctx, ns, "web")
+		Eventually(getD, 15*time.Second).Should(WithTransform(secretEnvFrom, Equal([]string{"web-keys-nebula-binding"})))
+		Eventually(func(g Gomega) {
+			d, pws := getD(), getB().Status.ProjectedWorkloads
+			g.Expect(pws).To(HaveLen(1))
+			g.Expect(pws[0].UID).To(Equal(string(d.UID)))
+			g.Expect(pws[0].ObservedGeneration).To(Equal(d.Generation))
+			g.Expect(pws[0].Projection).To(HaveLen(32))
+		}, 10*time.Second).Should(Succeed())
+
+		By("a user's edit that drops the envFrom and the annotation raises the generation: the binding projects again")
+		d := getD()
+		d.Spec.Template.Spec.Containers[0].EnvFrom = nil
+		d.Spec.Template.Annotations = nil
+		Expect(k8sClient.Update(ctx, d)).To(Succeed())
+		Eventually(getD, 10*time.Second).Should(WithTransform(secretEnvFrom, Equal([]string{"web-keys-nebula-binding"})))
+		Eventually(func() int64 { return getB().Status.ProjectedWorkloads[0].ObservedGeneration }, 10*time.Second).Should(Equal(getD().Generation))
+	})
+
 	It("refuses to shadow an env var the workload already sets", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		readyTCPPool(ctx, ns, "keys", 1, resourcesv1alpha1.Scope{})

@@ -40,7 +40,10 @@ import (
 // The cache holds only the workloads' metadata (names and labels are all
 // selecting needs): whole Deployments and Pods of a large cluster would
 // cost the manager more memory than everything else it keeps. The few
-// workloads a binding selects are read whole from the API server.
+// workloads a binding selects are read whole from the API server, and
+// only when their metadata shows a change since the binding last saw them
+// carrying its projection (status.projectedWorkloads keeps the uid,
+// generation and projection it saw).
 type workloadProjections struct {
 	client   client.Client // cached: workload metadata
 	reader   client.Reader // uncached: the selected workloads, whole
@@ -50,8 +53,9 @@ type workloadProjections struct {
 // reconcile projects rc.secret and records what it found.
 func (w *workloadProjections) reconcile(ctx context.Context, rc *bindingReconcile) (ctrl.Result, bool, error) {
 	b := rc.binding
-	f := &workloadFacts{projected: true, kind: b.Spec.Workload.Kind, secretName: rc.secret.Name}
-	objs, err := w.matching(ctx, b)
+	kind := b.Spec.Workload.Kind
+	f := &workloadFacts{projected: true, kind: kind, secretName: rc.secret.Name}
+	items, err := w.matching(ctx, b)
 	if errors.Is(err, errInvalidSelector) {
 		f.selectorErr = err
 		rc.facts.workload = f
@@ -61,8 +65,21 @@ func (w *workloadProjections) reconcile(ctx context.Context, rc *bindingReconcil
 		return ctrl.Result{}, false, err
 	}
 	p := newProjection(b, rc.secret)
+	fingerprint := p.fingerprint()
 	var projected []resourcesv1alpha1.ProjectedWorkload
-	for _, obj := range objs {
+	for _, item := range items {
+		if pw, ok := unchangedSince(b.Status.ProjectedWorkloads, kind, item, fingerprint); ok {
+			projected = append(projected, pw)
+			f.workloads = append(f.workloads, item.Name)
+			continue
+		}
+		obj, err := w.get(ctx, kind, client.ObjectKey{Namespace: b.Namespace, Name: item.Name})
+		if err != nil {
+			return ctrl.Result{}, false, err
+		}
+		if obj == nil {
+			continue // deleted since the cache listed it
+		}
 		tmpl, mutable := podTemplate(obj)
 		if reason, problem := p.refusal(tmpl, obj.GetName()); reason != "" {
 			f.problems, f.problemReason = append(f.problems, problem), reason
@@ -71,7 +88,7 @@ func (w *workloadProjections) reconcile(ctx context.Context, rc *bindingReconcil
 		if !mutable {
 			if tmpl.Annotations[p.annotation] == "" {
 				f.problems = append(f.problems, fmt.Sprintf("%s %s was created before the binding and its pod template cannot change; recreate it",
-					b.Spec.Workload.Kind, obj.GetName()))
+					kind, obj.GetName()))
 				f.problemReason = resourcesv1alpha1.ReasonWorkloadImmutable
 				continue
 			}
@@ -79,10 +96,11 @@ func (w *workloadProjections) reconcile(ctx context.Context, rc *bindingReconcil
 			return ctrl.Result{}, false, err
 		} else if changed {
 			w.recorder.Eventf(b, obj, corev1.EventTypeNormal, resourcesv1alpha1.EventProjected, "Project",
-				"Secret %s (content %s) projected into %s %s", p.secretName, p.hash[:8], b.Spec.Workload.Kind, obj.GetName())
+				"Secret %s (content %s) projected into %s %s", p.secretName, p.hash[:8], kind, obj.GetName())
 		}
 		projected = append(projected, resourcesv1alpha1.ProjectedWorkload{
-			APIVersion: b.Spec.Workload.GroupVersionKind().GroupVersion().String(), Kind: b.Spec.Workload.Kind, Name: obj.GetName()})
+			APIVersion: b.Spec.Workload.GroupVersionKind().GroupVersion().String(), Kind: kind, Name: obj.GetName(),
+			UID: string(obj.GetUID()), ObservedGeneration: obj.GetGeneration(), Projection: fingerprint})
 		f.workloads = append(f.workloads, obj.GetName())
 	}
 
@@ -100,9 +118,29 @@ func (w *workloadProjections) reconcile(ctx context.Context, rc *bindingReconcil
 	return ctrl.Result{}, false, nil
 }
 
-// matching lists the workloads the binding targets: their metadata from
-// the cache, then each one whole.
-func (w *workloadProjections) matching(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) ([]client.Object, error) {
+// unchangedSince finds item's record among the binding's projected
+// workloads and reports whether it still holds: the same workload (uid) at
+// the same generation, seen carrying the same projection. Then its pod
+// template is as the record says, and reading it whole again would only
+// confirm that. Jobs and Pods are always read: their generation does not
+// follow their pod template.
+func unchangedSince(records []resourcesv1alpha1.ProjectedWorkload, kind resourcesv1alpha1.WorkloadKind,
+	item metav1.PartialObjectMetadata, fingerprint string) (resourcesv1alpha1.ProjectedWorkload, bool) {
+	if projectedAtCreation(kind) {
+		return resourcesv1alpha1.ProjectedWorkload{}, false
+	}
+	for _, r := range records {
+		if r.Kind == kind && r.Name == item.Name {
+			ok := r.UID != "" && r.UID == string(item.UID) && r.ObservedGeneration == item.Generation && r.Projection == fingerprint
+			return r, ok
+		}
+	}
+	return resourcesv1alpha1.ProjectedWorkload{}, false
+}
+
+// matching lists the metadata of the workloads the binding targets, from
+// the cache.
+func (w *workloadProjections) matching(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) ([]metav1.PartialObjectMetadata, error) {
 	gvk := b.Spec.Workload.GroupVersionKind()
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
@@ -117,20 +155,13 @@ func (w *workloadProjections) matching(ctx context.Context, b *resourcesv1alpha1
 	if err := w.client.List(ctx, list, opts...); err != nil {
 		return nil, fmt.Errorf("failed to list %ss: %w", b.Spec.Workload.Kind, err)
 	}
-	var objs []client.Object
+	items := list.Items[:0]
 	for _, item := range list.Items {
-		if name := b.Spec.Workload.Name; name != "" && item.Name != name {
-			continue
-		}
-		obj, err := w.get(ctx, b.Spec.Workload.Kind, client.ObjectKey{Namespace: b.Namespace, Name: item.Name})
-		if err != nil {
-			return nil, err
-		}
-		if obj != nil {
-			objs = append(objs, obj)
+		if name := b.Spec.Workload.Name; name == "" || item.Name == name {
+			items = append(items, item)
 		}
 	}
-	return objs, nil
+	return items, nil
 }
 
 // get reads one workload whole from the API server; nil when it is gone.
@@ -182,9 +213,9 @@ func (w *workloadProjections) unproject(ctx context.Context, b *resourcesv1alpha
 // projected into or matches now (the binding is being deleted).
 func (w *workloadProjections) removeAll(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) error {
 	targets := b.Status.ProjectedWorkloads
-	if objs, err := w.matching(ctx, b); err == nil {
-		for _, o := range objs {
-			targets = append(targets, resourcesv1alpha1.ProjectedWorkload{Kind: b.Spec.Workload.Kind, Name: o.GetName()})
+	if items, err := w.matching(ctx, b); err == nil {
+		for _, item := range items {
+			targets = append(targets, resourcesv1alpha1.ProjectedWorkload{Kind: b.Spec.Workload.Kind, Name: item.Name})
 		}
 	}
 	for _, pw := range targets {

@@ -263,6 +263,19 @@ type ProjectedWorkload struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
+	// uid and observedGeneration identify the workload and the version of its
+	// spec that was last seen carrying the projection (see projection): while
+	// neither changes the operator does not read the workload again.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	UID string `json:"uid,omitempty"`
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// projection identifies what was projected then: a hash of the Secret's
+	// content, its name and the containers the binding names.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Projection string `json:"projection,omitempty"`
 }
 
 // StaticLease is a lease held by a Static binding.

@@ -20,6 +20,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
@@ -102,15 +103,50 @@ func checkAll(ctx context.Context, spec Spec, targets []MemberSpec, creds driver
 	var wg sync.WaitGroup
 	for i, ms := range targets {
 		wg.Add(1)
-		go func() {
+		runCheck(func() {
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, spec.HealthTimeout)
 			defer cancel()
 			errs[i] = spec.Driver.Check(cctx, ms.Member, creds)
-		}()
+		})
 	}
 	wg.Wait()
 	return errs
+}
+
+// checkWorkers is how many goroutines the process keeps for running the
+// checks of every pool. A dial needs a deeper stack than a new goroutine
+// starts with, so a goroutine per check grows (copies) its stack on every
+// check; a kept worker grew it once. Checks beyond that many at once (a
+// burst, or members that time out) each get a goroutine of their own, so a
+// round never waits for a free worker.
+const checkWorkers = 64
+
+var (
+	checkJobs            = make(chan func())
+	checkWorkersLaunched atomic.Int32
+)
+
+// runCheck runs f on an idle check worker, on a new one while fewer than
+// checkWorkers exist, or else on a goroutine of its own.
+func runCheck(f func()) {
+	select {
+	case checkJobs <- f:
+		return
+	default:
+	}
+	if checkWorkersLaunched.Load() < checkWorkers && checkWorkersLaunched.Add(1) <= checkWorkers {
+		go checkWorker(f)
+		return
+	}
+	go f()
+}
+
+func checkWorker(f func()) {
+	for {
+		f()
+		f = <-checkJobs
+	}
 }
 
 type checkResult struct {

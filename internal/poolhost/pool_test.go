@@ -19,6 +19,7 @@ package poolhost
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -445,4 +446,52 @@ func TestAFailingMemberIsRecheckedBeforeTheNextInterval(t *testing.T) {
 		}
 	}
 	t.Fatalf("the member is %s after %d checks and 30 s, want Unhealthy from a recheck", state(), counting.checks.Load())
+}
+
+// barrierDriver's checks return only once n of them are in flight at once.
+type barrierDriver struct {
+	drivers.Driver
+	n       int
+	arrived atomic.Int64
+	all     chan struct{}
+}
+
+func (d *barrierDriver) Check(ctx context.Context, _ drivers.Member, _ drivers.Credentials) error {
+	if d.arrived.Add(1) == int64(d.n) {
+		close(d.all)
+	}
+	select {
+	case <-d.all:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A round runs every member's check at once even when there are more
+// members than kept check workers: the checks beyond them get goroutines
+// of their own instead of waiting for a worker.
+func TestARoundChecksMoreMembersThanWorkersAtOnce(t *testing.T) {
+	n := checkWorkers + 36
+	members := make([]MemberSpec, n)
+	for i := range members {
+		members[i] = memberSpec(fmt.Sprintf("m%d", i), fmt.Sprintf("127.0.0.1:%d", 10000+i), 1)
+	}
+	spec := tcpSpec(t, 1, members...)
+	spec.HealthInterval, spec.HealthTimeout = time.Hour, 30*time.Second
+	barrier := &barrierDriver{Driver: spec.Driver, n: n, all: make(chan struct{})}
+	spec.Driver = barrier
+	p, err := New("ns/pool", spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	waitFor(t, "every member healthy after one round", func() bool {
+		for _, m := range p.Snapshot().Members {
+			if m.State != MemberHealthy {
+				return false
+			}
+		}
+		return true
+	})
 }
