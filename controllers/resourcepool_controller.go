@@ -249,7 +249,7 @@ func poolKey(pool *resourcesv1alpha1.ResourcePool) string {
 // the conditions follow from, and emits events for member transitions.
 // Health loops push changes; the requeue is a safety net and the rotation
 // clock.
-func (r *ResourcePoolReconciler) reconcileStatus(_ context.Context, rc *poolReconcile) (ctrl.Result, bool, error) {
+func (r *ResourcePoolReconciler) reconcileStatus(ctx context.Context, rc *poolReconcile) (ctrl.Result, bool, error) {
 	pool := rc.pool
 	pool.Status.ObservedGeneration = pool.Generation
 	rc.facts.observed = true
@@ -260,6 +260,7 @@ func (r *ResourcePoolReconciler) reconcileStatus(_ context.Context, rc *poolReco
 	if rc.live == nil {
 		return ctrl.Result{RequeueAfter: requeue}, false, nil
 	}
+	r.awaitFirstRound(ctx, rc.live)
 	snap := rc.live.Snapshot()
 	r.emitMemberEvents(pool, rc.live, snap)
 	r.emitRecycleEvents(pool, rc.live)
@@ -267,6 +268,29 @@ func (r *ResourcePoolReconciler) reconcileStatus(_ context.Context, rc *poolReco
 	rc.facts.snap = &snap
 	rc.facts.duplicates = duplicateMembers(pool)
 	return ctrl.Result{RequeueAfter: requeue}, false, nil
+}
+
+// firstRoundWait is how long a reconcile waits for a new pool's first
+// health round, so that the pool's first status shows its members' states:
+// one status write instead of Unknown members first and their states a
+// moment later (at a manager's start, a thousand writes fewer for a
+// thousand pools). A round against reachable members takes milliseconds; a
+// slower one is shown when it ends.
+const firstRoundWait = 500 * time.Millisecond
+
+func (r *ResourcePoolReconciler) awaitFirstRound(ctx context.Context, live *poolhost.Pool) {
+	select {
+	case <-live.Checked():
+		return
+	default:
+	}
+	t := r.clock.NewTimer(firstRoundWait)
+	defer t.Stop()
+	select {
+	case <-live.Checked():
+	case <-t.C():
+	case <-ctx.Done():
+	}
 }
 
 func (r *ResourcePoolReconciler) emitMemberEvents(pool *resourcesv1alpha1.ResourcePool, live *poolhost.Pool, snap poolhost.Snapshot) {

@@ -128,6 +128,39 @@ var _ = Describe("ResourcePool reconciler", func() {
 			ContainElements(resourcesv1alpha1.EventMemberUnhealthy, resourcesv1alpha1.EventMemberRecovered))
 	})
 
+	It("writes a new pool's first status after its first health round: Ready, no Unknown members", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		wc, err := client.NewWithWatch(cfg, client.Options{Scheme: k8sClient.Scheme()})
+		Expect(err).NotTo(HaveOccurred())
+		w, err := wc.Watch(ctx, &resourcesv1alpha1.ResourcePoolList{}, client.InNamespace(ns))
+		Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
+		Expect(k8sClient.Create(ctx, &resourcesv1alpha1.ResourcePool{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "first"},
+			Spec: resourcesv1alpha1.ResourcePoolSpec{
+				Driver:      resourcesv1alpha1.DriverTCP,
+				Members:     []resourcesv1alpha1.PoolMember{{Name: "a", Address: tcpMember()}, {Name: "b", Address: tcpMember()}},
+				Size:        resourcesv1alpha1.PoolSize{Max: 2},
+				HealthCheck: fastHealth(),
+			},
+		})).To(Succeed())
+		deadline := time.After(20 * time.Second)
+		for {
+			select {
+			case ev := <-w.ResultChan():
+				p, ok := ev.Object.(*resourcesv1alpha1.ResourcePool)
+				if !ok || p.Status.ObservedGeneration == 0 {
+					continue // created, or the finalizer added: no status yet
+				}
+				Expect(poolCondition("Ready")(p)).To(Equal("True/AllMembersHealthy"), "the first status written")
+				Expect(p.Status.Members).To(HaveEach(HaveField("State", resourcesv1alpha1.MemberStateHealthy)))
+				return
+			case <-deadline:
+				Fail("no status was written within 20s")
+			}
+		}
+	})
+
 	It("reflects resizing and member removal in status", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "pg-creds", pg.SuperUser(), pg.Password()))).To(Succeed())

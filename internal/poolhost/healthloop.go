@@ -54,6 +54,11 @@ func nextRound(interval time.Duration, settling bool, r float64) time.Duration {
 	return jittered(interval, r)
 }
 
+// Checked is closed once the pool's first health round has ended (or was
+// cut short by Close): from then on a Snapshot shows each member's state
+// from a check, not Unknown.
+func (p *Pool) Checked() <-chan struct{} { return p.checked }
+
 // checkSoon asks the health loop to check all members now.
 func (p *Pool) checkSoon() {
 	select {
@@ -66,8 +71,13 @@ func (p *Pool) checkSoon() {
 // thresholds, and keeps the runtime pool sized to the healthy capacity.
 func (p *Pool) healthLoop(ctx context.Context) {
 	defer p.loopWG.Done()
+	first := true
 	for {
 		settling := p.checkMembers(ctx)
+		if first {
+			close(p.checked)
+			first = false
+		}
 		p.mu.Lock()
 		interval := p.spec.HealthInterval
 		p.mu.Unlock()

@@ -122,6 +122,8 @@ type Pool struct {
 	stop   context.CancelFunc
 	loopWG sync.WaitGroup
 	wake   chan struct{}
+	// checked is closed when the first health round has ended.
+	checked chan struct{}
 }
 
 type member struct {
@@ -160,6 +162,7 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 		partitions:     map[string]*poolruntime.Pool[token]{},
 		partitionUsers: map[string]int{},
 		wake:           make(chan struct{}, 1),
+		checked:        make(chan struct{}),
 		recycle:        recycleState{slots: map[slotKey]*slotRecycle{}, metrics: opts.RecycleMetrics},
 	}
 	if p.clock == nil {
