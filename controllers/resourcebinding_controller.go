@@ -106,7 +106,8 @@ func (r *ResourceBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("failed to index bindings by workload kind: %w", err)
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&resourcesv1alpha1.ResourceBinding{}).
+		For(&resourcesv1alpha1.ResourceBinding{},
+			builder.WithPredicates(predicate.Funcs{UpdateFunc: bindingUpdateNeedsReconcile})).
 		// A Secret's creation is this controller's own doing (or, at start,
 		// the cache listing what exists): only its changes and deletion
 		// need the binding to look again.
@@ -127,6 +128,21 @@ func (r *ResourceBindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.WatchesRawSource(r.leaseCAChanges())
 	}
 	return b.Named("resourcebinding").Complete(r)
+}
+
+// bindingUpdateNeedsReconcile passes on a binding's own update when it
+// changes what the reconciler acts on: the spec, deletion, or its
+// finalizer taken away. The reconciler's own writes (status, and adding
+// its finalizer) come back as updates too; reconciling again for them
+// would only read the binding Secret once more and find nothing to do.
+func bindingUpdateNeedsReconcile(e event.UpdateEvent) bool {
+	before, after := e.ObjectOld, e.ObjectNew
+	if before == nil || after == nil {
+		return true
+	}
+	return before.GetGeneration() != after.GetGeneration() ||
+		!before.GetDeletionTimestamp().Equal(after.GetDeletionTimestamp()) ||
+		!slices.Equal(before.GetFinalizers(), after.GetFinalizers()) && !slices.Contains(after.GetFinalizers(), resourcesv1alpha1.Finalizer)
 }
 
 // poolUpdateConcernsBindings passes a pool update on to its bindings when it

@@ -66,3 +66,42 @@ func TestPoolUpdateConcernsBindings(t *testing.T) {
 		})
 	}
 }
+
+// A binding's own update wakes it only for what its reconciler acts on, not
+// for the reconciler's own status and finalizer writes.
+func TestBindingUpdateNeedsReconcile(t *testing.T) {
+	base := func() *resourcesv1alpha1.ResourceBinding {
+		b := &resourcesv1alpha1.ResourceBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "app", Generation: 2,
+			Finalizers: []string{resourcesv1alpha1.Finalizer}}}
+		b.Status.ObservedGeneration = 2
+		return b
+	}
+	now := metav1.NewTime(time.Unix(1700000000, 0))
+	for _, tc := range []struct {
+		name   string
+		before func(*resourcesv1alpha1.ResourceBinding)
+		change func(*resourcesv1alpha1.ResourceBinding)
+		want   bool
+	}{
+		{"nothing (a resync)", nil, func(*resourcesv1alpha1.ResourceBinding) {}, false},
+		{"its own status write", nil, func(b *resourcesv1alpha1.ResourceBinding) {
+			b.Status.ActiveLeases = 1
+			b.Status.SecretName = "app-nebula-binding"
+		}, false},
+		{"its own finalizer added", func(b *resourcesv1alpha1.ResourceBinding) { b.Finalizers = nil }, func(*resourcesv1alpha1.ResourceBinding) {}, false},
+		{"the spec", nil, func(b *resourcesv1alpha1.ResourceBinding) { b.Generation++ }, true},
+		{"deletion", nil, func(b *resourcesv1alpha1.ResourceBinding) { b.DeletionTimestamp = &now }, true},
+		{"its finalizer taken away", nil, func(b *resourcesv1alpha1.ResourceBinding) { b.Finalizers = nil }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, after := base(), base()
+			if tc.before != nil {
+				tc.before(before)
+			}
+			tc.change(after)
+			if got := bindingUpdateNeedsReconcile(event.UpdateEvent{ObjectOld: before, ObjectNew: after}); got != tc.want {
+				t.Errorf("bindingUpdateNeedsReconcile = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
