@@ -55,8 +55,9 @@ const (
 // hash of the member name. One: measured with 16 clients on 1,000 members
 // (make bench-leases), 2 buckets cost twice the writes for no more
 // cycles/s (652 against 654, 612 against 823) and 4 buckets halved them:
-// an operation waits about 1.5 write latencies however many shards there
-// are, so more shards only split the same operations into smaller writes.
+// an operation waits for a whole write of its shard however many shards
+// there are, so more shards only split the same operations into smaller
+// writes.
 // A format constant: two managers that disagreed on it would look for a
 // slot's record in two different objects (changing it needs a migration).
 const shardBuckets = 1

@@ -45,7 +45,8 @@ import (
 // are rewritten in this format by their next write) was a JSON object of
 // records by member with named fields and RFC 3339 times, about twice as
 // long. A manager of that version refuses a shard in this format (it does
-// not decode) rather than misread it.
+// not decode) rather than misread it: after a downgrade, grants on such a
+// shard fail until its object is deleted.
 const recordsVersion = 2
 
 // encodeRecords encodes recs (by member) in the order of members.
