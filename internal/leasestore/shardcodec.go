@@ -17,10 +17,8 @@ limitations under the License.
 package leasestore
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -38,22 +36,18 @@ import (
 
 // The shard objects of ShardStore: coordination.k8s.io/v1 Leases labelled
 // as ComponentLeaseShard, one per (pool, member bucket, slot index), each
-// holding the records of its slots in one annotation, by member:
-//
-//	resources.nebula.io/leases: {"m0":{"id":"…","binding":"ns/app","holder":"pod-1",…},"m3":{…}}
-//
-// and spec.holderIdentity summing them up for `kubectl get leases`. One
-// annotation rather than one per member: the API server's field
-// management tracks every annotation key, and one key keeps that work
-// the same however many records a shard holds.
+// holding the records of its slots in one annotation (shardrecords.go has
+// its format), and spec.holderIdentity summing them up for `kubectl get
+// leases`. One annotation rather than one per member: the API server's
+// field management tracks every annotation key, and one key keeps that
+// work the same however many records a shard holds.
 const (
 	ComponentLeaseShard = "lease-shard"
 	// AnnotationShardSlot is the slot index every record of a shard holds.
 	AnnotationShardSlot = annotationPrefix + "shard-slot"
 	// AnnotationShardBucket is the member bucket of a shard.
 	AnnotationShardBucket = annotationPrefix + "shard-bucket"
-	// AnnotationLeases holds a shard's records: a JSON object of
-	// shardEntry by member name.
+	// AnnotationLeases holds a shard's records (encodeRecords).
 	AnnotationLeases = annotationPrefix + "leases"
 )
 
@@ -61,8 +55,9 @@ const (
 // hash of the member name. One: measured with 16 clients on 1,000 members
 // (make bench-leases), 2 buckets cost twice the writes for no more
 // cycles/s (652 against 654, 612 against 823) and 4 buckets halved them:
-// an operation waits about 1.5 write latencies however many shards there
-// are, so more shards only split the same operations into smaller writes.
+// an operation waits for a whole write of its shard however many shards
+// there are, so more shards only split the same operations into smaller
+// writes.
 // A format constant: two managers that disagreed on it would look for a
 // slot's record in two different objects (changing it needs a migration).
 const shardBuckets = 1
@@ -89,50 +84,6 @@ func ShardName(poolName string, bucket, slot int) string {
 	return "nebula-" + hex.EncodeToString(sum[:12]) + suffix
 }
 
-// shardEntry is one record in a shard: the fields the shard does not
-// already say (pool, member and slot are the shard's and the key's).
-type shardEntry struct {
-	ID                string    `json:"id"`
-	Binding           string    `json:"binding"`
-	Holder            string    `json:"holder,omitempty"`
-	Partition         string    `json:"partition,omitempty"`
-	CredentialVersion string    `json:"credentialVersion,omitempty"`
-	AcquiredAt        time.Time `json:"acquiredAt"`
-	ExpiresAt         time.Time `json:"expiresAt"`
-	Duration          string    `json:"duration"`
-	Recycle           bool      `json:"recycle,omitempty"`
-}
-
-// encodeEntries encodes recs as the value of AnnotationLeases, members in
-// order.
-func encodeEntries(recs map[string]leaseapi.Record, members []string) (string, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // a holder's '<' stays one byte: records stay small
-	b.WriteByte('{')
-	for i, m := range members {
-		r := recs[m]
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if err := enc.Encode(m); err != nil {
-			return "", fmt.Errorf("failed to encode member %q: %w", m, err)
-		}
-		b.Truncate(b.Len() - 1) // Encode ends in a newline
-		b.WriteByte(':')
-		err := enc.Encode(shardEntry{
-			ID: r.ID, Binding: r.Binding, Holder: r.Holder, Partition: r.Partition, CredentialVersion: r.CredentialVersion,
-			AcquiredAt: r.AcquiredAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), Duration: r.Duration.String(), Recycle: r.NeedsRecycle,
-		})
-		if err != nil {
-			return "", fmt.Errorf("failed to encode lease %s: %w", r.ID, err)
-		}
-		b.Truncate(b.Len() - 1)
-	}
-	b.WriteByte('}')
-	return b.String(), nil
-}
-
 // shardObject is the shard of id holding recs (by member), written over
 // resourceVersion rv ("" to create it).
 func shardObject(id shardID, rv string, recs map[string]leaseapi.Record, now time.Time) (*coordinationv1.Lease, error) {
@@ -150,9 +101,7 @@ func shardObject(id shardID, rv string, recs map[string]leaseapi.Record, now tim
 		members = append(members, m)
 	}
 	slices.Sort(members)
-	if annotations[AnnotationLeases], err = encodeEntries(recs, members); err != nil {
-		return nil, err
-	}
+	annotations[AnnotationLeases] = encodeRecords(recs, members)
 	var summary strings.Builder
 	for i, m := range members {
 		r := recs[m]
@@ -203,31 +152,9 @@ func decodeShard(o *coordinationv1.Lease) (shardID, map[string]leaseapi.Record, 
 	if err != nil {
 		return id, nil, err
 	}
-	var entries map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(o.Annotations[AnnotationLeases]), &entries); err != nil && o.Annotations[AnnotationLeases] != "" {
-		return id, nil, fmt.Errorf("lease shard %s/%s: annotation %s: %w", o.Namespace, o.Name, AnnotationLeases, err)
-	}
-	recs := map[string]leaseapi.Record{}
-	var errs []error
-	for member, raw := range entries {
-		var e shardEntry
-		if err := json.Unmarshal(raw, &e); err != nil {
-			errs = append(errs, fmt.Errorf("member %s: %w", member, err))
-			continue
-		}
-		d, err := time.ParseDuration(e.Duration)
-		if err != nil || e.ID == "" || e.Binding == "" {
-			errs = append(errs, fmt.Errorf("member %s: no id, binding or duration (%v)", member, err))
-			continue
-		}
-		recs[member] = leaseapi.Record{
-			ID: e.ID, Pool: id.pool, Binding: e.Binding, Member: member, Slot: id.slot, Partition: e.Partition,
-			CredentialVersion: e.CredentialVersion, Holder: e.Holder, AcquiredAt: e.AcquiredAt, ExpiresAt: e.ExpiresAt,
-			Duration: d, NeedsRecycle: e.Recycle, Version: o.ResourceVersion,
-		}
-	}
-	if len(errs) > 0 {
-		return id, recs, fmt.Errorf("lease shard %s/%s: %w", o.Namespace, o.Name, errors.Join(errs...))
+	recs, err := decodeRecords(o.Annotations[AnnotationLeases], id, o.ResourceVersion)
+	if err != nil {
+		return id, recs, fmt.Errorf("lease shard %s/%s: annotation %s: %w", o.Namespace, o.Name, AnnotationLeases, err)
 	}
 	return id, recs, nil
 }

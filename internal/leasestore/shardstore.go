@@ -26,6 +26,17 @@ package leasestore
 // queued for it while its previous write was in flight: under load one
 // write answers many grants and releases.
 //
+// What a cycle costs: writes of a shard are serial, so an operation waits
+// for the write in flight and then for its own; the writer lingers briefly
+// for the callers its last write answered (shardwrite.go, lingerLocked),
+// so that they share the next write instead of splitting over two, and an
+// operation waits about one write latency plus that linger. The write
+// latency is mostly the API server's fixed cost per update (authn, authz,
+// admission, field management, etcd); the records' bytes are the part the
+// store controls, so they are kept short (shardrecords.go). The client
+// already speaks protobuf to the API server for Leases (controller-runtime
+// does for built-in types when the rest.Config sets no content type).
+//
 // Layout: a shard is a coordination.k8s.io/v1 Lease per (pool, slot
 // index) (and member bucket, one bucket today: see shardBuckets); a record
 // lives in exactly one shard, chosen from its slot alone, so a slot's
@@ -33,7 +44,8 @@ package leasestore
 // guards it. A shard holds at most one record per member: pools in the API
 // have at most 128 members, so at most 128 records of at most ~1.3 KiB
 // (the longest binding, holder, partition and version the API lets
-// through): under 200 KiB (tested), inside both the 256 KiB annotation
+// through, each binding written once a shard): under 200 KiB (tested),
+// inside both the 256 KiB annotation
 // limit and etcd's 1.5 MiB. A pool of capacity-1 members (the common case)
 // has one shard; the largest pool the CRD allows (100,000 leases over 128
 // members) one per slot index, each still bounded by its members.
@@ -55,7 +67,9 @@ package leasestore
 // Migration: the per-slot Lease objects a previous version wrote are read
 // by List (and by the first operation on a pool) and stay where they are
 // until their lease ends: their slots count as taken, and Update and
-// Delete of their records go to their own objects (through Store).
+// Delete of their records go to their own objects (through Store). Shards
+// whose records are in the first format (shardrecords.go) are read as
+// they are and rewritten in the second by their next write.
 //
 // Empty shards are kept while the manager runs (re-creating them would
 // cost the writes saved) and deleted by the next List, when a leader

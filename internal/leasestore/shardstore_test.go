@@ -168,7 +168,7 @@ func TestShardStoreRecordsRoundTrip(t *testing.T) {
 	}
 	o := objs.Items[0]
 	if o.Name != ShardName("db", bucketOf("m0"), 3) || *o.Spec.HolderIdentity != "team/app on m0 (recycling)" ||
-		!strings.Contains(o.Annotations[AnnotationLeases], `{"m0":{"id":"0123456789abcdef0123456789abcdef","binding":"team/app"`) {
+		o.Annotations[AnnotationLeases] != `[2,["team/app"],["m0","0123456789abcdef0123456789abcdef",0,"pod <1> & \u2028 \"q\"","acme/etl","v7",1795953600,1795953690,"1m30s",1]]` {
 		t.Errorf("shard object %s: holder %q, annotations %v", o.Name, *o.Spec.HolderIdentity, o.Annotations)
 	}
 }

@@ -51,6 +51,15 @@ type shard struct {
 	recs    map[string]leaseapi.Record // by member
 	queue   []*op
 	writing bool
+
+	// The linger (see lingerLocked): how many callers the last write saw
+	// (its operations and those queued behind it), how long it took,
+	// when it returned, and, while the writer waits for the queue to
+	// fill, the channel submit closes when it has.
+	callers     int
+	lastLatency time.Duration
+	lastDone    time.Time
+	filled      chan struct{}
 }
 
 func (sh *shard) busy() bool { return sh.writing || len(sh.queue) > 0 }
@@ -84,6 +93,7 @@ type op struct {
 	kind     opKind
 	rec      leaseapi.Record
 	ctx      context.Context
+	queued   time.Time
 	retries  int
 	version  string     // set before done is signalled
 	done     chan error // buffered: the writer never blocks on a caller gone
@@ -107,10 +117,14 @@ func (s *ShardStore) submit(ctx context.Context, kind opKind, r leaseapi.Record)
 		return "", err
 	}
 	id, _ := idOf(&r)
-	o := &op{kind: kind, rec: r, ctx: ctx, done: make(chan error, 1)}
+	o := &op{kind: kind, rec: r, ctx: ctx, queued: time.Now(), done: make(chan error, 1)}
 	s.mu.Lock()
 	sh := s.shardLocked(id)
 	sh.queue = append(sh.queue, o)
+	if sh.filled != nil && len(sh.queue) >= sh.callers {
+		close(sh.filled)
+		sh.filled = nil
+	}
 	if !sh.writing {
 		sh.writing = true
 		go s.writeLoop(sh)
@@ -138,6 +152,21 @@ func (s *ShardStore) writeLoop(sh *shard) {
 		if sh.state == stateUnknown {
 			s.mu.Unlock()
 			s.reload(sh)
+			continue
+		}
+		if wait := sh.lingerLocked(time.Now()); wait > 0 {
+			filled := make(chan struct{})
+			sh.filled = filled
+			s.mu.Unlock()
+			t := time.NewTimer(wait)
+			select {
+			case <-filled:
+			case <-t.C:
+			}
+			t.Stop()
+			s.mu.Lock()
+			sh.filled = nil
+			s.mu.Unlock()
 			continue
 		}
 		batch := sh.queue
@@ -176,6 +205,7 @@ func (s *ShardStore) writeLoop(sh *shard) {
 			continue
 		}
 		wctx, cancel := writeContext(live, s.writeTimeout)
+		sent := time.Now()
 		if create {
 			obj.ResourceVersion = ""
 			err = s.client.Create(wctx, obj)
@@ -184,6 +214,8 @@ func (s *ShardStore) writeLoop(sh *shard) {
 		}
 		cancel()
 		s.mu.Lock()
+		sh.lastDone = time.Now()
+		sh.callers, sh.lastLatency = len(batch)+len(sh.queue), sh.lastDone.Sub(sent)
 		if err == nil {
 			for m := range changed {
 				if r, ok := next[m]; ok {
@@ -221,6 +253,35 @@ func (s *ShardStore) writeLoop(sh *shard) {
 		s.mu.Unlock()
 		failAll(live, fmt.Errorf("failed to write lease shard %s/%s (%d operations): %w", obj.Namespace, obj.Name, len(live), err))
 	}
+}
+
+// maxLinger bounds how long a writer holds its queue back (lingerLocked).
+const maxLinger = 5 * time.Millisecond
+
+// lingerLocked is how long the writer of sh waits before it takes the
+// queue, for the callers of the last write to come back. Why: the callers
+// a write answers come back together (a client's release follows its
+// acquire's answer, its next acquire the release's), about one HTTP round
+// trip later. Without the wait the first of them to come back is written
+// alone and the rest queue behind that write (measured with 16 clients:
+// writes alternated between 1 and 15 operations, or settled into two
+// groups of 8 taking turns), and an operation waited about two write
+// latencies instead of one. So the writer waits until the queue holds as
+// many operations as the last write saw callers (its own operations and
+// those queued behind it), at most half a write latency (and maxLinger)
+// after it became free or the first operation arrived: less than the
+// write it saves them. A lone caller never waits; when fewer callers come
+// back, the wait ends at its bound and the next target is smaller.
+// s.mu is held.
+func (sh *shard) lingerLocked(now time.Time) time.Duration {
+	if len(sh.queue) == 0 || len(sh.queue) >= sh.callers {
+		return 0
+	}
+	from := sh.queue[0].queued
+	if sh.lastDone.After(from) {
+		from = sh.lastDone
+	}
+	return from.Add(min(sh.lastLatency/2, maxLinger)).Sub(now)
 }
 
 func failAll(ops []*op, err error) {
