@@ -174,13 +174,13 @@ func TestReleaserNoticesAStarvingWaiterThatCannotRun(t *testing.T) {
 	// Young waiter: releases pass it over, and the checks find it young.
 	for range 2 * starveCheckEvery {
 		held.Release()
+		if s := p.Stats(); s.HandOffs != 0 || s.Waiting != 1 {
+			t.Fatalf("a young waiter was handed the instance: %+v", s)
+		}
 		var err error
 		if held, err = p.Acquire(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if s := p.Stats(); s.HandOffs != 0 || s.Waiting != 1 {
-		t.Fatalf("a young waiter was handed the instance: %+v", s)
 	}
 	clk.Advance(starveAfter)
 	for i := 0; ; i++ {
