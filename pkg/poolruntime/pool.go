@@ -36,10 +36,10 @@ import (
 // until the head waiter has waited starveAfter and is passed over (noticed by
 // the woken waiter when it runs, or by a later release); from then on
 // releases hand instances straight to the waiters in queue order (see
-// release). That is sync.Mutex's own policy, applied to instances: hand-offs cost a wake-up and
-// a context switch each, so handing off always makes the pool several times
-// slower than a mutex+cond pool when holders yield or block, and barging
-// without a bound starves waiters for seconds.
+// release). That is sync.Mutex's own policy, applied to instances: hand-offs
+// cost a wake-up and a context switch each, so handing off always makes the
+// pool several times slower than a mutex+cond pool when holders yield or
+// block, and barging without a bound starves waiters for seconds.
 //
 // Locking discipline: one sync.Mutex, mu, guards every mutable field of the
 // pool and of its cores. A plain sync.Mutex because it is the lock Go's
