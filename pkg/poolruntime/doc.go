@@ -93,13 +93,15 @@ limitations under the License.
 //
 //   - Waiters are queued and woken in arrival order, but a goroutine that is
 //     already running may take a released instance before the woken waiter
-//     gets to it. The woken waiter that finds its instance taken after
-//     waiting starveAfter (500 µs) or longer switches the pool to hand-off
-//     mode: releases then hand instances to the waiters in queue order until
-//     the head has waited less than that. As with sync.Mutex, the waiter has
-//     to run to notice, so at GOMAXPROCS=1 the bound is the scheduler's
-//     time slice (about 10-30 ms behind a goroutine that never blocks), not
-//     500 µs.
+//     gets to it. Once the head waiter has waited starveAfter (500 µs) and
+//     is passed over, the pool switches to hand-off mode: releases then hand
+//     instances to the waiters in queue order until the head has waited
+//     less than that. The woken waiter notices when it runs and finds its
+//     instance taken (as with sync.Mutex); a release notices too, every
+//     eighth release that finds the head still woken for an earlier one, so
+//     a waiter that cannot run (GOMAXPROCS=1, behind a goroutine that never
+//     blocks) is served within starveAfter plus eight releases, not at the
+//     end of the scheduler's time slice.
 //   - A waiter whose context ends in the same instant it is handed an
 //     instance returns the lease (success), never loses it.
 //   - Validate and Recycle run under a hard deadline (HealthCheckTimeout,

@@ -259,11 +259,19 @@ func (p *Pool[T]) endLeaseLocked(c *core[T], t *token[T]) {
 // does, and is shorter because a pool's holders hold for longer than a
 // mutex's.
 //
-// As in sync.Mutex, the waiter that was passed over notices it is starving
-// (it woke, found the instance taken, and reads the clock), not the
-// releaser: a release that makes an instance idle reads no clock, which is
-// most of the cost of a warm release when goroutines outnumber instances.
-const starveAfter = 500 * time.Microsecond
+// Two parties notice starvation. As in sync.Mutex, the waiter that was
+// passed over does (it woke, found the instance taken, and reads the
+// clock). But a woken waiter only runs when the scheduler gets to it: at
+// GOMAXPROCS=1, behind a goroutine that releases and re-acquires without
+// ever blocking, that is the end of the scheduler's time slice (10 ms or
+// more). So the releaser checks too, but only every starveCheckEvery
+// releases that find the head still woken for an earlier release (it has
+// not run since): a clock read costs more than a whole warm
+// acquire+release on some VMs, so releases do not read it every time.
+const (
+	starveAfter      = 500 * time.Microsecond
+	starveCheckEvery = 8
+)
 
 // release is Lease.Release. The fast path is one short critical section:
 // push onto the idle deque (waking a waiter if any is queued), or, when the
@@ -297,6 +305,14 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 	}
 	c.deadline = 0 // the lease timer, if armed for it, will find nothing due
 	w := p.waiters.head
+	if w != nil && w.woken && !p.starving {
+		// The head was woken for an instance an earlier release made idle
+		// and has not taken it: a running goroutine passed it over.
+		if p.passedOver++; p.passedOver >= starveCheckEvery {
+			p.passedOver = 0
+			p.starving = p.leaseNow()-w.since >= int64(starveAfter)
+		}
+	}
 	if w != nil && (p.starving || p.slowBorrow) {
 		// Direct hand-off to the head waiter: the instance never becomes
 		// idle, no one can barge in, and the waiter only has to wake up.

@@ -33,20 +33,21 @@ import (
 // Pool is a generic pool of T: MinIdle kept warm, MaxSize hard cap, idle
 // instances in LIFO or FIFO order, waiters queued FIFO. A release wakes the
 // oldest waiter, but a goroutine already running may take the instance first
-// until a woken waiter that has waited starveAfter finds it taken; from then
-// on releases hand instances straight to the waiters in queue order (see
-// release). That is
-// sync.Mutex's own policy, applied to instances: hand-offs cost a wake-up and
-// a context switch each, so handing off always makes the pool several times
-// slower than a mutex+cond pool when holders yield or block, and barging
-// without a bound starves waiters for seconds.
+// until the head waiter has waited starveAfter and is passed over (noticed by
+// the woken waiter when it runs, or by a later release); from then on
+// releases hand instances straight to the waiters in queue order (see
+// release). That is sync.Mutex's own policy, applied to instances: hand-offs
+// cost a wake-up and a context switch each, so handing off always makes the
+// pool several times slower than a mutex+cond pool when holders yield or
+// block, and barging without a bound starves waiters for seconds.
 //
 // Locking discipline: one sync.Mutex, mu, guards every mutable field of the
 // pool and of its cores. A plain sync.Mutex because it is the lock Go's
 // runtime makes well-behaved: it spins only briefly and only while another P
 // is running, parks on a semaphore otherwise (so it costs nothing at
 // GOMAXPROCS=1 or under a CPU quota), has a starvation mode, and shows up in
-// the mutex profile and execution traces. The critical sections are short and never call a driver, a hook, the logger or
+// the mutex profile and execution traces. The critical sections are short
+// and never call a driver, a hook, the logger or
 // block on a channel: work that can be slow (create, health check, recycle,
 // destroy) happens with mu released, and the instance it works on is
 // accounted for in a gauge (creating, checking, leased, destroying) so that
@@ -55,7 +56,9 @@ import (
 // never the reason to take mu: acquired and handoffs are plain fields bumped
 // inside critical sections that exist anyway, Released is derived in Stats
 // (no per-release counting), the cold counters are atomics. Clock reads a
-// Release needs happen before it takes mu. maintMu serializes maintenance
+// Release needs happen before it takes mu, except the sampled starvation
+// check (one read every starveCheckEvery releases that pass a woken waiter
+// over) and the hand-off's, which need the head waiter. maintMu serializes maintenance
 // runs and is never taken while mu is held (order: maintMu -> mu). The
 // FakeClock's lock may be taken while mu is held (arming timers), never the
 // reverse: timer callbacks run without the clock's lock.
@@ -137,12 +140,17 @@ type hotLine[T any] struct {
 	acquired uint64     // 8 bytes, guarded by mu: successful acquires (Stats.Acquired); see Stats for Released
 	idle     deque[T]   // 32 bytes, guarded by mu
 	leased   int        // 8 bytes, guarded by mu: leased, being returned or being checked on borrow
-	// starving: a waiter found its instance taken after waiting
-	// starveAfter or longer, so releases hand instances straight to
-	// waiters and newcomers queue instead of taking idle ones, until the
-	// head has waited less than that (see release). Guarded by mu.
+	// starving: the head waiter has waited starveAfter or longer and was
+	// passed over, so releases hand instances straight to waiters and
+	// newcomers queue instead of taking idle ones, until the head has
+	// waited less than that (see release). Guarded by mu.
 	starving bool
-	_        [7]byte // pad to 64 bytes (TestHotLineLayout)
+	// passedOver counts releases that found the head waiter still woken
+	// (an instance went idle for it, and it has not taken one yet); every
+	// starveCheckEvery of them the releaser reads the clock to see whether
+	// the head starves (see release). Guarded by mu.
+	passedOver uint8
+	_          [6]byte // pad to 64 bytes (TestHotLineLayout)
 }
 
 // New validates cfg and returns a running pool. An invalid configuration is a

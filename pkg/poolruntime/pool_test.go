@@ -156,6 +156,57 @@ func TestStarvingWaiterGetsDirectHandOff(t *testing.T) {
 	}
 }
 
+// TestReleaserNoticesAStarvingWaiterThatCannotRun: at GOMAXPROCS=1 the woken
+// head waiter cannot run while the goroutine that releases and re-acquires
+// never blocks, so it cannot notice it starves. Every starveCheckEvery
+// releases that pass it over, the releaser checks its wait; once it has
+// waited starveAfter, that release hands the instance to it (checked: with
+// the releaser's check removed, no hand-off happens and the newcomer takes
+// the idle instance).
+func TestReleaserNoticesAStarvingWaiterThatCannotRun(t *testing.T) {
+	var n atomic.Int64
+	clk := NewFakeClock(t0)
+	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: clk})
+	held := mustAcquire(t, p)
+	ch := acquireAsync(t, p, context.Background())
+	eventually(t, "the waiter queued", func() bool { return p.Stats().Waiting == 1 })
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	// Young waiter: releases pass it over, and the checks find it young.
+	for range 2 * starveCheckEvery {
+		held.Release()
+		if s := p.Stats(); s.HandOffs != 0 || s.Waiting != 1 {
+			t.Fatalf("a young waiter was handed the instance: %+v", s)
+		}
+		var err error
+		if held, err = p.Acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(starveAfter)
+	for i := 0; ; i++ {
+		held.Release()
+		if p.Stats().HandOffs == 1 {
+			break
+		}
+		if i == starveCheckEvery {
+			t.Fatalf("%d releases passed a waiter over that has waited %v: %+v", i+1, starveAfter, p.Stats())
+		}
+		var err error
+		if held, err = p.Acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Handed off: never idle, and the waiter gets it though it has not run.
+	if s := p.Stats(); s.Idle != 0 || s.Leased != 1 || s.Waiting != 0 {
+		t.Fatalf("after the hand-off: %+v", s)
+	}
+	r := recv(t, ch)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	r.l.Release()
+}
+
 // TestRunningGoroutineMayTakeAnInstanceBeforeAYoungWaiter: before the head
 // waiter starves, a release makes the instance idle and wakes the waiter; a
 // goroutine that is already running may take the instance first (as with
