@@ -75,7 +75,7 @@ func newResourceBindingReconciler(mgr ctrl.Manager, o Options) *ResourceBindingR
 		client: c,
 		pools:  &bindingPools{client: c, pools: o.Pools},
 		static: newStaticLeases(o.Clock, rec, o.Recycler),
-		secrets: &bindingSecrets{client: c, secrets: mgr.GetAPIReader(), creds: o.credentials, drivers: o.Drivers,
+		secrets: &bindingSecrets{client: c, secrets: mgr.GetAPIReader(), known: newKnownSecrets(c), creds: o.credentials, drivers: o.Drivers,
 			leaseEndpoint: o.LeaseEndpoint, leaseCA: o.LeaseCA},
 		workloads: &workloadProjections{client: c, reader: mgr.GetAPIReader(), recorder: rec},
 		leaseCA:   o.LeaseCA,
@@ -284,6 +284,7 @@ func (r *ResourceBindingReconciler) reconcileDelete(ctx context.Context, b *reso
 	if err := r.client.Delete(ctx, secret); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("failed to delete binding Secret: %w", err)
 	}
+	r.secrets.known.forget(client.ObjectKeyFromObject(secret))
 	return removeFinalizer(ctx, r.client, b)
 }
 

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -67,6 +68,16 @@ func (w *workloadProjections) reconcile(ctx context.Context, rc *bindingReconcil
 	p := newProjection(b, rc.secret)
 	fingerprint := p.fingerprint()
 	var projected []resourcesv1alpha1.ProjectedWorkload
+	var changedNames []string
+	// One event a reconcile, also when it fails part way, not one a
+	// workload: a rotation re-projects every workload of the pool's
+	// bindings at once.
+	defer func() {
+		if len(changedNames) > 0 {
+			w.recorder.Eventf(b, nil, corev1.EventTypeNormal, resourcesv1alpha1.EventProjected, "Project",
+				"Secret %s (content %s) projected into %s %s", p.secretName, p.hash[:8], kind, strings.Join(changedNames, ", "))
+		}
+	}()
 	for _, item := range items {
 		if pw, ok := unchangedSince(b.Status.ProjectedWorkloads, kind, item, fingerprint); ok {
 			projected = append(projected, pw)
@@ -95,8 +106,7 @@ func (w *workloadProjections) reconcile(ctx context.Context, rc *bindingReconcil
 		} else if changed, err := w.patchTemplate(ctx, obj, p.apply); err != nil {
 			return ctrl.Result{}, false, err
 		} else if changed {
-			w.recorder.Eventf(b, obj, corev1.EventTypeNormal, resourcesv1alpha1.EventProjected, "Project",
-				"Secret %s (content %s) projected into %s %s", p.secretName, p.hash[:8], kind, obj.GetName())
+			changedNames = append(changedNames, obj.GetName())
 		}
 		projected = append(projected, resourcesv1alpha1.ProjectedWorkload{
 			APIVersion: b.Spec.Workload.GroupVersionKind().GroupVersion().String(), Kind: kind, Name: obj.GetName(),

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -45,6 +46,7 @@ import (
 type bindingSecrets struct {
 	client        client.Client
 	secrets       client.Reader // uncached: Secrets are not cached cluster-wide
+	known         *knownSecrets // spares reading an unchanged binding Secret again
 	creds         *credentials.Cache
 	drivers       Drivers
 	leaseEndpoint string
@@ -59,13 +61,9 @@ func (s *bindingSecrets) reconcile(ctx context.Context, rc *bindingReconcile) (c
 	b := rc.binding
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName(b), Namespace: b.Namespace}}
 	prefix := b.Spec.Env.GetPrefix()
-	var existing corev1.Secret
-	found := true
-	if err := s.secrets.Get(ctx, client.ObjectKeyFromObject(secret), &existing); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, false, fmt.Errorf("failed to read binding Secret: %w", err)
-		}
-		found = false
+	existing, found, err := s.read(ctx, client.ObjectKeyFromObject(secret))
+	if err != nil {
+		return ctrl.Result{}, false, err
 	}
 	token := string(existing.Data[prefix+bindingsecret.Token])
 	if token == "" {
@@ -102,12 +100,15 @@ func (s *bindingSecrets) reconcile(ctx context.Context, rc *bindingReconcile) (c
 		if err := s.client.Create(ctx, secret); err != nil {
 			return ctrl.Result{}, false, fmt.Errorf("failed to create binding Secret %s: %w", secret.Name, err)
 		}
+		s.known.remember(secret)
 		logf.FromContext(ctx).Info("binding Secret created", "secret", secret.Name)
 	case !equality.Semantic.DeepEqual(existing.Data, data) || !equality.Semantic.DeepEqual(existing.Labels, secret.Labels):
 		secret.ResourceVersion = existing.ResourceVersion
 		if err := s.client.Update(ctx, secret); err != nil {
+			s.known.forget(client.ObjectKeyFromObject(secret))
 			return ctrl.Result{}, false, fmt.Errorf("failed to update binding Secret %s: %w", secret.Name, err)
 		}
+		s.known.remember(secret)
 		logf.FromContext(ctx).Info("binding Secret updated", "secret", secret.Name)
 	}
 	b.Status.SecretName = secret.Name
@@ -118,6 +119,25 @@ func (s *bindingSecrets) reconcile(ctx context.Context, rc *bindingReconcile) (c
 		return ctrl.Result{}, true, nil
 	}
 	return ctrl.Result{}, false, nil
+}
+
+// read returns the binding Secret at key (an empty one and found false when
+// there is none): as this manager knows it while the cache shows it
+// unchanged, else from the API server.
+func (s *bindingSecrets) read(ctx context.Context, key types.NamespacedName) (corev1.Secret, bool, error) {
+	if known, ok := s.known.lookup(ctx, key); ok {
+		return *known, true, nil
+	}
+	var existing corev1.Secret
+	if err := s.secrets.Get(ctx, key, &existing); err != nil {
+		s.known.forget(key)
+		if apierrors.IsNotFound(err) {
+			return corev1.Secret{}, false, nil
+		}
+		return corev1.Secret{}, false, fmt.Errorf("failed to read binding Secret: %w", err)
+	}
+	s.known.remember(&existing)
+	return existing, true, nil
 }
 
 // credentialData adds the pool's credentials and their version, as the

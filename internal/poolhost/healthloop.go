@@ -26,9 +26,6 @@ import (
 	"github.com/nebula-io/nebula-resource/pkg/drivers"
 )
 
-// jitter is the most by which a round comes early.
-const jitter = 0.1
-
 // recheckInterval is the most a round waits while a member's last results
 // count toward a change of state that its threshold has not confirmed
 // yet: a failing member is confirmed Unhealthy within seconds of its first
@@ -36,22 +33,20 @@ const jitter = 0.1
 // answer as before are checked only once an interval.
 const recheckInterval = 5 * time.Second
 
-// jittered is how long to wait for the next round: interval less up to 10%
-// (r in [0, 1)). Pools started together (a manager's start-up) drift apart
-// instead of checking their members in bursts, and no member waits longer
-// than its interval.
-func jittered(interval time.Duration, r float64) time.Duration {
-	return interval - time.Duration(float64(interval)*jitter*r)
-}
-
-// nextRound is the wait before the next round (r in [0, 1) for the
-// jitter): the interval, or recheckInterval when that is shorter and a
-// member is settling.
-func nextRound(interval time.Duration, settling bool, r float64) time.Duration {
+// nextRound is the wait before the next round: after the pool's first
+// round a random part of the interval (r in [0, 1)), so that pools started
+// together (a manager's start-up) check their members spread over the
+// interval instead of in bursts, and the interval after the later ones; at
+// most recheckInterval while a member is settling. No member waits longer
+// than the interval.
+func nextRound(interval time.Duration, first, settling bool, r float64) time.Duration {
+	if first {
+		interval = time.Duration(float64(interval) * (1 - r))
+	}
 	if settling {
 		interval = min(interval, recheckInterval)
 	}
-	return jittered(interval, r)
+	return interval
 }
 
 // Checked is closed once the pool's first health round has ended (or was
@@ -76,12 +71,12 @@ func (p *Pool) healthLoop(ctx context.Context) {
 		settling := p.checkMembers(ctx)
 		if first {
 			close(p.checked)
-			first = false
 		}
 		p.mu.Lock()
 		interval := p.spec.HealthInterval
 		p.mu.Unlock()
-		t := p.clock.NewTimer(nextRound(interval, settling, rand.Float64()))
+		t := p.clock.NewTimer(nextRound(interval, first, settling, rand.Float64()))
+		first = false
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -106,18 +101,19 @@ func (p *Pool) serving() (Spec, []MemberSpec) {
 	return p.spec, targets
 }
 
-// checkAll checks the members concurrently with creds, each under the
-// health timeout; errs[i] is the result of targets[i].
+// checkAll checks the members concurrently with creds, under the health
+// timeout; errs[i] is the result of targets[i]. The checks start together,
+// so one deadline for the round serves each of them.
 func checkAll(ctx context.Context, spec Spec, targets []MemberSpec, creds drivers.Credentials) []error {
 	errs := make([]error, len(targets))
+	ctx, cancel := context.WithTimeout(ctx, spec.HealthTimeout)
+	defer cancel()
 	var wg sync.WaitGroup
 	for i, ms := range targets {
 		wg.Add(1)
 		runCheck(func() {
 			defer wg.Done()
-			cctx, cancel := context.WithTimeout(ctx, spec.HealthTimeout)
-			defer cancel()
-			errs[i] = spec.Driver.Check(cctx, ms.Member, creds)
+			errs[i] = spec.Driver.Check(ctx, ms.Member, creds)
 		})
 	}
 	wg.Wait()

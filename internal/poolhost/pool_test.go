@@ -362,22 +362,28 @@ func TestQuietRoundsDoNotNotify(t *testing.T) {
 	waitFor(t, "the lease told", func() bool { return told.Load() > first })
 }
 
-// Rounds come up to 10% early, never late, and not all at one interval.
-func TestRoundsAreJitteredWithinTheInterval(t *testing.T) {
-	const interval = 10 * time.Second
-	if got := jittered(interval, 0); got != interval {
-		t.Errorf("jittered(r=0) = %v, want the interval", got)
-	}
+// After a pool's first round the next comes at a random point of the
+// interval (pools started together spread out), never later than the
+// interval; after that, every interval.
+func TestRoundsAreSpreadOverTheIntervalAfterTheFirst(t *testing.T) {
+	const interval = 30 * time.Second
 	seen := map[time.Duration]bool{}
 	for i := range 100 {
-		w := jittered(interval, float64(i)/100)
-		if w > interval || w <= interval*9/10 {
-			t.Fatalf("jittered(r=%v) = %v, want within (9s, 10s]", float64(i)/100, w)
+		r := float64(i) / 100
+		w := nextRound(interval, true, false, r)
+		if w > interval || w <= 0 {
+			t.Fatalf("nextRound(first, r=%v) = %v, want within (0, %v]", r, w, interval)
 		}
 		seen[w] = true
+		if got := nextRound(interval, false, false, r); got != interval {
+			t.Fatalf("nextRound(later, r=%v) = %v, want the interval", r, got)
+		}
 	}
-	if len(seen) < 50 {
-		t.Errorf("only %d distinct waits in 100 rounds", len(seen))
+	if len(seen) < 90 {
+		t.Errorf("only %d distinct first waits in 100", len(seen))
+	}
+	if w := nextRound(interval, true, false, 0.99); w > interval/10 {
+		t.Errorf("nextRound(first, r=0.99) = %v: the first wait does not reach the start of the interval", w)
 	}
 }
 
@@ -394,7 +400,7 @@ func TestNextRoundRechecksSettlingMembersSooner(t *testing.T) {
 		{30 * time.Second, true, recheckInterval},
 		{time.Second, true, time.Second}, // never later than the interval
 	} {
-		if got := nextRound(tc.interval, tc.settling, 0); got != tc.want {
+		if got := nextRound(tc.interval, false, tc.settling, 0); got != tc.want {
 			t.Errorf("nextRound(%v, settling %v) = %v, want %v", tc.interval, tc.settling, got, tc.want)
 		}
 	}
