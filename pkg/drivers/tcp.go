@@ -46,9 +46,17 @@ func (d *TCP) Check(ctx context.Context, m Member, c Credentials) error {
 }
 
 func (d *TCP) dial(ctx context.Context, t target, _ Credentials, run checkRun) error {
-	conn, err := probeDialer.DialContext(ctx, "tcp", t.hostPort())
-	if err != nil {
+	if err := connectProbe(ctx, t.hostPort()); err != nil {
 		return run.fail(err)
+	}
+	return nil
+}
+
+// dialProbe is connectProbe through probeDialer.
+func dialProbe(ctx context.Context, hostPort string) error {
+	conn, err := probeDialer.DialContext(ctx, "tcp", hostPort)
+	if err != nil {
+		return err
 	}
 	return closeReset(conn)
 }
