@@ -32,8 +32,9 @@ import (
 // Two bounds. In time, generous (shared CI machines) but finite: with
 // barging and no starvation bound the waiter waits until the loop stops
 // (checked: with the bound removed, the first waiter times out after 5 s).
-// In the loop's cycles while the waiter waits, which a loaded machine does
-// not inflate (a descheduled loop completes no cycles): starveAfter's worth
+// In the loop's cycles while the waiter waits, at GOMAXPROCS=1, where a
+// loaded machine does not inflate them (the loop and the waiter share one
+// P, so a descheduled thread stops both): starveAfter's worth
 // of holds plus starveCheckEvery releases and some slack. At GOMAXPROCS=1
 // the woken waiter cannot run before the scheduler preempts the loop (10 ms,
 // about 100 cycles), so this bound fails unless the releaser notices the
@@ -94,7 +95,10 @@ func TestWaiterServedWhileAnotherGoroutineReacquiresInATightLoop(t *testing.T) {
 				if waited > time.Second {
 					t.Errorf("waiter %d waited %v", i, waited)
 				}
-				if passed > maxPassedOver {
+				// Only with one P: at GOMAXPROCS=2 the loop has a P of its own
+				// and goes on cycling while the machine deschedules the
+				// waiter's thread (CI saw 25 cycles on a loaded machine).
+				if procs == 1 && passed > maxPassedOver {
 					t.Errorf("waiter %d waited through %d of the loop's cycles, want at most %d", i, passed, maxPassedOver)
 				}
 			}
