@@ -28,7 +28,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -280,11 +279,9 @@ func (r *ResourceBindingReconciler) reconcileDelete(ctx context.Context, b *reso
 	if err := r.static.release(ctx, b, recycles); err != nil {
 		return err
 	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName(b), Namespace: b.Namespace}}
-	if err := r.client.Delete(ctx, secret); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("failed to delete binding Secret: %w", err)
+	if err := r.secrets.remove(ctx, b); err != nil {
+		return err
 	}
-	r.secrets.known.forget(client.ObjectKeyFromObject(secret))
 	return removeFinalizer(ctx, r.client, b)
 }
 

@@ -121,6 +121,17 @@ func (s *bindingSecrets) reconcile(ctx context.Context, rc *bindingReconcile) (c
 	return ctrl.Result{}, false, nil
 }
 
+// remove deletes the binding's Secret (one already gone is fine) and
+// forgets it.
+func (s *bindingSecrets) remove(ctx context.Context, b *resourcesv1alpha1.ResourceBinding) error {
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName(b), Namespace: b.Namespace}}
+	if err := s.client.Delete(ctx, secret); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("failed to delete binding Secret: %w", err)
+	}
+	s.known.forget(client.ObjectKeyFromObject(secret))
+	return nil
+}
+
 // read returns the binding Secret at key (an empty one and found false when
 // there is none): as this manager knows it while the cache shows it
 // unchanged, else from the API server.
