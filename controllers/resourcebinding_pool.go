@@ -82,7 +82,7 @@ func (p *bindingPools) reconcile(ctx context.Context, rc *bindingReconcile) (ctr
 	if f.selectorErr == nil && !f.namespaceDenied && !pool.Spec.Scope.Contains(b.Spec.Scope) {
 		f.scopeDenied, f.bindingScope, f.poolScope = true, b.Spec.Scope.Key(), pool.Spec.Scope.Key()
 	}
-	f.staticPerSlotDatabase = b.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic &&
+	f.staticPerSlotDatabase = b.Spec.Static() &&
 		pool.Spec.Recycle != nil && pool.Spec.Recycle.Redis != nil && pool.Spec.Recycle.Redis.DatabasePerSlot
 	rc.facts.pool = f
 	if !f.usable() {
@@ -98,7 +98,7 @@ func (p *bindingPools) reconcile(ctx context.Context, rc *bindingReconcile) (ctr
 // a Static binding every staticRecheckEvery, a Dynamic one when the pool
 // or the binding changes.
 func staticRecheck(b *resourcesv1alpha1.ResourceBinding) ctrl.Result {
-	if b.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic {
+	if b.Spec.Static() {
 		return ctrl.Result{RequeueAfter: staticRecheckEvery}
 	}
 	return ctrl.Result{}

@@ -60,7 +60,7 @@ func secretName(b *resourcesv1alpha1.ResourceBinding) string { return bindingsec
 func (s *bindingSecrets) reconcile(ctx context.Context, rc *bindingReconcile) (ctrl.Result, bool, error) {
 	b := rc.binding
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName(b), Namespace: b.Namespace}}
-	prefix := b.Spec.Env.GetPrefix()
+	prefix := b.Spec.Defaulted().Env.Prefix
 	existing, found, err := s.read(ctx, client.ObjectKeyFromObject(secret))
 	if err != nil {
 		return ctrl.Result{}, false, err
@@ -81,7 +81,7 @@ func (s *bindingSecrets) reconcile(ctx context.Context, rc *bindingReconcile) (c
 	if err != nil {
 		return ctrl.Result{}, false, err
 	}
-	if b.Spec.GetMode() == resourcesv1alpha1.BindingModeStatic {
+	if b.Spec.Static() {
 		if err := s.staticData(rc, prefix, creds, data); err != nil {
 			return ctrl.Result{}, false, err
 		}

@@ -78,7 +78,7 @@ const handOverRetry = 2 * time.Second
 // the binding holds fewer leases than it wants.
 func (s *staticLeases) reconcile(ctx context.Context, rc *bindingReconcile) (ctrl.Result, bool, error) {
 	b := rc.binding
-	if b.Spec.GetMode() != resourcesv1alpha1.BindingModeStatic {
+	if !b.Spec.Static() {
 		// Switched from Static: its claims end now, not at expiry.
 		if err := s.release(ctx, b, s.recycles(rc.live)); err != nil {
 			// Status keeps the leases whose slots are not handed over yet.
@@ -90,8 +90,8 @@ func (s *staticLeases) reconcile(ctx context.Context, rc *bindingReconcile) (ctr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	want := int(b.Spec.Leases.GetMax())
-	duration := b.Spec.Leases.GetDuration(rc.pool.Spec.Leases.GetDefaultDuration())
+	want := int(b.Spec.StaticLeaseCount())
+	duration := b.Spec.LeaseDuration(rc.pool.Spec.Defaulted().Leases.DefaultDuration.Duration)
 	// A slot whose record says it waits for a recycle must be taken back
 	// before a lease is adopted or taken on it; leases held go on.
 	restoring := s.recycles(rc.live) && !s.recycler.Restored(ctx, rc.live.Name())

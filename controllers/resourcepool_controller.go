@@ -204,38 +204,39 @@ func hostSpec(pool *resourcesv1alpha1.ResourcePool, creds drivers.Credentials, l
 	if err != nil {
 		return poolhost.Spec{}, err
 	}
+	ps := pool.Spec.Defaulted()
 	order := poolruntime.LIFO
-	if pool.Spec.GetStrategy() == resourcesv1alpha1.StrategyFIFO {
+	if ps.Strategy == resourcesv1alpha1.StrategyFIFO {
 		order = poolruntime.FIFO
 	}
-	hc, lp := pool.Spec.HealthCheck, pool.Spec.Leases
+	hc, lp := ps.HealthCheck, ps.Leases
 	spec := poolhost.Spec{
 		Driver:               driver,
-		Min:                  int(pool.Spec.Size.Min),
-		Max:                  int(pool.Spec.Size.Max),
+		Min:                  int(ps.Size.Min),
+		Max:                  int(ps.Size.Max),
 		Order:                order,
-		HealthInterval:       hc.GetInterval(),
-		HealthTimeout:        hc.GetTimeout(),
-		FailureThreshold:     int(hc.GetFailureThreshold()),
-		SuccessThreshold:     int(hc.GetSuccessThreshold()),
-		DefaultLeaseDuration: lp.GetDefaultDuration(),
-		MaxLeaseDuration:     lp.GetMaxDuration(),
-		AcquireTimeout:       lp.GetAcquireTimeout(),
+		HealthInterval:       hc.Interval.Duration,
+		HealthTimeout:        hc.Timeout.Duration,
+		FailureThreshold:     int(hc.FailureThreshold),
+		SuccessThreshold:     int(hc.SuccessThreshold),
+		DefaultLeaseDuration: lp.DefaultDuration.Duration,
+		MaxLeaseDuration:     lp.MaxDuration.Duration,
+		AcquireTimeout:       lp.AcquireTimeout.Duration,
 		Credentials:          creds,
 	}
-	spec.Recycle = recycleSpec(pool.Spec.Recycle)
+	spec.Recycle = recycleSpec(ps.Recycle)
 	if pool.Spec.PartitionBy != "" && pool.Spec.Size.MaxPerPartition != nil {
 		spec.PartitionMax = int(*pool.Spec.Size.MaxPerPartition)
 	}
 	dups := duplicateMembers(pool)
-	for i := range pool.Spec.Members {
-		m := &pool.Spec.Members[i]
+	for i := range ps.Members {
+		m := &ps.Members[i]
 		if slices.ContainsFunc(dups, func(d duplicateMember) bool { return d.name == m.Name }) {
 			continue // the same backend as an earlier member: counted once
 		}
 		spec.Members = append(spec.Members, poolhost.MemberSpec{
 			Member:   drivers.Member{Name: m.Name, Address: m.Address, Attributes: m.Attributes},
-			Capacity: int(m.GetCapacity()),
+			Capacity: int(m.Capacity),
 		})
 	}
 	return spec, nil

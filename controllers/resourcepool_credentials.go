@@ -86,13 +86,13 @@ func (c *poolCredentials) forget(pool *resourcesv1alpha1.ResourcePool) {
 }
 
 func credentialsRef(pool *resourcesv1alpha1.ResourcePool) (credentials.Reference, bool) {
-	cr := pool.Spec.Credentials
+	cr := pool.Spec.Defaulted().Credentials
 	if cr == nil {
 		return credentials.Reference{}, false
 	}
 	return credentials.Reference{
 		Namespace: pool.Namespace, Name: cr.SecretRef.Name,
-		UsernameKey: cr.SecretRef.GetUsernameKey(), PasswordKey: cr.SecretRef.GetPasswordKey(),
+		UsernameKey: cr.SecretRef.UsernameKey, PasswordKey: cr.SecretRef.PasswordKey,
 	}, true
 }
 
@@ -139,8 +139,8 @@ func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *p
 		}
 	}
 	st.NextRetirement = rot.NextRetirement()
-	rotation := rc.pool.Spec.Credentials.Rotation
-	rc.decision = credentials.Schedule{Interval: rotation.GetInterval(), GracePeriod: rotation.GetGracePeriod()}.Decide(now, st)
+	rotation := rc.pool.Spec.Defaulted().Credentials.Rotation
+	rc.decision = credentials.Schedule{Interval: rotation.Interval.Duration, GracePeriod: rotation.GracePeriod.Duration}.Decide(now, st)
 	if rc.decision.Rotate && rc.decision.Trigger != credentials.TriggerInitial {
 		if rc.decision.Trigger == credentials.TriggerInterval || rc.decision.Trigger == credentials.TriggerRequested {
 			// A timed or requested rotation reads the source afresh.
@@ -188,7 +188,7 @@ func (r *ResourcePoolReconciler) recordRotation(ctx context.Context, rc *poolRec
 	}
 	rot := r.creds.rotation(rc.pool)
 	now := r.clock.Now()
-	grace := rc.pool.Spec.Credentials.Rotation.GetGracePeriod()
+	grace := rc.pool.Spec.Defaulted().Credentials.Rotation.GracePeriod.Duration
 	previous, _ := rot.Accept(rc.value.Version, now, grace)
 	t := metav1.NewTime(now)
 	rc.pool.Status.Credentials = &resourcesv1alpha1.CredentialsStatus{

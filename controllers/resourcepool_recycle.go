@@ -31,14 +31,14 @@ import (
 // maxDirtySlotsListed bounds status.recycle.dirtySlots (the API's MaxItems).
 const maxDirtySlotsListed = 64
 
-// recycleSpec translates spec.recycle for the live pool; nil when unset.
+// recycleSpec translates spec.recycle (defaulted) for the live pool; nil when unset.
 func recycleSpec(r *resourcesv1alpha1.Recycle) *poolhost.RecycleSpec {
 	if r == nil {
 		return nil
 	}
 	out := &poolhost.RecycleSpec{
-		Timeout: r.GetTimeout(), MinBackoff: r.GetMinBackoff(), MaxBackoff: r.GetMaxBackoff(),
-		Hold: r.GetFailurePolicy() == resourcesv1alpha1.RecycleHold,
+		Timeout: r.Timeout.Duration, MinBackoff: r.MinBackoff.Duration, MaxBackoff: r.MaxBackoff.Duration,
+		Hold: r.FailurePolicy == resourcesv1alpha1.RecycleHold,
 	}
 	switch {
 	case r.Postgres != nil:

@@ -17,6 +17,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	"cmp"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,148 +27,121 @@ import (
 )
 
 // Defaults the API server applies (they mirror the +kubebuilder:default markers;
-// the validation suite checks that they agree). The getters below return them for
+// the validation suite checks that they agree). Defaulted below applies them to
 // objects that never went through the API server, such as ones built in tests.
+// The recycle timeout and backoffs have no marker: the API server leaves them
+// unset, and Defaulted sets them.
 const (
-	DefaultStrategy                  = StrategyLIFO
-	DefaultMemberCapacity      int32 = 1
-	DefaultHealthCheckInterval       = 30 * time.Second
-	DefaultHealthCheckTimeout        = 2 * time.Second
-	DefaultFailureThreshold    int32 = 3
-	DefaultSuccessThreshold    int32 = 1
-	DefaultLeaseDuration             = 5 * time.Minute
-	DefaultMaxLeaseDuration          = time.Hour
-	DefaultAcquireTimeout            = 30 * time.Second
-	DefaultRotationGracePeriod       = 5 * time.Minute
-	DefaultUsernameKey               = "username"
-	DefaultPasswordKey               = "password"
-	DefaultEnvPrefix                 = bindingsecret.DefaultPrefix
-	DefaultBindingMode               = BindingModeDynamic
-	DefaultBindingMaxLeases    int32 = 1
+	DefaultStrategy                   = StrategyLIFO
+	DefaultMemberCapacity       int32 = 1
+	DefaultHealthCheckInterval        = 30 * time.Second
+	DefaultHealthCheckTimeout         = 2 * time.Second
+	DefaultFailureThreshold     int32 = 3
+	DefaultSuccessThreshold     int32 = 1
+	DefaultLeaseDuration              = 5 * time.Minute
+	DefaultMaxLeaseDuration           = time.Hour
+	DefaultAcquireTimeout             = 30 * time.Second
+	DefaultRotationGracePeriod        = 5 * time.Minute
+	DefaultUsernameKey                = "username"
+	DefaultPasswordKey                = "password"
+	DefaultEnvPrefix                  = bindingsecret.DefaultPrefix
+	DefaultBindingMode                = BindingModeDynamic
+	DefaultBindingMaxLeases     int32 = 1
+	DefaultRecycleTimeout             = time.Minute
+	DefaultRecycleMinBackoff          = time.Second
+	DefaultRecycleMaxBackoff          = time.Minute
+	DefaultRecycleFailurePolicy       = RecycleRetry
 	// MaxStaticLeases is the most leases a Static binding may hold.
 	MaxStaticLeases int32 = 64
 )
 
-func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
-	if d == nil {
-		return def
+// Defaulted returns a deep copy of s that reads as the API server stores it:
+// every field with a default is set, and the optional sections holding such
+// fields are present, so code reads fields instead of checking each level
+// for nil. Durations without a default (credentials.rotation.interval) read
+// as 0, which means off. Read from the copy; never write it back, or the
+// object would persist defaults its author did not set.
+func (s *ResourcePoolSpec) Defaulted() ResourcePoolSpec {
+	out := *s.DeepCopy()
+	out.Strategy = cmp.Or(out.Strategy, DefaultStrategy)
+	for i := range out.Members {
+		out.Members[i].Capacity = cmp.Or(out.Members[i].Capacity, DefaultMemberCapacity)
 	}
-	return d.Duration
-}
-
-// orZero is p, or an empty T when p is nil: an optional section left out
-// reads as one with every field unset, so its getters give the defaults.
-func orZero[T any](p *T) *T {
-	if p == nil {
-		return new(T)
+	hc := present(&out.HealthCheck)
+	setUnset(&hc.Interval, DefaultHealthCheckInterval)
+	setUnset(&hc.Timeout, DefaultHealthCheckTimeout)
+	hc.FailureThreshold = cmp.Or(hc.FailureThreshold, DefaultFailureThreshold)
+	hc.SuccessThreshold = cmp.Or(hc.SuccessThreshold, DefaultSuccessThreshold)
+	leases := present(&out.Leases)
+	setUnset(&leases.DefaultDuration, DefaultLeaseDuration)
+	setUnset(&leases.MaxDuration, DefaultMaxLeaseDuration)
+	setUnset(&leases.AcquireTimeout, DefaultAcquireTimeout)
+	if c := out.Credentials; c != nil {
+		c.SecretRef.UsernameKey = cmp.Or(c.SecretRef.UsernameKey, DefaultUsernameKey)
+		c.SecretRef.PasswordKey = cmp.Or(c.SecretRef.PasswordKey, DefaultPasswordKey)
+		rotation := present(&c.Rotation)
+		setUnset(&rotation.Interval, 0)
+		setUnset(&rotation.GracePeriod, DefaultRotationGracePeriod)
 	}
-	return p
-}
-
-// valueOr is v, or def when v is its type's zero value (unset).
-func valueOr[T comparable](v, def T) T {
-	var unset T
-	if v == unset {
-		return def
+	if r := out.Recycle; r != nil { // absent means no recycling: it stays absent
+		setUnset(&r.Timeout, DefaultRecycleTimeout)
+		setUnset(&r.MinBackoff, DefaultRecycleMinBackoff)
+		setUnset(&r.MaxBackoff, DefaultRecycleMaxBackoff)
+		r.FailurePolicy = cmp.Or(r.FailurePolicy, DefaultRecycleFailurePolicy)
 	}
-	return v
+	return out
 }
 
-// GetStrategy returns strategy, or DefaultStrategy when unset.
-func (s *ResourcePoolSpec) GetStrategy() Strategy {
-	return valueOr(orZero(s).Strategy, DefaultStrategy)
+// Defaulted returns a deep copy of s with its defaults set, as
+// ResourcePoolSpec.Defaulted does. spec.leases stays absent when absent: a
+// Dynamic binding without it has no lease quota.
+func (s *ResourceBindingSpec) Defaulted() ResourceBindingSpec {
+	out := *s.DeepCopy()
+	out.Mode = cmp.Or(out.Mode, DefaultBindingMode)
+	env := present(&out.Env)
+	env.Prefix = cmp.Or(env.Prefix, DefaultEnvPrefix)
+	if l := out.Leases; l != nil {
+		l.Max = cmp.Or(l.Max, DefaultBindingMaxLeases)
+	}
+	return out
 }
 
-// GetCapacity returns capacity, or DefaultMemberCapacity when unset.
-func (m *PoolMember) GetCapacity() int32 {
-	return valueOr(orZero(m).Capacity, DefaultMemberCapacity)
+// Static reports whether the binding claims its leases up front (Static mode);
+// an unset mode is the default, Dynamic.
+func (s *ResourceBindingSpec) Static() bool { return s.Mode == BindingModeStatic }
+
+// StaticLeaseCount is how many leases a Static binding claims: leases.max, or
+// DefaultBindingMaxLeases when spec.leases is absent or max is unset.
+func (s *ResourceBindingSpec) StaticLeaseCount() int32 {
+	if s.Leases == nil {
+		return DefaultBindingMaxLeases
+	}
+	return cmp.Or(s.Leases.Max, DefaultBindingMaxLeases)
 }
 
-// GetInterval returns interval, or DefaultHealthCheckInterval; h may be nil.
-func (h *HealthCheck) GetInterval() time.Duration {
-	return durationOr(orZero(h).Interval, DefaultHealthCheckInterval)
+// LeaseDuration is the duration of the binding's leases: leases.duration, or
+// poolDefault (the pool's leases.defaultDuration) when unset.
+func (s *ResourceBindingSpec) LeaseDuration(poolDefault time.Duration) time.Duration {
+	if s.Leases == nil || s.Leases.Duration == nil {
+		return poolDefault
+	}
+	return s.Leases.Duration.Duration
 }
 
-// GetTimeout returns timeout, or DefaultHealthCheckTimeout; h may be nil.
-func (h *HealthCheck) GetTimeout() time.Duration {
-	return durationOr(orZero(h).Timeout, DefaultHealthCheckTimeout)
+// present makes an absent optional section an empty one, so that its
+// defaults can be set, and returns it.
+func present[T any](section **T) *T {
+	if *section == nil {
+		*section = new(T)
+	}
+	return *section
 }
 
-// GetFailureThreshold returns failureThreshold, or DefaultFailureThreshold; h may be nil.
-func (h *HealthCheck) GetFailureThreshold() int32 {
-	return valueOr(orZero(h).FailureThreshold, DefaultFailureThreshold)
-}
-
-// GetSuccessThreshold returns successThreshold, or DefaultSuccessThreshold; h may be nil.
-func (h *HealthCheck) GetSuccessThreshold() int32 {
-	return valueOr(orZero(h).SuccessThreshold, DefaultSuccessThreshold)
-}
-
-// GetDefaultDuration returns defaultDuration, or DefaultLeaseDuration; p may be nil.
-func (p *LeasePolicy) GetDefaultDuration() time.Duration {
-	return durationOr(orZero(p).DefaultDuration, DefaultLeaseDuration)
-}
-
-// GetMaxDuration returns maxDuration, or DefaultMaxLeaseDuration; p may be nil.
-func (p *LeasePolicy) GetMaxDuration() time.Duration {
-	return durationOr(orZero(p).MaxDuration, DefaultMaxLeaseDuration)
-}
-
-// GetAcquireTimeout returns acquireTimeout, or DefaultAcquireTimeout; p may be nil.
-func (p *LeasePolicy) GetAcquireTimeout() time.Duration {
-	return durationOr(orZero(p).AcquireTimeout, DefaultAcquireTimeout)
-}
-
-// GetIdleTimeout returns idleTimeout, or 0 (idle slots are kept); l may be nil.
-func (l *Lifecycle) GetIdleTimeout() time.Duration {
-	return durationOr(orZero(l).IdleTimeout, 0)
-}
-
-// GetMaxLifetime returns maxLifetime, or 0 (no limit); l may be nil.
-func (l *Lifecycle) GetMaxLifetime() time.Duration {
-	return durationOr(orZero(l).MaxLifetime, 0)
-}
-
-// GetUsernameKey returns usernameKey, or DefaultUsernameKey when unset.
-func (r *CredentialsSecretReference) GetUsernameKey() string {
-	return valueOr(orZero(r).UsernameKey, DefaultUsernameKey)
-}
-
-// GetPasswordKey returns passwordKey, or DefaultPasswordKey when unset.
-func (r *CredentialsSecretReference) GetPasswordKey() string {
-	return valueOr(orZero(r).PasswordKey, DefaultPasswordKey)
-}
-
-// GetInterval returns interval, or 0 (rotate only on change); r may be nil.
-func (r *CredentialRotation) GetInterval() time.Duration {
-	return durationOr(orZero(r).Interval, 0)
-}
-
-// GetGracePeriod returns gracePeriod, or DefaultRotationGracePeriod; r may be nil.
-func (r *CredentialRotation) GetGracePeriod() time.Duration {
-	return durationOr(orZero(r).GracePeriod, DefaultRotationGracePeriod)
-}
-
-// GetPrefix returns prefix, or DefaultEnvPrefix; e may be nil.
-func (e *EnvProjection) GetPrefix() string {
-	return valueOr(orZero(e).Prefix, DefaultEnvPrefix)
-}
-
-// GetMode returns mode, or DefaultBindingMode when unset.
-func (s *ResourceBindingSpec) GetMode() BindingMode {
-	return valueOr(orZero(s).Mode, DefaultBindingMode)
-}
-
-// GetMax returns max, or DefaultBindingMaxLeases when unset. A nil BindingLeases
-// (no quota) also returns DefaultBindingMaxLeases; check for nil first where "no
-// quota" matters.
-func (l *BindingLeases) GetMax() int32 {
-	return valueOr(orZero(l).Max, DefaultBindingMaxLeases)
-}
-
-// GetDuration returns duration, or poolDefault when unset; l may be nil.
-func (l *BindingLeases) GetDuration(poolDefault time.Duration) time.Duration {
-	return durationOr(orZero(l).Duration, poolDefault)
+// setUnset sets an absent duration to def; a set one, even 0s, is kept.
+func setUnset(d **metav1.Duration, def time.Duration) {
+	if *d == nil {
+		*d = &metav1.Duration{Duration: def}
+	}
 }
 
 // GroupVersionKind returns the workload's group, version and kind: apiVersion
@@ -198,32 +172,4 @@ func DefaultAPIVersion(kind WorkloadKind) string {
 	default:
 		return ""
 	}
-}
-
-// Recycle defaults.
-const (
-	DefaultRecycleTimeout    = time.Minute
-	DefaultRecycleMinBackoff = time.Second
-	DefaultRecycleMaxBackoff = time.Minute
-)
-
-// GetTimeout returns timeout, or DefaultRecycleTimeout.
-func (r *Recycle) GetTimeout() time.Duration { return durationOr(r.Timeout, DefaultRecycleTimeout) }
-
-// GetMinBackoff returns minBackoff, or DefaultRecycleMinBackoff.
-func (r *Recycle) GetMinBackoff() time.Duration {
-	return durationOr(r.MinBackoff, DefaultRecycleMinBackoff)
-}
-
-// GetMaxBackoff returns maxBackoff, or DefaultRecycleMaxBackoff.
-func (r *Recycle) GetMaxBackoff() time.Duration {
-	return durationOr(r.MaxBackoff, DefaultRecycleMaxBackoff)
-}
-
-// GetFailurePolicy returns failurePolicy, or RecycleRetry.
-func (r *Recycle) GetFailurePolicy() RecycleFailurePolicy {
-	if r.FailurePolicy == "" {
-		return RecycleRetry
-	}
-	return r.FailurePolicy
 }

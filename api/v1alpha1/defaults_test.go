@@ -24,42 +24,46 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-func TestGettersOnNilAndZero(t *testing.T) {
-	var hc *HealthCheck
-	var lp *LeasePolicy
-	var lc *Lifecycle
-	var cr *CredentialRotation
-	var ref *CredentialsSecretReference
-	var env *EnvProjection
-	var bl *BindingLeases
-	var spec *ResourcePoolSpec
-	var bspec *ResourceBindingSpec
-	var m *PoolMember
+func TestDefaultedFillsWhatIsUnset(t *testing.T) {
+	pool := (&ResourcePoolSpec{
+		Members:     []PoolMember{{Name: "a"}},
+		Credentials: &PoolCredentials{},
+		Recycle:     &Recycle{},
+	}).Defaulted()
+	hc, lp, cred := pool.HealthCheck, pool.Leases, pool.Credentials
+	binding := (&ResourceBindingSpec{Leases: &BindingLeases{}}).Defaulted()
+	absent := &ResourceBindingSpec{}
 	for _, c := range []struct {
 		name      string
 		got, want any
 	}{
-		{"HealthCheck.GetInterval", hc.GetInterval(), DefaultHealthCheckInterval},
-		{"HealthCheck.GetTimeout", hc.GetTimeout(), DefaultHealthCheckTimeout},
-		{"HealthCheck.GetFailureThreshold", hc.GetFailureThreshold(), DefaultFailureThreshold},
-		{"HealthCheck.GetSuccessThreshold", hc.GetSuccessThreshold(), DefaultSuccessThreshold},
-		{"zero HealthCheck.GetInterval", (&HealthCheck{}).GetInterval(), DefaultHealthCheckInterval},
-		{"zero HealthCheck.GetFailureThreshold", (&HealthCheck{}).GetFailureThreshold(), DefaultFailureThreshold},
-		{"LeasePolicy.GetDefaultDuration", lp.GetDefaultDuration(), DefaultLeaseDuration},
-		{"LeasePolicy.GetMaxDuration", lp.GetMaxDuration(), DefaultMaxLeaseDuration},
-		{"LeasePolicy.GetAcquireTimeout", lp.GetAcquireTimeout(), DefaultAcquireTimeout},
-		{"Lifecycle.GetIdleTimeout", lc.GetIdleTimeout(), time.Duration(0)},
-		{"Lifecycle.GetMaxLifetime", lc.GetMaxLifetime(), time.Duration(0)},
-		{"CredentialRotation.GetInterval", cr.GetInterval(), time.Duration(0)},
-		{"CredentialRotation.GetGracePeriod", cr.GetGracePeriod(), DefaultRotationGracePeriod},
-		{"SecretRef.GetUsernameKey", ref.GetUsernameKey(), DefaultUsernameKey},
-		{"SecretRef.GetPasswordKey", ref.GetPasswordKey(), DefaultPasswordKey},
-		{"EnvProjection.GetPrefix", env.GetPrefix(), DefaultEnvPrefix},
-		{"BindingLeases.GetMax", bl.GetMax(), DefaultBindingMaxLeases},
-		{"BindingLeases.GetDuration", bl.GetDuration(time.Minute), time.Minute},
-		{"ResourcePoolSpec.GetStrategy", spec.GetStrategy(), DefaultStrategy},
-		{"ResourceBindingSpec.GetMode", bspec.GetMode(), DefaultBindingMode},
-		{"PoolMember.GetCapacity", m.GetCapacity(), DefaultMemberCapacity},
+		{"healthCheck.interval", hc.Interval.Duration, DefaultHealthCheckInterval},
+		{"healthCheck.timeout", hc.Timeout.Duration, DefaultHealthCheckTimeout},
+		{"healthCheck.failureThreshold", hc.FailureThreshold, DefaultFailureThreshold},
+		{"healthCheck.successThreshold", hc.SuccessThreshold, DefaultSuccessThreshold},
+		{"zero healthCheck.interval", (&ResourcePoolSpec{HealthCheck: &HealthCheck{}}).Defaulted().HealthCheck.Interval.Duration, DefaultHealthCheckInterval},
+		{"leases.defaultDuration", lp.DefaultDuration.Duration, DefaultLeaseDuration},
+		{"leases.maxDuration", lp.MaxDuration.Duration, DefaultMaxLeaseDuration},
+		{"leases.acquireTimeout", lp.AcquireTimeout.Duration, DefaultAcquireTimeout},
+		{"credentials.rotation.interval", cred.Rotation.Interval.Duration, time.Duration(0)},
+		{"credentials.rotation.gracePeriod", cred.Rotation.GracePeriod.Duration, DefaultRotationGracePeriod},
+		{"credentials.secretRef.usernameKey", cred.SecretRef.UsernameKey, DefaultUsernameKey},
+		{"credentials.secretRef.passwordKey", cred.SecretRef.PasswordKey, DefaultPasswordKey},
+		{"recycle.timeout", pool.Recycle.Timeout.Duration, DefaultRecycleTimeout},
+		{"recycle.minBackoff", pool.Recycle.MinBackoff.Duration, DefaultRecycleMinBackoff},
+		{"recycle.maxBackoff", pool.Recycle.MaxBackoff.Duration, DefaultRecycleMaxBackoff},
+		{"recycle.failurePolicy", pool.Recycle.FailurePolicy, DefaultRecycleFailurePolicy},
+		{"strategy", pool.Strategy, DefaultStrategy},
+		{"members[0].capacity", pool.Members[0].Capacity, DefaultMemberCapacity},
+		{"no credentials stay none", (&ResourcePoolSpec{}).Defaulted().Credentials == nil, true},
+		{"no recycle stays none", (&ResourcePoolSpec{}).Defaulted().Recycle == nil, true},
+		{"env.prefix", binding.Env.Prefix, DefaultEnvPrefix},
+		{"binding leases.max", binding.Leases.Max, DefaultBindingMaxLeases},
+		{"binding without leases has no quota", absent.Defaulted().Leases == nil, true},
+		{"binding mode", absent.Defaulted().Mode, DefaultBindingMode},
+		{"static lease count without leases", absent.StaticLeaseCount(), DefaultBindingMaxLeases},
+		{"lease duration without leases", absent.LeaseDuration(time.Minute), time.Minute},
+		{"unset mode is not Static", absent.Static(), false},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
@@ -67,32 +71,41 @@ func TestGettersOnNilAndZero(t *testing.T) {
 	}
 }
 
-func TestGettersReturnSetValues(t *testing.T) {
+func TestDefaultedKeepsSetValuesAndTheOriginal(t *testing.T) {
 	d := func(x time.Duration) *metav1.Duration { return &metav1.Duration{Duration: x} }
-	hc := &HealthCheck{Interval: d(time.Minute), Timeout: d(time.Second), FailureThreshold: 7, SuccessThreshold: 2}
-	if hc.GetInterval() != time.Minute || hc.GetTimeout() != time.Second || hc.GetFailureThreshold() != 7 || hc.GetSuccessThreshold() != 2 {
-		t.Errorf("HealthCheck getters ignore set values: %+v", hc)
+	spec := &ResourcePoolSpec{
+		Strategy:    StrategyFIFO,
+		HealthCheck: &HealthCheck{Interval: d(time.Minute), Timeout: d(time.Second), FailureThreshold: 7, SuccessThreshold: 2},
+		Leases:      &LeasePolicy{DefaultDuration: d(time.Minute), MaxDuration: d(2 * time.Hour), AcquireTimeout: d(0)},
+		Credentials: &PoolCredentials{Rotation: &CredentialRotation{Interval: d(time.Hour), GracePeriod: d(0)}},
 	}
-	lp := &LeasePolicy{DefaultDuration: d(time.Minute), MaxDuration: d(2 * time.Hour), AcquireTimeout: d(0)}
-	if lp.GetDefaultDuration() != time.Minute || lp.GetMaxDuration() != 2*time.Hour || lp.GetAcquireTimeout() != 0 {
-		t.Errorf("LeasePolicy getters ignore set values (an explicit 0s acquireTimeout must stay 0)")
+	got := spec.Defaulted()
+	if hc := got.HealthCheck; hc.Interval.Duration != time.Minute || hc.Timeout.Duration != time.Second || hc.FailureThreshold != 7 || hc.SuccessThreshold != 2 {
+		t.Errorf("Defaulted changed set health check values: %+v", hc)
 	}
-	cr := &CredentialRotation{Interval: d(time.Hour), GracePeriod: d(0)}
-	if cr.GetInterval() != time.Hour || cr.GetGracePeriod() != 0 {
-		t.Errorf("CredentialRotation getters ignore set values (an explicit 0s gracePeriod must stay 0)")
+	if lp := got.Leases; lp.DefaultDuration.Duration != time.Minute || lp.MaxDuration.Duration != 2*time.Hour || lp.AcquireTimeout.Duration != 0 {
+		t.Errorf("Defaulted changed set lease values (an explicit 0s acquireTimeout must stay 0)")
 	}
-	bl := &BindingLeases{Max: 5, Duration: d(time.Minute)}
-	if bl.GetMax() != 5 || bl.GetDuration(time.Hour) != time.Minute {
-		t.Errorf("BindingLeases getters ignore set values")
+	if r := got.Credentials.Rotation; r.Interval.Duration != time.Hour || r.GracePeriod.Duration != 0 {
+		t.Errorf("Defaulted changed set rotation values (an explicit 0s gracePeriod must stay 0)")
 	}
-	if (&EnvProjection{Prefix: "DB_"}).GetPrefix() != "DB_" {
-		t.Errorf("EnvProjection.GetPrefix ignores the set value")
+	if got.Strategy != StrategyFIFO {
+		t.Errorf("Defaulted changed the set strategy")
 	}
-	if (&ResourceBindingSpec{Mode: BindingModeStatic}).GetMode() != BindingModeStatic {
-		t.Errorf("GetMode ignores the set value")
+	if spec.Credentials.SecretRef.UsernameKey != "" || spec.Members != nil {
+		t.Errorf("Defaulted wrote into the object it copies: %+v", spec)
 	}
-	if (&ResourcePoolSpec{Strategy: StrategyFIFO}).GetStrategy() != StrategyFIFO {
-		t.Errorf("GetStrategy ignores the set value")
+	binding := &ResourceBindingSpec{Mode: BindingModeStatic, Env: &EnvProjection{Prefix: "DB_"}, Leases: &BindingLeases{Max: 5, Duration: d(time.Minute)}}
+	if b := binding.Defaulted(); b.Mode != BindingModeStatic || b.Env.Prefix != "DB_" || b.Leases.Max != 5 {
+		t.Errorf("Defaulted changed set binding values: %+v", b)
+	}
+	if !binding.Static() || binding.StaticLeaseCount() != 5 || binding.LeaseDuration(time.Hour) != time.Minute {
+		t.Errorf("binding readers ignore set values")
+	}
+	bare := &ResourceBindingSpec{}
+	bare.Defaulted()
+	if bare.Env != nil {
+		t.Errorf("Defaulted wrote into the binding it copies")
 	}
 }
 

@@ -77,7 +77,7 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 		return nil, nil, err
 	}
 	if b.Spec.Leases != nil {
-		out.MaxLeases = int(b.Spec.Leases.GetMax())
+		out.MaxLeases = int(b.Spec.Defaulted().Leases.Max)
 		if b.Spec.Leases.Duration != nil {
 			out.Duration = b.Spec.Leases.Duration.Duration
 		}
@@ -103,7 +103,7 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 	if secret.Labels[resourcesv1alpha1.LabelBinding] != name || !ownedBy(&secret, &b) {
 		return out, nil, nil // not the binding's own Secret
 	}
-	return out, bytes.Clone(secret.Data[b.Spec.Env.GetPrefix()+bindingsecret.Token]), nil
+	return out, bytes.Clone(secret.Data[b.Spec.Defaulted().Env.Prefix+bindingsecret.Token]), nil
 }
 
 // readsOfAKnownBinding makes an unknown binding cost what a known one does

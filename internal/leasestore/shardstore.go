@@ -14,6 +14,11 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Why one long file: the store's operations, its loading (List, a pool's
+// first read) and the per-slot objects it takes over all read and fill
+// one table under one lock (ShardStore.mu), with the rule that a shard
+// List did not see does not exist; the write path (shardwrite.go) and the
+// record format (shardrecords.go) live apart.
 package leasestore
 
 // ShardStore: lease records with group commit.

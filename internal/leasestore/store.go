@@ -28,52 +28,25 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/pkg/leaseapi"
 )
 
-// Labels and annotations of lease objects. `kubectl get leases -l
-// resources.nebula.io/pool=NAME` lists a pool's holders; add
-// resources.nebula.io/binding=NAME or resources.nebula.io/member=NAME to narrow.
+// Labels of lease objects. `kubectl get leases -l resources.nebula.io/pool=NAME`
+// lists a pool's holders; add resources.nebula.io/binding=NAME or
+// resources.nebula.io/member=NAME to narrow.
 const (
-	LabelComponent      = "resources.nebula.io/component"
-	ComponentLease      = "lease"
-	LabelMember         = "resources.nebula.io/member"
-	LabelBindingNS      = "resources.nebula.io/binding-namespace"
-	annotationPrefix    = "resources.nebula.io/"
-	AnnotationLeaseID   = annotationPrefix + "lease-id"
-	AnnotationPool      = annotationPrefix + "pool"
-	AnnotationBinding   = annotationPrefix + "binding"
-	AnnotationMember    = annotationPrefix + "member"
-	AnnotationSlot      = annotationPrefix + "slot"
-	AnnotationExpiresAt = annotationPrefix + "expires-at"
-	AnnotationAcquired  = annotationPrefix + "acquired-at"
-	AnnotationDuration  = annotationPrefix + "duration"
-	AnnotationHolder    = annotationPrefix + "holder"
-	// AnnotationPartition is the pool partition the lease counts against
-	// (absent when it counts against none; objects written before
-	// partitions existed have none and decode with an empty partition).
-	AnnotationPartition = annotationPrefix + "partition"
-	// AnnotationCredentialVersion is the pool's credential version the lease
-	// was granted under (a name, never a value), so that a restart ends it
-	// when that version retires (absent on objects written before it).
-	AnnotationCredentialVersion = annotationPrefix + "credential-version"
-	// AnnotationRecycle ("pending") marks the object of a lease that ended
-	// in a recycling pool: the slot is released but not cleaned yet, and
-	// is cleaned before it is leased again, also after a restart.
-	AnnotationRecycle = annotationPrefix + "recycle"
-	// RecyclePending is AnnotationRecycle's value.
-	RecyclePending = "pending"
+	LabelComponent = "resources.nebula.io/component"
+	ComponentLease = "lease"
+	LabelMember    = "resources.nebula.io/member"
+	LabelBindingNS = "resources.nebula.io/binding-namespace"
 )
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
@@ -119,92 +92,6 @@ func splitKey(key string) (string, string, error) {
 		return "", "", fmt.Errorf("%q is not namespace/name", key)
 	}
 	return ns, name, nil
-}
-
-func toObject(r *leaseapi.Record) (*coordinationv1.Lease, error) {
-	poolNS, poolName, err := splitKey(r.Pool)
-	if err != nil {
-		return nil, err
-	}
-	bNS, bName, err := splitKey(r.Binding)
-	if err != nil {
-		return nil, err
-	}
-	secs := int32(min(math.Ceil(r.Duration.Seconds()), math.MaxInt32))
-	acquired := metav1.NewMicroTime(r.AcquiredAt)
-	renewed := metav1.NewMicroTime(r.ExpiresAt.Add(-r.Duration))
-	holder := r.Binding + "/" + r.ID
-	annotations := map[string]string{
-		AnnotationLeaseID:   r.ID,
-		AnnotationPool:      r.Pool,
-		AnnotationBinding:   r.Binding,
-		AnnotationMember:    r.Member,
-		AnnotationSlot:      strconv.Itoa(r.Slot),
-		AnnotationExpiresAt: r.ExpiresAt.UTC().Format(time.RFC3339Nano),
-		AnnotationAcquired:  r.AcquiredAt.UTC().Format(time.RFC3339Nano),
-		AnnotationDuration:  r.Duration.String(),
-		AnnotationHolder:    r.Holder,
-	}
-	if r.Partition != "" {
-		annotations[AnnotationPartition] = r.Partition
-	}
-	if r.CredentialVersion != "" {
-		annotations[AnnotationCredentialVersion] = r.CredentialVersion
-	}
-	if r.NeedsRecycle {
-		annotations[AnnotationRecycle] = RecyclePending
-	}
-	return &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: poolNS, Name: ObjectName(poolName, r.Member, r.Slot), ResourceVersion: r.Version,
-			Labels: map[string]string{
-				resourcesv1alpha1.LabelManagedBy: resourcesv1alpha1.LabelManagedByValue,
-				LabelComponent:                   ComponentLease,
-				resourcesv1alpha1.LabelPool:      labelValue(poolName),
-				resourcesv1alpha1.LabelBinding:   labelValue(bName),
-				LabelBindingNS:                   bNS,
-				LabelMember:                      r.Member,
-			},
-			Annotations: annotations,
-		},
-		Spec: coordinationv1.LeaseSpec{
-			HolderIdentity:       &holder,
-			LeaseDurationSeconds: &secs,
-			AcquireTime:          &acquired,
-			RenewTime:            &renewed,
-		},
-	}, nil
-}
-
-// FromObject decodes a lease object written by Store.
-func FromObject(o *coordinationv1.Lease) (leaseapi.Record, error) {
-	a := o.Annotations
-	r := leaseapi.Record{
-		ID: a[AnnotationLeaseID], Pool: a[AnnotationPool], Binding: a[AnnotationBinding], Member: a[AnnotationMember],
-		Partition: a[AnnotationPartition], CredentialVersion: a[AnnotationCredentialVersion], Holder: a[AnnotationHolder],
-		NeedsRecycle: a[AnnotationRecycle] == RecyclePending, Version: o.ResourceVersion,
-	}
-	var errs []error
-	var err error
-	if r.Slot, err = strconv.Atoi(a[AnnotationSlot]); err != nil {
-		errs = append(errs, fmt.Errorf("slot: %w", err))
-	}
-	if r.ExpiresAt, err = time.Parse(time.RFC3339Nano, a[AnnotationExpiresAt]); err != nil {
-		errs = append(errs, fmt.Errorf("expires-at: %w", err))
-	}
-	if r.AcquiredAt, err = time.Parse(time.RFC3339Nano, a[AnnotationAcquired]); err != nil {
-		errs = append(errs, fmt.Errorf("acquired-at: %w", err))
-	}
-	if r.Duration, err = time.ParseDuration(a[AnnotationDuration]); err != nil {
-		errs = append(errs, fmt.Errorf("duration: %w", err))
-	}
-	if r.ID == "" || r.Pool == "" || r.Binding == "" || r.Member == "" {
-		errs = append(errs, errors.New("missing lease-id, pool, binding or member annotation"))
-	}
-	if len(errs) > 0 {
-		return r, fmt.Errorf("lease object %s/%s is not a nebula lease: %w", o.Namespace, o.Name, errors.Join(errs...))
-	}
-	return r, nil
 }
 
 func (s *Store) Create(ctx context.Context, r *leaseapi.Record) error {

@@ -131,7 +131,7 @@ var _ = Describe("samples", func() {
 			Expect(p.Spec.Scope.Contains(b.Spec.Scope)).To(BeTrue(),
 				"binding %s has scope %q, which pool %s (scope %q) does not contain", b.Name, b.Spec.Scope.Key(), p.Name, p.Spec.Scope.Key())
 			if b.Spec.Leases != nil && b.Spec.Leases.Duration != nil {
-				Expect(b.Spec.Leases.Duration.Duration).To(BeNumerically("<=", p.Spec.Leases.GetMaxDuration()),
+				Expect(b.Spec.Leases.Duration.Duration).To(BeNumerically("<=", p.Spec.Defaulted().Leases.MaxDuration.Duration),
 					"binding %s asks for longer leases than pool %s allows", b.Name, p.Name)
 			}
 		}
@@ -149,11 +149,13 @@ var _ = Describe("defaults", func() {
 				Size:    v1alpha1.PoolSize{Max: 1},
 			},
 		}
+		built := pool.Spec.DeepCopy() // Create overwrites pool with what the server stored
 		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 		DeferCleanup(func() { _ = k8sClient.Delete(ctx, pool) })
 
 		got := &v1alpha1.ResourcePool{}
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(pool), got)).To(Succeed())
+		Expect(built.Defaulted()).To(Equal(got.Spec.Defaulted()), "Defaulted must fill in what the API server fills in")
 		s := got.Spec
 		Expect(s.Strategy).To(Equal(v1alpha1.StrategyLIFO))
 		Expect(s.Strategy).To(Equal(v1alpha1.DefaultStrategy))
@@ -189,13 +191,16 @@ var _ = Describe("defaults", func() {
 				Members:     []v1alpha1.PoolMember{{Name: "primary", Address: "127.0.0.1:5432", Capacity: 10}},
 				Size:        v1alpha1.PoolSize{Max: 10},
 				Credentials: &v1alpha1.PoolCredentials{SecretRef: v1alpha1.CredentialsSecretReference{Name: "pg"}},
+				Recycle:     &v1alpha1.Recycle{Postgres: &v1alpha1.PostgresRecycle{Script: "DISCARD ALL"}},
 			},
 		}
+		built := pool.Spec.DeepCopy()
 		Expect(k8sClient.Create(ctx, pool)).To(Succeed())
 		DeferCleanup(func() { _ = k8sClient.Delete(ctx, pool) })
 
 		got := &v1alpha1.ResourcePool{}
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(pool), got)).To(Succeed())
+		Expect(built.Defaulted()).To(Equal(got.Spec.Defaulted()), "Defaulted must fill in what the API server fills in")
 		c := got.Spec.Credentials
 		Expect(c.SecretRef.UsernameKey).To(Equal(v1alpha1.DefaultUsernameKey))
 		Expect(c.SecretRef.PasswordKey).To(Equal(v1alpha1.DefaultPasswordKey))
@@ -212,8 +217,9 @@ var _ = Describe("defaults", func() {
 
 		got := &v1alpha1.ResourcePool{}
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), got)).To(Succeed())
-		Expect(got.Spec.Leases.GetAcquireTimeout()).To(BeZero())
-		Expect(got.Spec.Credentials.Rotation.GetGracePeriod()).To(BeZero())
+		defaulted := got.Spec.Defaulted()
+		Expect(defaulted.Leases.AcquireTimeout.Duration).To(BeZero())
+		Expect(defaulted.Credentials.Rotation.GracePeriod.Duration).To(BeZero())
 	})
 
 	It("fills a minimal binding with the documented defaults", func() {
@@ -224,11 +230,13 @@ var _ = Describe("defaults", func() {
 				Workload: v1alpha1.WorkloadReference{Kind: v1alpha1.WorkloadKindDeployment, Name: "app"},
 			},
 		}
+		built := b.Spec.DeepCopy()
 		Expect(k8sClient.Create(ctx, b)).To(Succeed())
 		DeferCleanup(func() { _ = k8sClient.Delete(ctx, b) })
 
 		got := &v1alpha1.ResourceBinding{}
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), got)).To(Succeed())
+		Expect(built.Defaulted()).To(Equal(got.Spec.Defaulted()), "Defaulted must fill in what the API server fills in")
 		Expect(got.Spec.Mode).To(Equal(v1alpha1.BindingModeDynamic))
 		Expect(got.Spec.Env).NotTo(BeNil())
 		Expect(got.Spec.Env.Prefix).To(Equal("NEBULA_"))
