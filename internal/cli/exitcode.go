@@ -45,7 +45,8 @@ const exitCodesHelp = `Exit codes:
   3    no slot now: the pool is exhausted or unavailable (retry later)
   4    refused: the binding's token, or your Kubernetes user's RBAC
   5    the binding holds its quota (leases.max)
-  127  lease run: the command could not be started`
+  127  lease run: the command could not be started
+  130  interrupted (Ctrl-C) while waiting; 143 for SIGTERM`
 
 // exitError carries an exit code with the error that caused it.
 type exitError struct {

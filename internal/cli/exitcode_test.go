@@ -17,9 +17,12 @@ limitations under the License.
 package cli
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/nebula-io/nebula-resource/internal/leaseapitest"
@@ -88,5 +91,41 @@ func TestMissingSettingsSayWhatToSet(t *testing.T) {
 	r = nebulactl(t, "lease", "list")
 	if r.code != ExitUsage || !strings.Contains(r.stderr, "--binding") {
 		t.Fatalf("without an endpoint or a binding: %+v", r)
+	}
+}
+
+// A signal while a command waits ends it as the shell reports a command a
+// signal ended (128+2 for SIGINT), saying so, instead of as a failure (1)
+// with "context canceled".
+func TestInterruptedWaitExitsWith130(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		select { // never answers while the test runs
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(done) })
+	t.Setenv("NEBULA_LEASE_ENDPOINT", srv.URL)
+	t.Setenv("NEBULA_TOKEN", "token")
+	t.Setenv("NEBULA_BINDING", "team/app")
+	t.Setenv("NEBULA_CA_CERT", "")
+
+	go func() {
+		<-arrived // Execute has registered for the signal before it sends a request
+		_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+	}()
+	r := nebulactl(t, "lease", "acquire", "--wait", "1m")
+	if r.code != 130 {
+		t.Fatalf("exit code %d, want 130 (stderr: %s)", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "interrupted") || strings.Contains(r.stderr, "context canceled") {
+		t.Errorf("stderr %q, want it to say the command was interrupted", r.stderr)
 	}
 }

@@ -94,11 +94,17 @@ from a flag (flags show in ps), and is never printed.
 // Execute runs the tree as binary with args and returns the exit code,
 // having printed any error on stderr.
 func Execute(ctx context.Context, binary string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cancelOnSignal(ctx)
 	defer stop()
 	root := NewRootCommand(binary, stdin, stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var in interrupted
+	if err != nil && errors.As(context.Cause(ctx), &in) && errors.Is(err, context.Canceled) {
+		// What the command waited for was cut short by the signal: say so,
+		// and exit as a shell reports a command the signal ended.
+		err = &exitError{code: 128 + int(in.sig), err: in}
+	}
 	code := ExitCode(err)
 	var st exitStatus
 	if err != nil && !errors.As(err, &st) {
@@ -108,6 +114,31 @@ func Execute(ctx context.Context, binary string, args []string, stdin io.Reader,
 		}
 	}
 	return code
+}
+
+// interrupted is the cause of a command's context cancelled by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted (" + i.sig.String() + ")" }
+
+// cancelOnSignal is signal.NotifyContext for SIGINT and SIGTERM, with the
+// signal kept as the context's cause so that the exit code can name it.
+func cancelOnSignal(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sigs:
+			signal.Stop(sigs) // a second one ends the process at once
+			cancel(interrupted{sig: s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel(context.Canceled)
+	}
 }
 
 // group is a command that only holds subcommands. It runs (printing its
