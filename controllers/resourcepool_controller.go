@@ -222,6 +222,8 @@ func hostSpec(pool *resourcesv1alpha1.ResourcePool, creds drivers.Credentials, l
 		DefaultLeaseDuration: lp.DefaultDuration.Duration,
 		MaxLeaseDuration:     lp.MaxDuration.Duration,
 		AcquireTimeout:       lp.AcquireTimeout.Duration,
+		IdleTimeout:          ps.Lifecycle.IdleTimeout.Duration,
+		MaxLifetime:          ps.Lifecycle.MaxLifetime.Duration,
 		Credentials:          creds,
 	}
 	spec.Recycle = recycleSpec(ps.Recycle)

@@ -58,8 +58,8 @@ const (
 // Defaulted returns a deep copy of s that reads as the API server stores it:
 // every field with a default is set, and the optional sections holding such
 // fields are present, so code reads fields instead of checking each level
-// for nil. Durations without a default (credentials.rotation.interval) read
-// as 0, which means off. Read from the copy; never write it back, or the
+// for nil. Durations without a default (lifecycle, credentials.rotation.interval)
+// read as 0, which means off. Read from the copy; never write it back, or the
 // object would persist defaults its author did not set.
 func (s *ResourcePoolSpec) Defaulted() ResourcePoolSpec {
 	out := *s.DeepCopy()
@@ -76,6 +76,9 @@ func (s *ResourcePoolSpec) Defaulted() ResourcePoolSpec {
 	setUnset(&leases.DefaultDuration, DefaultLeaseDuration)
 	setUnset(&leases.MaxDuration, DefaultMaxLeaseDuration)
 	setUnset(&leases.AcquireTimeout, DefaultAcquireTimeout)
+	lifecycle := present(&out.Lifecycle)
+	setUnset(&lifecycle.IdleTimeout, 0)
+	setUnset(&lifecycle.MaxLifetime, 0)
 	if c := out.Credentials; c != nil {
 		c.SecretRef.UsernameKey = cmp.Or(c.SecretRef.UsernameKey, DefaultUsernameKey)
 		c.SecretRef.PasswordKey = cmp.Or(c.SecretRef.PasswordKey, DefaultPasswordKey)

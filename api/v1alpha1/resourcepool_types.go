@@ -138,7 +138,8 @@ type ResourcePoolSpec struct {
 
 	// strategy is the order in which idle slots are handed out: LIFO (default; the
 	// most recently released first, keeps a small hot set) or FIFO (spreads use).
-	// Waiters are always served first come, first served.
+	// Waiters are always served first come, first served. It takes effect when the
+	// pool starts (created, or the manager restarted); a running pool keeps its own.
 	// +optional
 	// +kubebuilder:default=LIFO
 	Strategy Strategy `json:"strategy,omitempty"`
@@ -173,6 +174,7 @@ type ResourcePoolSpec struct {
 	Leases *LeasePolicy `json:"leases,omitempty"`
 
 	// lifecycle retires warm slots that sit idle or live too long. Unset: never.
+	// Like strategy, it takes effect when the pool starts.
 	// +optional
 	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
 
@@ -408,8 +410,9 @@ type LeasePolicy struct {
 
 // Lifecycle retires warm slots.
 type Lifecycle struct {
-	// idleTimeout closes a warm slot idle for longer than this, down to size.min
-	// (a Go duration). Unset: idle slots are kept.
+	// idleTimeout retires a warm slot idle for longer than this, down to size.min
+	// (a Go duration), at most a quarter of it (or a minute) late. Unset: idle
+	// slots are kept.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=64
@@ -417,9 +420,10 @@ type Lifecycle struct {
 	// +kubebuilder:validation:XValidation:rule=`!self.matches(r'^([0-9]{1,5}(\.[0-9]{1,9})?(ns|us|µs|μs|ms|s|m|h)){1,4}$') || duration(self) > duration('0s')`,message="must be a positive duration"
 	IdleTimeout *metav1.Duration `json:"idleTimeout,omitempty"`
 
-	// maxLifetime replaces a slot's underlying connection after it has lived this
-	// long, with jitter so they do not all expire at once (a Go duration). Unset:
-	// no limit.
+	// maxLifetime re-creates a slot once it has lived this long, when it is next
+	// idle, on the least loaded member healthy then, so that slots spread again
+	// after a member comes back (a Go duration; up to a tenth earlier, so that
+	// they do not all go at once). Unset: no limit.
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=64

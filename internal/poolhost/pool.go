@@ -38,7 +38,8 @@ import (
 )
 
 // runtimeMaintenance is how often the runtime pools under a Pool run their
-// maintenance pass (see the runtime Config built in New).
+// maintenance pass (see the runtime Config built in New), unless a lifecycle
+// limit wants it sooner (maintenanceInterval).
 const runtimeMaintenance = time.Minute
 
 // MemberSpec is one backend and how many concurrent leases it takes.
@@ -76,6 +77,13 @@ type Spec struct {
 	// Recycle cleans a slot after each lease ends (nil:
 	// never); see recycle.go.
 	Recycle *RecycleSpec
+
+	// IdleTimeout retires a slot idle for longer, down to Min; MaxLifetime
+	// re-creates a slot that has lived longer (less up to a tenth, so that
+	// they do not all go at once), on the least loaded member healthy then.
+	// 0: never. Like Order, they are the runtime pool's settings: they
+	// take effect when the pool starts.
+	IdleTimeout, MaxLifetime time.Duration
 }
 
 // Slot is one lease slot on a member: what a lease holds.
@@ -176,20 +184,19 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 	}
 	p.applySpecLocked(spec)
 	rt, err := poolruntime.New[*Slot](slotFactory{p}, poolruntime.Config{
-		Name:             name,
-		MaxSize:          max(spec.Max, 1),
-		Order:            spec.Order,
-		AcquireTimeout:   spec.AcquireTimeout,
-		CreateTimeout:    spec.HealthTimeout,
-		FailureThreshold: 1,
-		SuccessThreshold: 1,
-		Logger:           p.log,
-		Clock:            runtimeClock(p.clock),
-		// poolhost checks members and ends leases itself: the runtime's
-		// maintenance has nothing to do here but refresh a clock nobody
-		// reads, and at its default of once a second it would wake every
-		// pool of a large manager once a second.
-		MaintenanceInterval: runtimeMaintenance,
+		Name:                name,
+		MaxSize:             max(spec.Max, 1),
+		Order:               spec.Order,
+		AcquireTimeout:      spec.AcquireTimeout,
+		CreateTimeout:       spec.HealthTimeout,
+		FailureThreshold:    1,
+		SuccessThreshold:    1,
+		Logger:              p.log,
+		Clock:               runtimeClock(p.clock),
+		IdleTimeout:         spec.IdleTimeout,
+		MaxLifetime:         spec.MaxLifetime,
+		MaxLifetimeJitter:   spec.MaxLifetime / 10,
+		MaintenanceInterval: maintenanceInterval(spec),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to start the runtime pool %s: %w", name, err)
@@ -200,6 +207,22 @@ func New(name string, spec Spec, opts Options) (*Pool, error) {
 	p.loopWG.Add(1)
 	go p.healthLoop(ctx)
 	return p, nil
+}
+
+// maintenanceInterval is how often the runtime pool retires slots. poolhost
+// checks members and ends leases itself, so without lifecycle limits the
+// runtime's maintenance only refreshes a clock nobody reads, and at its
+// default of once a second it would wake every pool of a large manager
+// once a second: runtimeMaintenance. A limit shortens it to a quarter of
+// the limit (at least a second), so a slot goes at most that late.
+func maintenanceInterval(s Spec) time.Duration {
+	d := runtimeMaintenance
+	for _, limit := range []time.Duration{s.IdleTimeout, s.MaxLifetime} {
+		if limit > 0 {
+			d = min(d, max(limit/4, time.Second))
+		}
+	}
+	return d
 }
 
 func validate(s Spec) error {
@@ -218,6 +241,9 @@ func validate(s Spec) error {
 	}
 	if s.HealthInterval <= 0 || s.HealthTimeout <= 0 {
 		problems = append(problems, "health interval and timeout must be positive")
+	}
+	if s.IdleTimeout < 0 || s.MaxLifetime < 0 {
+		problems = append(problems, "idle timeout and max lifetime must not be negative")
 	}
 	seen := map[string]bool{}
 	for _, m := range s.Members {

@@ -501,3 +501,54 @@ func TestARoundChecksMoreMembersThanWorkersAtOnce(t *testing.T) {
 		return true
 	})
 }
+
+// spec.lifecycle reaches the runtime pool: an idle slot past idleTimeout is
+// retired down to Min, one past maxLifetime is re-created, and neither
+// happens before its time.
+func TestLifecycleRetiresIdleSlotsAndRecreatesOldOnes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     func(*Spec)
+		evicted func(Snapshot) uint64
+	}{
+		{"idleTimeout", func(s *Spec) { s.IdleTimeout = 4 * time.Minute }, func(s Snapshot) uint64 { return s.Stats.IdleEvicted }},
+		{"maxLifetime", func(s *Spec) { s.MaxLifetime = 4 * time.Minute }, func(s Snapshot) uint64 { return s.Stats.LifetimeEvicted }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := listener(t)
+			spec := tcpSpec(t, 2, memberSpec("a", a.Addr().String(), 2))
+			spec.HealthInterval = time.Hour
+			tc.set(&spec)
+			fake := clocktesting.NewFakeClock(time.Now())
+			p, err := New("ns/pool", spec, Options{Clock: fake})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = p.Close(context.Background()) })
+			waitFor(t, "member healthy", func() bool { return p.Snapshot().Members[0].State == MemberHealthy })
+			l, err := p.Acquire(context.Background(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Release()
+			if got := maintenanceInterval(spec); got != time.Minute {
+				t.Fatalf("maintenance every %s, want a quarter of the 4m limit", got)
+			}
+			fake.Step(2 * time.Minute) // under the limit, even less a tenth
+			time.Sleep(50 * time.Millisecond)
+			if s := p.Snapshot(); tc.evicted(s) != 0 || s.Stats.Idle != 1 {
+				t.Fatalf("after 2 of 4 minutes: evicted %d, idle %d; want the slot kept", tc.evicted(s), s.Stats.Idle)
+			}
+			for i := 0; tc.evicted(p.Snapshot()) == 0; i++ {
+				if i == 8 {
+					t.Fatalf("the slot was not retired 6 minutes after its release (stats %+v)", p.Snapshot().Stats)
+				}
+				fake.Step(30 * time.Second)
+				time.Sleep(50 * time.Millisecond)
+			}
+			if s := p.Snapshot(); s.Stats.Idle != 0 || s.Available != 2 {
+				t.Fatalf("after retiring: idle %d, available %d; want 0 idle and the member's capacity free", s.Stats.Idle, s.Available)
+			}
+		})
+	}
+}
