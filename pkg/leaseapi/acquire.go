@@ -42,9 +42,15 @@ func (s *Service) acquire(ctx context.Context, b *Binding, p acquireParams) (*Le
 	if err != nil {
 		return nil, err
 	}
-	w, leave, err := s.enter(b, p, queueKey(pool, b))
+	w, leave, granted, err := s.enter(b, p, queueKey(pool, b))
 	if err != nil {
 		return nil, err
+	}
+	if granted != nil {
+		// A retry of an acquire that was granted (its answer was lost on
+		// the way): the same lease again, not a second one.
+		out := s.view(ctx, granted)
+		return &out, nil
 	}
 	defer leave()
 	d, wait := leaseTerms(pool, b, p)
@@ -52,7 +58,7 @@ func (s *Service) acquire(ctx context.Context, b *Binding, p acquireParams) (*Le
 	if err != nil {
 		return nil, err
 	}
-	l, err := s.grant(ctx, ps, pool, b, h, d, p.holder)
+	l, err := s.grant(ctx, ps, pool, b, h, d, p)
 	if err != nil {
 		return nil, err
 	}
@@ -85,21 +91,28 @@ func (s *Service) admit(ctx context.Context, b *Binding) (LivePool, *poolState, 
 }
 
 // enter counts the acquire against b's quota and registers its request id;
-// leave undoes both.
-func (s *Service) enter(b *Binding, p acquireParams, queue string) (w *waiter, leave func(), err error) {
+// leave undoes both. When a lease granted to the same request id is held,
+// it returns that lease instead, and counts nothing.
+func (s *Service) enter(b *Binding, p acquireParams, queue string) (w *waiter, leave func(), granted *lease, err error) {
 	key := b.Key()
+	rk := requestKey(key, p.reqID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if l := s.granted[rk]; p.reqID != "" && l != nil {
+		return nil, nil, l, nil
+	}
 	used := len(s.byBinding[key]) + s.acquiring[key]
 	if b.MaxLeases > 0 && used >= b.MaxLeases {
-		return nil, nil, apiErr(429, CodeQuotaExceeded,
+		return nil, nil, nil, apiErr(429, CodeQuotaExceeded,
 			"binding %s holds or is acquiring %d leases, its quota (spec.leases.max) is %d; release one first", key, used, b.MaxLeases).retry(time.Second)
 	}
 	w = &waiter{reqID: p.reqID, binding: key, partition: queue, since: s.clock.Now(), turn: make(chan struct{})}
-	rk := key + "\x00" + p.reqID
 	if p.reqID != "" {
 		if _, dup := s.requests[rk]; dup {
-			return nil, nil, apiErr(409, CodeConflict, "an acquire with requestId %q is already waiting for binding %s; use another requestId", p.reqID, key)
+			// Most likely a retry whose first attempt the server still
+			// serves: once that ends, a retry gets its lease or a fresh try.
+			return nil, nil, nil, apiErr(409, CodeConflict,
+				"an acquire with requestId %q is still in progress for binding %s; retry to get its lease, or use another requestId", p.reqID, key).retry(500 * time.Millisecond)
 		}
 		s.requests[rk] = w
 	}
@@ -113,8 +126,12 @@ func (s *Service) enter(b *Binding, p acquireParams, queue string) (w *waiter, l
 		if p.reqID != "" {
 			delete(s.requests, rk)
 		}
-	}, nil
+	}, nil, nil
 }
+
+// requestKey keys an acquire's request id by its binding: ids are the
+// clients' own, unique per binding at most.
+func requestKey(binding, reqID string) string { return binding + "\x00" + reqID }
 
 // leaseTerms are the lease's duration (asked, else the binding's, else the
 // pool's default; at most the pool's maximum) and how long to wait for it
@@ -213,15 +230,15 @@ func queueKey(pool LivePool, b *Binding) string {
 // grant persists the new lease h for b and registers it. On any failure
 // the slot goes back to the pool.
 func (s *Service) grant(ctx context.Context, ps *poolState, pool LivePool, b *Binding, h HeldSlot,
-	d time.Duration, holder string) (*lease, error) {
+	d time.Duration, p acquireParams) (*lease, error) {
 	now := s.clock.Now()
 	exp := h.Deadline()
 	if exp.IsZero() {
 		exp = now.Add(d)
 	}
-	l := &lease{h: h, recycles: pool.Recycles(), rec: Record{
+	l := &lease{h: h, recycles: pool.Recycles(), reqID: p.reqID, rec: Record{
 		ID: newID(), Pool: b.Pool, Binding: b.Key(), Member: h.Member(), Partition: b.Partition,
-		CredentialVersion: h.CredentialVersion(), Holder: holder, AcquiredAt: now, ExpiresAt: exp, Duration: d,
+		CredentialVersion: h.CredentialVersion(), Holder: p.holder, AcquiredAt: now, ExpiresAt: exp, Duration: d,
 	}}
 	if err := s.persist(ctx, ps, l); err != nil {
 		h.Release()

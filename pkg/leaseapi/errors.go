@@ -53,7 +53,8 @@ const (
 	CodeRequestTimeout Code = "RequestTimeout"
 	// CodeLeaseExpired (409): the lease passed its deadline and was reclaimed.
 	CodeLeaseExpired Code = "LeaseExpired"
-	// CodeConflict (409): a request with the same request id is already waiting.
+	// CodeConflict (409): an acquire with the same request id is still in
+	// progress (retryable: once it ends, a retry gets its lease).
 	CodeConflict Code = "Conflict"
 	// CodePayloadTooLarge (413): the body is larger than the API accepts.
 	CodePayloadTooLarge Code = "PayloadTooLarge"

@@ -125,6 +125,9 @@ func (s *Service) forget(l *lease, why endReason) {
 			delete(s.byBinding, r.Binding)
 		}
 	}
+	if rk := requestKey(r.Binding, l.reqID); l.reqID != "" && s.granted[rk] == l {
+		delete(s.granted, rk)
+	}
 	s.tombLocked(r.ID, tombstone{binding: r.Binding, reason: why, at: s.clock.Now()})
 	ps := s.poolsByKey[r.Pool]
 	s.mu.Unlock()

@@ -96,8 +96,11 @@ type Service struct {
 	poolsByKey map[string]*poolState
 	pending    map[string][]Record // pool key -> records waiting to be adopted
 	requests   map[string]*waiter  // binding key + "\x00" + request id
-	tombs      map[string]tombstone
-	tombOrder  []string
+	// granted: the held leases granted to an acquire with a request id, by
+	// the same key, so that a retried acquire gets its lease again.
+	granted   map[string]*lease
+	tombs     map[string]tombstone
+	tombOrder []string
 }
 
 // lease is one held slot.
@@ -108,6 +111,9 @@ type lease struct {
 	ep    drivers.Endpoint
 	ended bool
 	timer clock.Timer
+	// reqID is the request id of the acquire that was granted the lease
+	// ("" when it had none; not persisted: a new leader does not know it).
+	reqID string
 	// recycles: its pool cleans the slot after it ends; h keeps the slot
 	// past its deadline until then (recycle.go).
 	recycles bool
@@ -120,7 +126,8 @@ func NewService(cfg Config) *Service {
 		isLeader: cfg.IsLeader, metrics: cfg.Metrics, log: cfg.Log, clock: cfg.Clock, storeTO: cfg.StoreTimeout, maxWait: cfg.MaxWaiters,
 		leases: map[string]*lease{}, byBinding: map[string]map[string]*lease{}, acquiring: map[string]int{},
 		poolsByKey: map[string]*poolState{}, pending: map[string][]Record{}, requests: map[string]*waiter{},
-		tombs: map[string]tombstone{},
+		granted: map[string]*lease{},
+		tombs:   map[string]tombstone{},
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -214,6 +221,9 @@ func (s *Service) register(l *lease) {
 		s.byBinding[l.rec.Binding] = m
 	}
 	m[l.rec.ID] = l
+	if l.reqID != "" {
+		s.granted[requestKey(l.rec.Binding, l.reqID)] = l
+	}
 	s.mu.Unlock()
 	l.mu.Lock()
 	s.armLocked(l)

@@ -88,7 +88,7 @@ func (s *Service) waiting(ps *poolState, w *waiter) (Waiting, bool) {
 // acquireStatus is the queue position of b's waiting acquire reqID.
 func (s *Service) acquireStatus(b *Binding, reqID string) (*Waiting, error) {
 	s.mu.Lock()
-	w := s.requests[b.Key()+"\x00"+reqID]
+	w := s.requests[requestKey(b.Key(), reqID)]
 	s.mu.Unlock()
 	if w == nil {
 		return nil, apiErr(404, CodeRequestNotFound, "binding %s has no acquire waiting under requestId %q (it was served, timed out, or never sent)", b.Key(), reqID)

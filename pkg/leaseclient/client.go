@@ -140,8 +140,9 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) Binding() string { return c.cfg.Binding }
 
 // transient reports whether err is worth retrying after the hint: the
-// server is restarting, failing over, could not persist or has too many
-// acquires queued already; not a verdict about the pool (exhausted,
+// server is restarting, failing over, could not persist, has too many
+// acquires queued already, or still serves the first attempt of this
+// acquire (a retry gets its lease once it ends); not a verdict about the pool (exhausted,
 // unavailable) or the caller (quota, auth).
 func transient(err error) bool {
 	var e *leaseapi.Error
@@ -150,7 +151,7 @@ func transient(err error) bool {
 	}
 	switch e.Code {
 	case "Transport", leaseapi.CodeNotLeader, leaseapi.CodeRestoring, leaseapi.CodePersistenceFailed, leaseapi.CodePoolNotReady,
-		leaseapi.CodeQueueFull:
+		leaseapi.CodeQueueFull, leaseapi.CodeConflict:
 		return true
 	}
 	return e.Status >= 500 && e.Status != 503

@@ -19,6 +19,10 @@ package leaseclient_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -181,5 +185,43 @@ func TestTheTokenHeaderAuthenticates(t *testing.T) {
 		if wantErr != (err != nil) || wantErr && (!errors.As(err, &e) || e.Status != 401) {
 			t.Errorf("token %q in %s: got %v", token, leaseapi.TokenHeader, err)
 		}
+	}
+}
+
+// The answer to an acquire is lost after the server granted it (the
+// connection drops): the client retries with the same request id and gets
+// that lease, and the server holds one lease, not two.
+func TestAnAcquireWhoseAnswerWasLostGetsOneLease(t *testing.T) {
+	env := leaseapitest.New(t, leaseapitest.Options{Capacity: 2})
+	upstream, err := url.Parse(env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(upstream)
+	var dropped atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/leases") && dropped.CompareAndSwap(false, true) {
+			proxy.ServeHTTP(httptest.NewRecorder(), r) // the server grants...
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.Close() // ...and its answer never arrives
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	env.URL = front.URL
+	c := newClient(t, env)
+	l, err := c.Acquire(context.Background(), leaseclient.AcquireOptions{Duration: time.Minute, NoAutoRenew: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dropped.Load() {
+		t.Fatal("the proxy did not drop the first answer")
+	}
+	held := env.Service.Held()
+	if len(held) != 1 || held[0].ID != l.ID {
+		t.Fatalf("the server holds %+v after one Acquire, want only the client's lease %s", held, l.ID)
 	}
 }

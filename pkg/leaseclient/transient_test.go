@@ -33,6 +33,7 @@ func TestTransientSortsServerStatesFromVerdicts(t *testing.T) {
 		leaseapi.CodeQueueFull:         true,
 		leaseapi.CodePoolNotReady:      true,
 		leaseapi.CodePersistenceFailed: true,
+		leaseapi.CodeConflict:          true,
 		leaseapi.CodePoolExhausted:     false,
 		leaseapi.CodeUnauthenticated:   false,
 		leaseapi.CodeQuotaExceeded:     false,
