@@ -97,15 +97,15 @@ bench-scale: envtest ## One manager against 1,000 pools, 1,000 bindings, 2,000 D
 
 VERSION         ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null)
-CLI_LDFLAGS     := -X github.com/nebula-io/nebula-resource/internal/cli.version=$(VERSION) -X github.com/nebula-io/nebula-resource/internal/cli.commit=$(COMMIT)
+BUILD_LDFLAGS   := -X github.com/nebula-io/nebula-resource/internal/buildinfo.version=$(VERSION) -X github.com/nebula-io/nebula-resource/internal/buildinfo.commit=$(COMMIT)
 
 .PHONY: build
 build: ## Build the manager, nebulactl and kubectl-nebula (the kubectl plugin) into bin/ (static, as in the image).
 	@# Static and -trimpath as hack/cluster-images.sh builds them, so the e2e
 	@# suite, the images and this share one compiled copy of the dependencies.
-	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/manager ./cmd/manager
-	CGO_ENABLED=0 go build -trimpath -ldflags "$(CLI_LDFLAGS)" -o $(LOCALBIN)/nebulactl ./cmd/nebulactl
-	CGO_ENABLED=0 go build -trimpath -ldflags "$(CLI_LDFLAGS)" -o $(LOCALBIN)/kubectl-nebula ./cmd/kubectl-nebula
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(BUILD_LDFLAGS)" -o $(LOCALBIN)/manager ./cmd/manager
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(BUILD_LDFLAGS)" -o $(LOCALBIN)/nebulactl ./cmd/nebulactl
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(BUILD_LDFLAGS)" -o $(LOCALBIN)/kubectl-nebula ./cmd/kubectl-nebula
 
 .PHONY: plugin-archives
 plugin-archives: ## Build the kubectl-nebula archives of a release into bin/krew and write their sha256 into plugins/nebula.yaml.
@@ -127,7 +127,7 @@ dev: deps build envtest ## Local control plane + CRDs + manager + samples; print
 
 .PHONY: image
 image: ## Build the manager image (no Docker): OCI layout bin/image, tarball bin/image.tar, digest printed.
-	bash hack/build-static.sh $(LOCALBIN)/linux
+	VERSION=$(VERSION) COMMIT=$(COMMIT) bash hack/build-static.sh $(LOCALBIN)/linux
 	cd hack/image && go run . build -manager $(LOCALBIN)/linux/manager -nebulactl $(LOCALBIN)/linux/nebulactl \
 		-arch $$(go env GOARCH) -ref $(IMG) -layout $(LOCALBIN)/image -tarball $(LOCALBIN)/image.tar \
 		-digest-file $(LOCALBIN)/image.digest

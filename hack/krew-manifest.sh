@@ -9,7 +9,7 @@ commit="${2:?usage: hack/krew-manifest.sh VERSION COMMIT OUT_DIR}"
 out="${3:?usage: hack/krew-manifest.sh VERSION COMMIT OUT_DIR}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 manifest=plugins/nebula.yaml
-pkg=github.com/nebula-io/nebula-resource/internal/cli
+pkg=github.com/nebula-io/nebula-resource/internal/buildinfo
 mkdir -p "${out}"
 sed -i -E "s|^  version: .*|  version: ${version}|; s|/releases/download/[^/]+/|/releases/download/${version}/|" "${manifest}"
 for platform in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64; do

@@ -42,6 +42,7 @@ import (
 
 	resourcesv1alpha1 "github.com/nebula-io/nebula-resource/api/v1alpha1"
 	"github.com/nebula-io/nebula-resource/controllers"
+	"github.com/nebula-io/nebula-resource/internal/buildinfo"
 	"github.com/nebula-io/nebula-resource/internal/leadership"
 	"github.com/nebula-io/nebula-resource/internal/leasestore"
 	"github.com/nebula-io/nebula-resource/internal/poolhost"
@@ -172,7 +173,7 @@ func run(args []string) error {
 	if err := certs.addTo(mgr); err != nil {
 		return err
 	}
-	if err := ctrlmetrics.Registry.Register(buildInfoCollector(currentBuild())); err != nil {
+	if err := ctrlmetrics.Registry.Register(buildInfoCollector(buildinfo.Get())); err != nil {
 		return fmt.Errorf("failed to register nebula_build_info: %w", err)
 	}
 	pools := poolhost.NewRegistry()

@@ -18,12 +18,12 @@ package main
 
 import (
 	"flag"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/nebula-io/nebula-resource/internal/buildinfo"
 )
 
 // The metrics endpoint authenticates every scrape with a TokenReview and
@@ -64,31 +64,9 @@ func (m metricsFlags) serverOptions() metricsserver.Options {
 	return o
 }
 
-// Build identifies the binary: the module version (or "(devel)"), the VCS
-// revision Go stamped into it (or "unknown", e.g. with -buildvcs=false),
-// and the Go version.
-type Build struct{ Version, Commit, GoVersion string }
-
-func currentBuild() Build {
-	b := Build{Version: "unknown", Commit: "unknown", GoVersion: runtime.Version()}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return b
-	}
-	if bi.Main.Version != "" {
-		b.Version = bi.Main.Version
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && s.Value != "" {
-			b.Commit = s.Value
-		}
-	}
-	return b
-}
-
 // buildInfoCollector is nebula_build_info, the constant 1 labelled with the
 // build, to join on (version upgrades, mixed versions during a rollout).
-func buildInfoCollector(b Build) prometheus.Collector {
+func buildInfoCollector(b buildinfo.Info) prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "nebula_build_info",
 		Help:        "The nebula-resource manager's build: 1, labelled with its version, VCS commit and Go version.",

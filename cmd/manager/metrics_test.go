@@ -22,6 +22,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/nebula-io/nebula-resource/internal/buildinfo"
 )
 
 // By default metrics are served securely (HTTPS behind the authn/authz
@@ -47,7 +49,7 @@ func TestMetricsServingIsSecureByDefault(t *testing.T) {
 }
 
 func TestBuildInfo(t *testing.T) {
-	b := currentBuild()
+	b := buildinfo.Get()
 	if b.GoVersion != runtime.Version() || b.Version == "" || b.Commit == "" {
 		t.Fatalf("build = %+v", b)
 	}
@@ -56,7 +58,7 @@ func TestBuildInfo(t *testing.T) {
 # TYPE nebula_build_info gauge
 nebula_build_info{commit="abc123",goversion="go1.99",version="v1.2.3"} 1
 `
-	c := buildInfoCollector(Build{Version: "v1.2.3", Commit: "abc123", GoVersion: "go1.99"})
+	c := buildInfoCollector(buildinfo.Info{Version: "v1.2.3", Commit: "abc123", GoVersion: "go1.99"})
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}
