@@ -352,7 +352,12 @@ func (l *Lease) keep(ctx, rctx context.Context) {
 			return
 		case <-t.C:
 		}
-		out, err := l.c.Renew(rctx, l.ID, 0)
+		// A renewal that has not answered by the deadline cannot save the
+		// lease: it is given up then, so that Lost says so on time rather
+		// than when a hung request times out (minutes later).
+		attempt, cancel := context.WithDeadline(rctx, l.expiresAt())
+		out, err := l.c.Renew(attempt, l.ID, 0)
+		cancel()
 		if err != nil {
 			if rctx.Err() != nil {
 				return
@@ -394,7 +399,8 @@ func (l *Lease) fail(err error) {
 	l.mu.Unlock()
 }
 
-// Lost is closed when the lease was lost (expired, renewals failed).
+// Lost is closed when the lease was lost: it expired, or renewals failed or
+// had not answered by its deadline (then at the deadline).
 func (l *Lease) Lost() <-chan struct{} { return l.lost }
 
 // Err says why the lease was lost, nil while it is held.

@@ -225,3 +225,43 @@ func TestAnAcquireWhoseAnswerWasLostGetsOneLease(t *testing.T) {
 		t.Fatalf("the server holds %+v after one Acquire, want only the client's lease %s", held, l.ID)
 	}
 }
+
+// A renewal that hangs (the server accepts it and never answers) does not
+// hide the lease's end: Lost is closed at the deadline, not when the hung
+// request gives up minutes later.
+func TestAHungRenewalLosesTheLeaseAtItsDeadline(t *testing.T) {
+	env := leaseapitest.New(t, leaseapitest.Options{})
+	upstream, err := url.Parse(env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(upstream)
+	stop := make(chan struct{})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/renew") {
+			select { // hangs until the client gives up, or the test ends
+			case <-r.Context().Done():
+			case <-stop:
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	t.Cleanup(func() { close(stop) })
+	env.URL = front.URL
+	c := newClient(t, env)
+	l, err := c.Acquire(context.Background(), leaseclient.AcquireOptions{Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	select {
+	case <-l.Lost():
+		if !strings.Contains(l.Err().Error(), "expired") {
+			t.Errorf("lost with %v, want it to say the lease expired", l.Err())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a 1s lease whose renewals hang was not reported lost 10s later")
+	}
+}
