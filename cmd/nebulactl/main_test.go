@@ -29,7 +29,7 @@ import (
 // version prints what the linker was given.
 func TestTheBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "nebulactl")
-	pkg := "github.com/nebula-io/nebula-resource/internal/cli"
+	pkg := "github.com/nebula-io/nebula-resource/internal/buildinfo"
 	build := exec.Command("go", "build", "-ldflags", "-X "+pkg+".version=v9.8.7 -X "+pkg+".commit=0123abc", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
