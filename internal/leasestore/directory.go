@@ -76,10 +76,11 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 	if out.Partition, err = d.partition(ctx, &b, types.NamespacedName{Namespace: poolNS, Name: b.Spec.PoolRef.Name}); err != nil {
 		return nil, nil, err
 	}
-	if b.Spec.Leases != nil {
-		out.MaxLeases = int(b.Spec.Defaulted().Leases.Max)
-		if b.Spec.Leases.Duration != nil {
-			out.Duration = b.Spec.Leases.Duration.Duration
+	spec := b.Spec.Defaulted()
+	if spec.Leases != nil {
+		out.MaxLeases = int(spec.Leases.Max)
+		if spec.Leases.Duration != nil {
+			out.Duration = spec.Leases.Duration.Duration
 		}
 	}
 	for _, c := range b.Status.Conditions {
@@ -103,7 +104,7 @@ func (d *Directory) Binding(ctx context.Context, namespace, name string) (*lease
 	if secret.Labels[resourcesv1alpha1.LabelBinding] != name || !ownedBy(&secret, &b) {
 		return out, nil, nil // not the binding's own Secret
 	}
-	return out, bytes.Clone(secret.Data[b.Spec.Defaulted().Env.Prefix+bindingsecret.Token]), nil
+	return out, bytes.Clone(secret.Data[spec.Env.Prefix+bindingsecret.Token]), nil
 }
 
 // readsOfAKnownBinding makes an unknown binding cost what a known one does

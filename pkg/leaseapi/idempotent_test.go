@@ -59,7 +59,7 @@ func TestAnAcquireRetriedWithItsRequestIDGetsTheSameLease(t *testing.T) {
 	if status, _, raw := apiCall(t, http.DefaultClient, http.MethodDelete, leases+"/"+first.ID, env.Token, ""); status != http.StatusOK {
 		t.Fatalf("release answered %d: %s", status, raw)
 	}
-	if renewed := acquire(`{"requestId":"r-1"}`); renewed.ID == first.ID {
+	if fresh := acquire(`{"requestId":"r-1"}`); fresh.ID == first.ID {
 		t.Fatal("an acquire with the id of a released lease got the released lease back")
 	}
 	if held := env.Service.Held(); len(held) != 2 {
