@@ -539,9 +539,12 @@ func TestLifecycleRetiresIdleSlotsAndRecreatesOldOnes(t *testing.T) {
 			if s := p.Snapshot(); tc.evicted(s) != 0 || s.Stats.Idle != 1 {
 				t.Fatalf("after 2 of 4 minutes: evicted %d, idle %d; want the slot kept", tc.evicted(s), s.Stats.Idle)
 			}
+			// Past the limit it goes at the next maintenance pass. The pass
+			// runs on its own goroutine after a step: on a loaded machine it
+			// may re-arm late, so the clock goes on in small steps.
 			for i := 0; tc.evicted(p.Snapshot()) == 0; i++ {
-				if i == 8 {
-					t.Fatalf("the slot was not retired 6 minutes after its release (stats %+v)", p.Snapshot().Stats)
+				if i == 36 {
+					t.Fatalf("the slot was not retired 20 minutes after its release (stats %+v)", p.Snapshot().Stats)
 				}
 				fake.Step(30 * time.Second)
 				time.Sleep(50 * time.Millisecond)
