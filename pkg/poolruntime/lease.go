@@ -345,7 +345,9 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		c.to(Idle)
 		p.leased--
 		c.idleSince = now
-		p.idle.push(c)
+		if !p.idle.tryPush(c) {
+			p.idle.push(c)
+		}
 		var next *waiter[T]
 		if w != nil {
 			next = p.wakeLocked()

@@ -1,0 +1,64 @@
+/*
+Copyright 2026 The nebula-resource Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package poolruntime
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"testing"
+)
+
+// TestWarmCriticalSectionsInline pins that every helper the warm Acquire and
+// Release call while holding mu is inlined, so that those critical sections
+// contain no function call and hence no stack-check prologue. A prologue is
+// where a goroutine stops when the scheduler preempts it; stopped there it
+// holds mu, every other goroutine that wants the pool parks on mu, and at
+// GOMAXPROCS=1 the mutex keeps parked waiters (and every Lock and Unlock
+// keeps taking its slow path) for many time slices afterwards: that made a
+// warm cycle at GOMAXPROCS=1 1.5-2x a mutex+slice pool's (test/bench
+// README, "Lock-holder preemption"). Like the Go compiler's own inlining
+// tests, it asks the compiler (-gcflags=-m=2) for its decisions.
+func TestWarmCriticalSectionsInline(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to ask the compiler for its inlining decisions: %v", err)
+	}
+	out, err := exec.Command(goTool, "test", "-c", "-o", os.DevNull, "-gcflags=-m=2", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go test -c -gcflags=-m=2: %v\n%s", err, out)
+	}
+	// The shape instantiation the compiler shares between pointer types.
+	for _, fn := range []string{
+		`\(\*core\[go\.shape\.\*uint8\]\)\.to`,               // state change (Acquire, Release)
+		`\(\*Pool\[go\.shape\.\*uint8\]\)\.popIdleLocked`,    // Acquire
+		`\(\*deque\[go\.shape\.\*uint8\]\)\.pop`,             // Acquire
+		`\(\*Pool\[go\.shape\.\*uint8\]\)\.startLeaseLocked`, // Acquire
+		`\(\*deque\[go\.shape\.\*uint8\]\)\.tryPush`,         // Release
+		`\(\*Pool\[go\.shape\.\*uint8\]\)\.wakeLocked`,       // Release with waiters queued
+	} {
+		can := regexp.MustCompile(`: can inline ` + fn + ` with cost`)
+		cannot := regexp.MustCompile(`: cannot inline ` + fn + `: .*`)
+		if !can.Match(out) {
+			why := cannot.Find(out)
+			if why == nil {
+				why = []byte("no inlining decision reported for it")
+			}
+			t.Errorf("%s is not inlined, so a warm critical section calls it (%s)", fn, why)
+		}
+	}
+}
