@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"regexp"
 	"testing"
+	"unsafe"
 )
 
 // TestWarmCriticalSectionsInline pins that every helper the warm Acquire and
@@ -59,6 +60,25 @@ func TestWarmCriticalSectionsInline(t *testing.T) {
 				why = []byte("no inlining decision reported for it")
 			}
 			t.Errorf("%s is not inlined, so a warm critical section calls it (%s)", fn, why)
+		}
+	}
+}
+
+// TestReleaseWritesOneCoreLine pins that every core field a warm Release
+// writes (token, gen, deadline, idleSince, state) is in the core's first
+// cache line (the core is 64-byte aligned: TestHotLineLayout), so that a
+// release moves one line of the core between CPU cores, not two.
+func TestReleaseWritesOneCoreLine(t *testing.T) {
+	var c core[*int]
+	for name, end := range map[string]uintptr{
+		"token":     unsafe.Offsetof(c.token) + unsafe.Sizeof(c.token),
+		"gen":       unsafe.Offsetof(c.gen) + unsafe.Sizeof(c.gen),
+		"deadline":  unsafe.Offsetof(c.deadline) + unsafe.Sizeof(c.deadline),
+		"idleSince": unsafe.Offsetof(c.idleSince) + unsafe.Sizeof(c.idleSince),
+		"state":     unsafe.Offsetof(c.state) + unsafe.Sizeof(c.state),
+	} {
+		if end > 64 {
+			t.Errorf("core.%s ends at byte %d, outside the first cache line", name, end)
 		}
 	}
 }
