@@ -288,7 +288,9 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 	} else {
 		now = p.coarse.Load()
 	}
-	p.mu.Lock()
+	if !p.mu.TryLock() { // see Pool
+		p.mu.Lock()
+	}
 	if c.gen != gen || c.token != nil || c.state != InUse {
 		p.mu.Unlock() // stale or repeated Release
 		return

@@ -17,9 +17,13 @@ limitations under the License.
 package poolruntime
 
 import (
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"testing"
 	"unsafe"
 )
@@ -42,6 +46,23 @@ func TestWarmCriticalSectionsInline(t *testing.T) {
 	out, err := exec.Command(goTool, "test", "-c", "-o", os.DevNull, "-gcflags=-m=2", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go test -c -gcflags=-m=2: %v\n%s", err, out)
+	}
+	// The warm paths take mu with TryLock first (see Pool); the compiler
+	// reports the inlined TryLock at its line, which must lie inside each
+	// of them.
+	for _, fn := range []struct{ file, name string }{
+		{"pool.go", "Acquire"}, {"pool.go", "AcquireFor"}, {"lease.go", "release"},
+	} {
+		first, last := funcLines(t, fn.file, fn.name)
+		found := false
+		for _, m := range regexp.MustCompile(`(?m)^\./`+regexp.QuoteMeta(fn.file)+`:(\d+):\d+: inlining call to sync\.\(\*Mutex\)\.TryLock`).FindAllSubmatch(out, -1) {
+			if line, _ := strconv.Atoi(string(m[1])); line >= first && line <= last {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s (%s:%d-%d) does not try the lock with TryLock before Lock", fn.name, fn.file, first, last)
+		}
 	}
 	// The shape instantiation the compiler shares between pointer types.
 	for _, fn := range []string{
@@ -81,4 +102,22 @@ func TestReleaseWritesOneCoreLine(t *testing.T) {
 			t.Errorf("core.%s ends at byte %d, outside the first cache line", name, end)
 		}
 	}
+}
+
+// funcLines returns the first and last line of the method or function name
+// declared in file (a file of this package).
+func funcLines(t *testing.T, file, name string) (int, int) {
+	t.Helper()
+	fset := gotoken.NewFileSet()
+	f, err := parser.ParseFile(fset, file, nil, 0)
+	if err != nil {
+		t.Fatalf("parse %s: %v", file, err)
+	}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == name {
+			return fset.Position(fd.Pos()).Line, fset.Position(fd.End()).Line
+		}
+	}
+	t.Fatalf("no func %s in %s", name, file)
+	return 0, 0
 }
