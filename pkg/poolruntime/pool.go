@@ -329,7 +329,8 @@ func (p *Pool[T]) leaseLocked(c *core[T]) Lease[T] {
 	return p.startLeaseLocked(c)
 }
 
-// startLeaseLocked is leaseLocked after the state change.
+// startLeaseLocked is leaseLocked after the state change, separate so that
+// the warm paths inline both halves (see Pool).
 func (p *Pool[T]) startLeaseLocked(c *core[T]) Lease[T] {
 	c.gen++
 	t := c.token

@@ -28,16 +28,15 @@ import (
 	"unsafe"
 )
 
-// TestWarmCriticalSectionsInline pins that every helper the warm Acquire and
-// Release call while holding mu is inlined, so that those critical sections
-// contain no function call and hence no stack-check prologue. A prologue is
-// where a goroutine stops when the scheduler preempts it; stopped there it
-// holds mu, every other goroutine that wants the pool parks on mu, and at
-// GOMAXPROCS=1 the mutex keeps parked waiters (and every Lock and Unlock
-// keeps taking its slow path) for many time slices afterwards: that made a
-// warm cycle at GOMAXPROCS=1 1.5-2x a mutex+slice pool's (test/bench
-// README, "Lock-holder preemption"). Like the Go compiler's own inlining
-// tests, it asks the compiler (-gcflags=-m=2) for its decisions.
+// TestWarmCriticalSectionsInline pins the shape of the warm Acquire and
+// Release that GOMAXPROCS=1 needs (see Pool): every helper they call while
+// holding mu is inlined, so those critical sections contain no function call
+// and hence no stack-check prologue, the point where a preempted goroutine
+// stops (holding mu, so that every other goroutine parks on it); and they
+// take mu with TryLock before Lock. Without these a warm cycle at
+// GOMAXPROCS=1 took 1.5-2x a mutex+slice pool's (test/bench/README.md,
+// fourth pass). Like the Go compiler's own inlining tests, it asks the
+// compiler (-gcflags=-m=2) for its decisions.
 func TestWarmCriticalSectionsInline(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
