@@ -72,8 +72,10 @@ limitations under the License.
 //     under the lock, the other cold counters without it. The mutex, the idle
 //     deque, the leased gauge and acquired form one 64-byte object (hotLine):
 //     everything a warm Acquire/Release writes under the lock is that one
-//     line plus the instance's core. maintMu serializes maintenance and is taken before the pool
-//     lock.
+//     line plus the first line of the instance's core. The warm Acquire and
+//     Release take the lock with TryLock before Lock and call no function
+//     while holding it (see Pool). maintMu serializes maintenance and is
+//     taken before the pool lock.
 //   - core: immutable after create except fields guarded by the pool lock.
 //   - waiter: queued state guarded by the pool lock; the outcome is published
 //     by a send on its channel.

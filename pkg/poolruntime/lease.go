@@ -288,7 +288,9 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 	} else {
 		now = p.coarse.Load()
 	}
-	p.mu.Lock()
+	if !p.mu.TryLock() { // see Pool
+		p.mu.Lock()
+	}
 	if c.gen != gen || c.token != nil || c.state != InUse {
 		p.mu.Unlock() // stale or repeated Release
 		return
@@ -345,7 +347,9 @@ func (p *Pool[T]) release(t *token[T], gen uint64) {
 		c.to(Idle)
 		p.leased--
 		c.idleSince = now
-		p.idle.push(c)
+		if !p.idle.tryPush(c) {
+			p.idle.push(c)
+		}
 		var next *waiter[T]
 		if w != nil {
 			next = p.wakeLocked()

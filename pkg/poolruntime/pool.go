@@ -51,7 +51,23 @@ import (
 // block on a channel: work that can be slow (create, health check, recycle,
 // destroy) happens with mu released, and the instance it works on is
 // accounted for in a gauge (creating, checking, leased, destroying) so that
-// the MaxSize bound holds throughout. mu itself lives in hotLine, together
+// the MaxSize bound holds throughout. The warm critical sections (Acquire
+// and Release taking or returning an idle instance) call no function at
+// all: every helper they use is small enough to inline
+// (TestWarmCriticalSectionsInline). A call's stack-check prologue is where
+// the scheduler stops a goroutine it preempts; stopped there, the goroutine
+// holds mu, every other goroutine wanting the pool parks on mu, and at
+// GOMAXPROCS=1 the mutex keeps parked waiters, and every Lock and Unlock its
+// slow path, for many time slices afterwards. That state (unlocked, with
+// parked waiters) is common at GOMAXPROCS=1 whatever the pool does (a
+// goroutine is also preempted right after Lock's CAS): a plain Lock/Unlock
+// loop of 16 goroutines finds the mutex in it 50-90% of the time. There
+// Lock's fast-path CAS (which expects a zero state) fails and lockSlow does
+// a second one; TryLock checks the locked and starving bits and CASes once.
+// So the warm paths call TryLock first and Lock only when it fails, which
+// takes the same decisions as Lock (TryLock fails in starvation mode, so
+// newcomers still queue behind starving waiters): 22 -> 16 ns per
+// Lock/Unlock pair in that loop. mu itself lives in hotLine, together
 // with the other fields the warm path writes (one cache line). Counters are
 // never the reason to take mu: acquired and handoffs are plain fields bumped
 // inside critical sections that exist anyway, Released is derived in Stats
@@ -248,13 +264,17 @@ func (p *Pool[T]) leaseNow() int64 {
 // KindCanceled (context), or the driver's error (KindUnavailable, ...) when a
 // new instance could not be created. The lease gets Config.LeaseDuration.
 func (p *Pool[T]) Acquire(ctx context.Context) (Lease[T], error) {
-	p.mu.Lock()
+	if !p.mu.TryLock() { // see Pool: one CAS where Lock's fast path may fail
+		p.mu.Lock()
+	}
 	// Warm fast path: lock, pop, unlock. Idle non-empty implies not closed.
 	// It may take an instance while waiters are queued (one of them has
 	// been woken for it and is on its way), unless the head waiter is
 	// starving: see release.
 	if p.idle.n > 0 && p.fastAcquire && !p.starving {
-		l := p.leaseIdleLocked()
+		c := p.popIdleLocked()
+		c.to(InUse)
+		l := p.startLeaseLocked(c)
 		p.mu.Unlock()
 		if h := p.hooks.OnAcquire; h != nil {
 			h(0)
@@ -279,9 +299,13 @@ func (p *Pool[T]) AcquireFor(ctx context.Context, leaseDuration time.Duration) (
 	if leaseDuration > 0 {
 		now = p.leaseNow() // outside the lock: the deadline counts from the call
 	}
-	p.mu.Lock()
+	if !p.mu.TryLock() { // see Pool
+		p.mu.Lock()
+	}
 	if p.idle.n > 0 && !p.slowBorrow && !p.shared && !p.starving {
-		l := p.leaseIdleLocked()
+		c := p.popIdleLocked()
+		c.to(InUse)
+		l := p.startLeaseLocked(c)
 		if leaseDuration > 0 {
 			p.setDeadlineLocked(l.t.c, now, leaseDuration)
 		}
@@ -296,22 +320,19 @@ func (p *Pool[T]) AcquireFor(ctx context.Context, leaseDuration time.Duration) (
 
 // popIdleLocked takes an instance from the idle deque (non-empty) in the
 // configured order.
-func (p *Pool[T]) popIdleLocked() *core[T] {
-	if p.order == LIFO {
-		return p.idle.popBack()
-	}
-	return p.idle.popFront()
-}
-
-// leaseIdleLocked is the warm grant: pop an idle instance (the deque is
-// non-empty and needs no borrow check) and lease it.
-func (p *Pool[T]) leaseIdleLocked() Lease[T] { return p.leaseLocked(p.popIdleLocked()) }
+func (p *Pool[T]) popIdleLocked() *core[T] { return p.idle.pop(p.order == LIFO) }
 
 // leaseLocked turns c (not leased; c.token set) into a lease without a
 // deadline.
 func (p *Pool[T]) leaseLocked(c *core[T]) Lease[T] {
-	c.gen++
 	c.to(InUse)
+	return p.startLeaseLocked(c)
+}
+
+// startLeaseLocked is leaseLocked after the state change, separate so that
+// the warm paths inline both halves (see Pool).
+func (p *Pool[T]) startLeaseLocked(c *core[T]) Lease[T] {
+	c.gen++
 	t := c.token
 	c.token = nil
 	p.leased++
@@ -968,16 +989,19 @@ type core[T any] struct {
 	token    *token[T] // non-nil iff no lease holds the instance
 	gen      uint64    // lease generation; bumped on every grant and reclaim
 	deadline int64     // lease deadline (unix nanos), 0 = none; see reapLeases
-	state    State
-	value    T
+	// idleSince: when it was last returned to the pool (or created): idle
+	// eviction and LastUsed. Written by every release, so it shares the
+	// first line with the lease fields.
+	idleSince int64
+	state     State
+	value     T
 
 	id          uint64
 	createdAt   int64  // unix nanos
 	expireAt    int64  // unix nanos; 0 = no max lifetime
 	tokenEpoch  uint64 // identifies the current token to its cleanup
 	cleanup     runtime.Cleanup
-	slot        int   // index in pool.cores, -1 once terminated
-	idleSince   int64 // when it was last returned to the pool (or created): idle eviction and LastUsed
+	slot        int // index in pool.cores, -1 once terminated
 	lastChecked int64
 	failures    int // consecutive failed checks
 	successes   int // consecutive passed checks
@@ -989,12 +1013,18 @@ type core[T any] struct {
 // counted (Stats.InvalidTransitions) and remembered for maintenance to log
 // (to runs under mu, where nothing may log), never applied.
 func (c *core[T]) to(s State) {
-	if transitions[c.state]&(1<<s) == 0 {
-		c.pool.invalidTransition(c, s)
+	if transitions[c.state]>>s&1 != 0 {
+		c.state = s
 		return
 	}
-	c.state = s
+	c.refuse(s)
 }
+
+// refuse records the invalid transition c -> s. noinline: inlined into to,
+// it would make to too large to inline.
+//
+//go:noinline
+func (c *core[T]) refuse(s State) { c.pool.invalidTransition(c, s) }
 
 func (p *Pool[T]) invalidTransition(c *core[T], s State) {
 	_, err := c.state.To(s)

@@ -130,6 +130,20 @@ func (d *deque[T]) push(c *core[T]) {
 	d.n++
 }
 
+// tryPush is push without growing: false when the buffer is full. The warm
+// Release uses it because push, which may call grow, is too large to
+// inline, and a warm critical section calls nothing (see Pool). The warm
+// Release uses it because push, which may call grow, is too large to
+// inline, and a warm critical section calls nothing (see Pool).
+func (d *deque[T]) tryPush(c *core[T]) bool {
+	if int(d.n) == len(d.buf) {
+		return false
+	}
+	d.buf[int(d.head+d.n)&(len(d.buf)-1)] = c
+	d.n++
+	return true
+}
+
 func (d *deque[T]) grow() {
 	size := 2 * len(d.buf)
 	if size == 0 {
@@ -142,21 +156,23 @@ func (d *deque[T]) grow() {
 	d.buf, d.head = nb, 0
 }
 
-func (d *deque[T]) popBack() *core[T] {
+// pop takes the newest (back) or the oldest element (non-empty); one small
+// function for both orders so that the warm Acquire inlines it.
+func (d *deque[T]) pop(back bool) *core[T] {
+	mask := uint32(len(d.buf) - 1)
+	i := d.head
+	if back {
+		i = (i + d.n - 1) & mask
+	} else {
+		d.head = (i + 1) & mask
+	}
 	d.n--
-	i := int(d.head+d.n) & (len(d.buf) - 1)
 	c := d.buf[i]
 	d.buf[i] = nil
 	return c
 }
 
-func (d *deque[T]) popFront() *core[T] {
-	c := d.buf[d.head]
-	d.buf[d.head] = nil
-	d.head = (d.head + 1) & uint32(len(d.buf)-1)
-	d.n--
-	return c
-}
+func (d *deque[T]) popFront() *core[T] { return d.pop(false) }
 
 // at returns the i-th element from the front (oldest).
 func (d *deque[T]) at(i int) *core[T] { return d.buf[(int(d.head)+i)&(len(d.buf)-1)] }
