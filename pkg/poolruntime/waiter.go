@@ -132,8 +132,6 @@ func (d *deque[T]) push(c *core[T]) {
 
 // tryPush is push without growing: false when the buffer is full. The warm
 // Release uses it because push, which may call grow, is too large to
-// inline, and a warm critical section calls nothing (see Pool). The warm
-// Release uses it because push, which may call grow, is too large to
 // inline, and a warm critical section calls nothing (see Pool).
 func (d *deque[T]) tryPush(c *core[T]) bool {
 	if int(d.n) == len(d.buf) {
