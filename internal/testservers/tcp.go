@@ -26,7 +26,12 @@ func StartTCP(t TB) (net.Listener, error) {
 	if t != nil {
 		t.Helper()
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return ListenTCP(t, "tcp", "127.0.0.1:0")
+}
+
+// ListenTCP is StartTCP on network ("tcp", "tcp4", "tcp6") and addr.
+func ListenTCP(t TB, network, addr string) (net.Listener, error) {
+	l, err := net.Listen(network, addr)
 	if err != nil {
 		return nil, err
 	}

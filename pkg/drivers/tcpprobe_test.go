@@ -30,20 +30,10 @@ import (
 
 func acceptAll(t testing.TB, network, addr string) net.Listener {
 	t.Helper()
-	l, err := net.Listen(network, addr)
+	l, err := testservers.ListenTCP(t, network, addr)
 	if err != nil {
 		t.Skipf("no %s listener on %s: %v", network, addr, err)
 	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
 	return l
 }
 
@@ -59,9 +49,7 @@ func TestConnectProbe(t *testing.T) {
 			t.Errorf("connectProbe(%s) = %v", addr, err)
 		}
 	}
-	if l, err := net.Listen("tcp6", "[::1]:0"); err == nil {
-		_ = l.Close()
-		v6 := acceptAll(t, "tcp6", "[::1]:0")
+	if v6, err := testservers.ListenTCP(t, "tcp6", "[::1]:0"); err == nil { // where the machine has IPv6
 		if err := connectProbe(ctx, v6.Addr().String()); err != nil {
 			t.Errorf("connectProbe(%s) = %v", v6.Addr(), err)
 		}
