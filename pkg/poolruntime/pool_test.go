@@ -105,13 +105,21 @@ func TestMaxSizeIsHardCapAndWaitersAreFIFO(t *testing.T) {
 	}
 }
 
-func TestStarvingWaiterGetsDirectHandOff(t *testing.T) {
+// oneHeldOneWaiting is a pool of one instance on a fake clock: held, and one
+// acquire queued for it.
+func oneHeldOneWaiting(t *testing.T) (*Pool[*item], *FakeClock, Lease[*item], <-chan acqResult[*item]) {
+	t.Helper()
 	var n atomic.Int64
 	clk := NewFakeClock(t0)
 	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: clk})
 	held := mustAcquire(t, p)
 	ch := acquireAsync(t, p, context.Background())
 	eventually(t, "the waiter queued", func() bool { return p.Stats().Waiting == 1 })
+	return p, clk, held, ch
+}
+
+func TestStarvingWaiterGetsDirectHandOff(t *testing.T) {
+	p, clk, held, ch := oneHeldOneWaiting(t)
 	clk.Advance(starveAfter)
 	// The waiter has waited starveAfter, but nobody passed it over yet: the
 	// release makes the instance idle and wakes it, and the running test
@@ -164,12 +172,7 @@ func TestStarvingWaiterGetsDirectHandOff(t *testing.T) {
 // the releaser's check removed, no hand-off happens and the newcomer takes
 // the idle instance).
 func TestReleaserNoticesAStarvingWaiterThatCannotRun(t *testing.T) {
-	var n atomic.Int64
-	clk := NewFakeClock(t0)
-	p := mustPool(t, plainFactory(&n), Config{MaxSize: 1, Clock: clk})
-	held := mustAcquire(t, p)
-	ch := acquireAsync(t, p, context.Background())
-	eventually(t, "the waiter queued", func() bool { return p.Stats().Waiting == 1 })
+	p, clk, held, ch := oneHeldOneWaiting(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	// Young waiter: releases pass it over, and the checks find it young.
 	for range 2 * starveCheckEvery {
