@@ -119,6 +119,7 @@ type poolReconcile struct {
 	value      credentials.Value
 	creds      drivers.Credentials
 	credsReady bool
+	schedule   credentials.Schedule // spec.credentials.rotation, defaulted
 	decision   credentials.Decision
 	verify     bool // a rotation to check against the members first
 	live       *poolhost.Pool

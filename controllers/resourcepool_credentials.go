@@ -140,7 +140,8 @@ func (r *ResourcePoolReconciler) reconcileCredentials(ctx context.Context, rc *p
 	}
 	st.NextRetirement = rot.NextRetirement()
 	rotation := rc.pool.Spec.Defaulted().Credentials.Rotation
-	rc.decision = credentials.Schedule{Interval: rotation.Interval.Duration, GracePeriod: rotation.GracePeriod.Duration}.Decide(now, st)
+	rc.schedule = credentials.Schedule{Interval: rotation.Interval.Duration, GracePeriod: rotation.GracePeriod.Duration}
+	rc.decision = rc.schedule.Decide(now, st)
 	if rc.decision.Rotate && rc.decision.Trigger != credentials.TriggerInitial {
 		if rc.decision.Trigger == credentials.TriggerInterval || rc.decision.Trigger == credentials.TriggerRequested {
 			// A timed or requested rotation reads the source afresh.
@@ -188,8 +189,7 @@ func (r *ResourcePoolReconciler) recordRotation(ctx context.Context, rc *poolRec
 	}
 	rot := r.creds.rotation(rc.pool)
 	now := r.clock.Now()
-	grace := rc.pool.Spec.Defaulted().Credentials.Rotation.GracePeriod.Duration
-	previous, _ := rot.Accept(rc.value.Version, now, grace)
+	previous, _ := rot.Accept(rc.value.Version, now, rc.schedule.GracePeriod)
 	t := metav1.NewTime(now)
 	rc.pool.Status.Credentials = &resourcesv1alpha1.CredentialsStatus{
 		Version: string(rc.value.Version), LastRotationTime: &t, LastHandledRotateRequest: rc.decision.HandledRequest,
@@ -201,7 +201,7 @@ func (r *ResourcePoolReconciler) recordRotation(ctx context.Context, rc *poolRec
 	if rc.decision.Trigger != credentials.TriggerInitial {
 		r.recorder.Eventf(rc.pool, nil, corev1.EventTypeNormal, resourcesv1alpha1.EventCredentialsRotated, "RotateCredentials",
 			"Credentials rotated to version %s (%s); leases on version %s last until %s", rc.value.Version, rc.decision.Trigger,
-			previous, statusTime(now.Add(grace)).Format(time.RFC3339))
+			previous, statusTime(now.Add(rc.schedule.GracePeriod)).Format(time.RFC3339))
 	}
 	// Accept may have cut the grace period of the oldest short (MaxRetiring).
 	r.retireCredentialVersions(ctx, rc.pool, rot, now)
