@@ -135,6 +135,8 @@ type Pool[T any] struct {
 
 	coarse atomic.Int64 // coarse clock (unix nanos), refreshed by maintenance
 
+	lastYield atomic.Int64 // when a woken waiter last yielded (leaseNow nanos): see yieldDue
+
 	// lastInvalid is the latest refused lifecycle transition; maintenance
 	// logs it (never under mu) when invalidTransitions grew since
 	// loggedInvalid (guarded by maintMu).
@@ -495,9 +497,13 @@ func (p *Pool[T]) wait(ctx context.Context, leaseDur time.Duration) (Lease[T], e
 		break
 	}
 	l, err := w.lease, w.err
+	since := w.since
 	waited := p.finishWait(w)
 	if err != nil {
 		return Lease[T]{}, err
+	}
+	if p.yieldDue(since + int64(waited)) {
+		runtime.Gosched() // see schedulerYieldEvery
 	}
 	if h := p.hooks.OnAcquire; h != nil {
 		h(waited)
