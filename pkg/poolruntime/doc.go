@@ -104,6 +104,10 @@ limitations under the License.
 //     a waiter that cannot run (GOMAXPROCS=1, behind a goroutine that never
 //     blocks) is served within starveAfter plus eight releases, not at the
 //     end of the scheduler's time slice.
+//   - A woken waiter yields the processor (runtime.Gosched) before it uses
+//     its lease, at most once per 500 µs across the pool, so that a chain of
+//     wake-ups cannot keep the scheduler from goroutines preempted elsewhere
+//     in the process (see schedulerYieldEvery).
 //   - A waiter whose context ends in the same instant it is handed an
 //     instance returns the lease (success), never loses it.
 //   - Validate and Recycle run under a hard deadline (HealthCheckTimeout,
