@@ -29,12 +29,13 @@ import "time"
 // runnext again before it empties, so goroutines preempted elsewhere in the
 // process, which go to the global run queue, wait until sysmon has preempted
 // every goroutine of the chain: 20-40 ms measured at GOMAXPROCS=1 with 16
-// goroutines on one instance (test/bench, exhausted/hold=spin/size=1). Pools that allocate on every wait hide this,
-// because their garbage collections break the chain (database/sql's worst
-// wait in that shape goes from 1-6 ms to 25-30 ms with GOGC=off). A woken
-// waiter has just been taken from runnext, so when it yields, runnext is
-// empty and the scheduler runs what is queued. It costs one runtime.Gosched
-// per 500 µs of waiting; the worst wait in that shape fell to 0.7 ms.
+// goroutines on one instance (test/bench, exhausted/hold=spin/size=1).
+// Pools that allocate on every wait hide this, because their garbage
+// collections break the chain (database/sql's worst wait in that shape went
+// from 1-6 ms to 26-31 ms with GOGC=off). A woken waiter has just been taken
+// from runnext, so when it yields, runnext is empty and the scheduler runs
+// what is queued. It costs one runtime.Gosched per 500 µs of waiting; the
+// worst wait in that shape fell to 0.7-1.3 ms.
 const schedulerYieldEvery = 500 * time.Microsecond
 
 // yieldDue reports whether a waiter woken at now (leaseNow nanos) yields:
