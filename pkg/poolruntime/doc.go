@@ -99,7 +99,8 @@ limitations under the License.
 //     is passed over, the pool switches to hand-off mode: releases then hand
 //     instances to the waiters in queue order until the head has waited
 //     less than that. The woken waiter notices when it runs and finds its
-//     instance taken (as with sync.Mutex); a release notices too, every
+//     instance taken (as with sync.Mutex; it reads the clock on its first
+//     such pass and then every eighth); a release notices too, every
 //     eighth release that finds the head still woken for an earlier one, so
 //     a waiter that cannot run (GOMAXPROCS=1, behind a goroutine that never
 //     blocks) is served within starveAfter plus eight releases, not at the

@@ -32,7 +32,7 @@ import (
 // received, so that there is never more than one token in flight and a send
 // never blocks.
 //
-// Locking: next, prev, queued, woken, since, lease, err and leaseDur are
+// Locking: next, prev, queued, woken, passes, since, lease, err and leaseDur are
 // guarded by the pool's mu. The sender writes them under mu and sends after
 // unlocking; the waiter reads them after receiving from ready (and taking mu),
 // so the channel orders the accesses. timer and fire belong to the waiting
@@ -41,6 +41,7 @@ type waiter[T any] struct {
 	next, prev *waiter[T]
 	queued     bool
 	woken      bool          // a token is in flight on ready
+	passes     uint8         // times woken and passed over, counted as Pool.wait samples the clock
 	granted    atomic.Bool   // given its outcome (out of the queue); see Pool.deliverLocked
 	ready      chan struct{} // capacity 1
 	since      int64         // when it was queued (Pool.leaseNow time base)
