@@ -261,8 +261,8 @@ func (p *Pool[T]) endLeaseLocked(c *core[T], t *token[T]) {
 //
 // Two parties notice starvation. As in sync.Mutex, the waiter that was
 // passed over does (it woke, found the instance taken, and reads the
-// clock: on its first pass, then every starveCheckEvery). But a woken waiter only runs when the scheduler gets to it: at
-// GOMAXPROCS=1, behind a goroutine that releases and re-acquires without
+// clock: on its first pass, then every starveCheckEvery). But a woken
+// waiter only runs when the scheduler gets to it: at GOMAXPROCS=1, behind a goroutine that releases and re-acquires without
 // ever blocking, that is the end of the scheduler's time slice (10 ms or
 // more). So the releaser checks too, but only every starveCheckEvery
 // releases that find the head still woken for an earlier release (it has

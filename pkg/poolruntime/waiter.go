@@ -124,11 +124,10 @@ type deque[T any] struct {
 func (d *deque[T]) len() int { return int(d.n) }
 
 func (d *deque[T]) push(c *core[T]) {
-	if int(d.n) == len(d.buf) {
+	if !d.tryPush(c) {
 		d.grow()
+		d.tryPush(c)
 	}
-	d.buf[int(d.head+d.n)&(len(d.buf)-1)] = c
-	d.n++
 }
 
 // tryPush is push without growing: false when the buffer is full. The warm
